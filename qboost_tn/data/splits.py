@@ -1,0 +1,113 @@
+"""Disjoint, stratified, seeded train/validation/test splits and train-fitted scaling."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import MinMaxScaler, StandardScaler
+
+from .dataset import Dataset
+
+SCALERS = {"minmax": MinMaxScaler, "standard": StandardScaler}
+
+
+@dataclass(frozen=True)
+class Split:
+    """Index arrays into a Dataset; pairwise disjoint. ``val`` and ``test`` may be empty."""
+
+    train: np.ndarray
+    val: np.ndarray
+    test: np.ndarray
+
+    def sizes(self) -> dict:
+        return {"train": len(self.train), "val": len(self.val), "test": len(self.test)}
+
+
+def _take(pool, y, n, stratify, seed, what):
+    """Draw ``n`` of ``pool`` (stratified on ``y[pool]`` if asked); returns (taken, rest)."""
+    if n == len(pool):
+        return pool, pool[:0]
+    strat = y[pool] if stratify else None
+    if strat is not None and n < len(np.unique(strat)):
+        raise ValueError(f"split: {what} of {n} samples cannot hold every one of the "
+                         f"{len(np.unique(strat))} classes")
+    taken, rest = train_test_split(pool, train_size=n, stratify=strat, random_state=seed)
+    return np.sort(taken), np.sort(rest)
+
+
+def split(dataset: Dataset, n_train=None, n_val=None, n_test=None, train_size=None, stratify=True,
+          seed=0) -> Split:
+    """Split a data set into disjoint train / validation / test index arrays.
+
+    Two modes:
+
+    * counts (small-data mode): ``n_train`` samples for training, then ``n_val`` for validation from what is
+      left, then ``n_test`` (default: everything left) for testing. E.g. ``n_train=150, n_val=300``.
+    * fraction (the hands-on): ``train_size=0.8`` keeps 80 % for training+validation and 20 % for testing,
+      then splits the 80 % again by ``train_size`` into training and validation.
+
+    Stratified by label unless ``stratify=False``; deterministic for a given ``seed``. Every class must
+    appear in the training part.
+    """
+    y = dataset.y
+    n = len(y)
+    pool = np.arange(n)
+    if train_size is not None:
+        if any(v is not None for v in (n_train, n_val, n_test)):
+            raise ValueError("split: give either train_size or n_train/n_val/n_test, not both")
+        if not 0 < train_size < 1:
+            raise ValueError(f"split: train_size must lie in (0, 1), got {train_size}")
+        n_fit = int(round(train_size * n))
+        fit, test = _take(pool, y, n_fit, stratify, seed, "training+validation")
+        train, val = _take(fit, y, int(round(train_size * len(fit))), stratify, seed, "training")
+    else:
+        if n_train is None:
+            raise ValueError("split: give n_train (with optional n_val, n_test) or train_size")
+        counts = {"n_train": n_train, "n_val": n_val or 0, "n_test": n_test or 0}
+        for key, value in counts.items():
+            if int(value) != value or value < 0:
+                raise ValueError(f"split: {key} must be a non-negative integer, got {value}")
+        asked = sum(counts.values())
+        if asked > n or n_train < 1:
+            raise ValueError(f"split: asks for {asked} samples (train {n_train}, val {n_val or 0}, "
+                             f"test {n_test or 0}) but the data set has {n}")
+        train, rest = _take(pool, y, int(n_train), stratify, seed, "training")
+        val, rest = _take(rest, y, int(n_val or 0), stratify, seed, "validation") if n_val else (rest[:0], rest)
+        test = _take(rest, y, int(n_test), stratify, seed, "test")[0] if n_test is not None else rest
+    missing = sorted(set(range(dataset.n_classes)) - set(np.unique(y[train]).tolist()))
+    if missing:
+        raise ValueError(f"split: class(es) {[dataset.class_names[c] for c in missing]} are empty in the training part")
+    return Split(train, val, test)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Arrays of one split, scaled with a scaler fitted on the training part only."""
+
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_val: np.ndarray
+    y_val: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+    scaler: object | None
+
+
+def prepare(dataset: Dataset, parts: Split, scale="minmax") -> Prepared:
+    """Index a data set by a split and scale features (``"minmax"``, ``"standard"`` or ``None``).
+
+    The scaler is fitted on the training rows only, so nothing about validation or test data leaks in.
+    Min-max leaves one-hot and [0, 1] pixel columns as they are when the training part spans their range.
+    """
+    if scale is not None and scale not in SCALERS:
+        raise ValueError(f"prepare: unknown scale {scale!r}; use one of {list(SCALERS)} or None")
+    X, y = dataset.X, dataset.y
+    scaler = SCALERS[scale]().fit(X[parts.train]) if scale else None
+
+    def rows(index):
+        out = X[index]
+        return (scaler.transform(out) if scaler is not None and len(index) else out).astype(np.float32)
+
+    return Prepared(rows(parts.train), y[parts.train], rows(parts.val), y[parts.val],
+                    rows(parts.test), y[parts.test], scaler)

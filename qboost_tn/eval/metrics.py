@@ -1,0 +1,128 @@
+"""One evaluation entry point for every learner, built on scikit-learn's metrics."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn import metrics as skm
+
+from .._io import jsonable, write_json
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Metrics of one model on one labelled set.
+
+    Attributes
+    ----------
+    per_class : DataFrame
+        One row per class: ``class``, ``auc`` (one-vs-rest ROC-AUC; NaN where the class has no positive or
+        no negative sample), ``precision``, ``recall``, ``support``.
+    summary : dict
+        ``macro_auc`` (mean of the defined per-class AUCs; for binary tasks the AUC itself), ``accuracy``,
+        ``macro_precision``, ``macro_recall``, ``log_loss`` (None without probabilities), ``n_samples``,
+        ``threshold`` (how predictions were made).
+    """
+
+    per_class: pd.DataFrame
+    summary: dict
+
+    def to_frame(self) -> pd.DataFrame:
+        """Per-class table with the summary repeated as columns: the shape result tables are stacked in."""
+        return self.per_class.assign(**{k: v for k, v in self.summary.items() if k != "threshold"})
+
+    def to_dict(self) -> dict:
+        return jsonable({"summary": self.summary, "per_class": self.per_class.to_dict(orient="records")})
+
+    def to_json(self, path) -> None:
+        write_json(path, self.to_dict())
+
+    def __getitem__(self, key):
+        return self.summary[key]
+
+
+def _validate(y_true, scores, proba):
+    y_true = np.asarray(y_true)
+    scores = np.asarray(scores, dtype=np.float64)
+    if y_true.ndim != 1:
+        raise ValueError(f"evaluate: y_true must be 1-D, got shape {y_true.shape}")
+    if scores.ndim not in (1, 2) or scores.shape[0] != y_true.shape[0]:
+        raise ValueError(f"evaluate: scores of shape {scores.shape} do not match {y_true.shape[0]} labels")
+    if not np.isfinite(scores).all():
+        raise ValueError("evaluate: scores contain NaN or inf")
+    if proba is not None:
+        proba = np.asarray(proba, dtype=np.float64)
+        if proba.shape != scores.shape:
+            raise ValueError(f"evaluate: proba shape {proba.shape} differs from scores shape {scores.shape}")
+        if not np.isfinite(proba).all() or proba.min() < 0 or proba.max() > 1:
+            raise ValueError("evaluate: proba must be finite and lie in [0, 1]")
+    return y_true, scores, proba
+
+
+def evaluate(y_true, scores, class_names=None, proba=None) -> Evaluation:
+    """ROC-AUC per class, macro AUC, accuracy, precision, recall and log-loss of one model.
+
+    Parameters
+    ----------
+    y_true : array of int, shape (n,)
+        Labels ``0 .. C-1``.
+    scores : array, shape (n,) or (n, C)
+        Binary tasks: one score per sample, larger meaning class 1 (e.g. ``decision_function``).
+        Multi-class: one column per class; AUC is computed one-vs-rest per column.
+    class_names : list of str, optional
+        Names for the rows; default ``"0" .. "C-1"``.
+    proba : array like ``scores``, optional
+        Probabilities (of class 1 for binary tasks); enables log-loss.
+
+    Threshold: multi-class predictions are the argmax of ``scores``. Binary predictions are
+    ``proba >= 0.5`` when ``proba`` is given, else ``scores > 0`` (the sign convention of
+    ``decision_function``). Precision and recall are per class from those predictions (0 where a class is
+    never predicted) and macro-averaged.
+    """
+    y_true, scores, proba = _validate(y_true, scores, proba)
+    n_classes = scores.shape[1] if scores.ndim == 2 else 2
+    if scores.ndim == 2 and n_classes == 1:
+        raise ValueError("evaluate: a single score column; pass binary scores as a 1-D array")
+    if y_true.size and (y_true.min() < 0 or y_true.max() >= n_classes):
+        raise ValueError(f"evaluate: labels must lie in 0..{n_classes - 1} for scores of shape {scores.shape}")
+    names = [str(c) for c in (class_names if class_names is not None else range(n_classes))]
+    if len(names) != n_classes:
+        raise ValueError(f"evaluate: {len(names)} class names for {n_classes} classes")
+    labels = np.arange(n_classes)
+
+    if scores.ndim == 1:
+        if proba is not None:
+            pred, threshold = (proba >= 0.5).astype(int), "proba >= 0.5"
+        else:
+            pred, threshold = (scores > 0).astype(int), "score > 0"
+        column = lambda c: scores if c == 1 else -scores  # noqa: E731 - class 0 ranks by the negated score
+    else:
+        pred, threshold = scores.argmax(axis=1), "argmax of scores"
+        column = lambda c: scores[:, c]  # noqa: E731
+
+    aucs = []
+    for c in labels:
+        positive = y_true == c
+        aucs.append(skm.roc_auc_score(positive, column(c)) if 0 < positive.sum() < len(y_true) else np.nan)
+    precision, recall, _, support = skm.precision_recall_fscore_support(
+        y_true, pred, labels=labels, zero_division=0)
+    per_class = pd.DataFrame({"class": names, "auc": aucs, "precision": precision, "recall": recall,
+                              "support": support.astype(int)})
+
+    log_loss = None
+    if proba is not None:
+        full = np.column_stack([1 - proba, proba]) if proba.ndim == 1 else proba
+        full = np.clip(full, 1e-15, 1.0)
+        log_loss = float(skm.log_loss(y_true, full / full.sum(axis=1, keepdims=True), labels=labels))
+    defined = [a for a in aucs if np.isfinite(a)]
+    summary = {
+        "macro_auc": float(aucs[1]) if scores.ndim == 1 else (float(np.mean(defined)) if defined else float("nan")),
+        "accuracy": float(skm.accuracy_score(y_true, pred)),
+        "macro_precision": float(np.mean(precision)),
+        "macro_recall": float(np.mean(recall)),
+        "log_loss": log_loss,
+        "n_samples": int(len(y_true)),
+        "threshold": threshold,
+    }
+    return Evaluation(per_class, summary)

@@ -1,0 +1,90 @@
+"""Figures people would rather look at than read: weight maps and metric-versus-size curves (PNG)."""
+from __future__ import annotations
+
+import math
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only; never needs a display
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from .._io import atomic_path  # noqa: E402
+
+
+def save_figure(fig, path, dpi=120) -> None:
+    """Write ``fig`` as PNG atomically (nothing half-written if rendering fails) and close it."""
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=dpi, bbox_inches="tight")
+    plt.close(fig)
+
+
+def plot_weight_maps(maps, image_shape=None, class_names=None, path=None, title=None, ncols=5):
+    """One panel per class, weights reshaped to the image, diverging colours centred at 0.
+
+    Parameters
+    ----------
+    maps : array, shape (C, P) or (C, H, W)
+    image_shape : (H, W), optional
+        Needed when ``maps`` is (C, P); a square is assumed when P is a perfect square.
+    class_names : list of str, optional
+    path : str or Path, optional
+        Save as PNG here (the figure is then closed and still returned).
+    """
+    maps = np.asarray(maps, dtype=np.float64)
+    if maps.ndim == 1:
+        maps = maps[None]
+    if maps.ndim == 2:
+        if image_shape is None:
+            side = math.isqrt(maps.shape[1])
+            if side * side != maps.shape[1]:
+                raise ValueError(f"plot_weight_maps: {maps.shape[1]} weights are not a square image; "
+                                 "pass image_shape")
+            image_shape = (side, side)
+        if int(np.prod(image_shape)) != maps.shape[1]:
+            raise ValueError(f"plot_weight_maps: image_shape {tuple(image_shape)} does not hold "
+                             f"{maps.shape[1]} weights")
+        maps = maps.reshape(len(maps), *image_shape)
+    if maps.ndim != 3:
+        raise ValueError(f"plot_weight_maps: maps must be (C, P) or (C, H, W), got shape {maps.shape}")
+    names = list(class_names) if class_names is not None else [str(c) for c in range(len(maps))]
+    if len(names) != len(maps):
+        raise ValueError(f"plot_weight_maps: {len(names)} class names for {len(maps)} maps")
+    ncols = min(ncols, len(maps))
+    nrows = math.ceil(len(maps) / ncols)
+    limit = float(np.abs(maps).max()) or 1.0
+    fig, axes = plt.subplots(nrows, ncols, figsize=(2.1 * ncols + 0.8, 2.2 * nrows + (0.4 if title else 0)),
+                             squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, panel, name in zip(axes.flat, maps, names):
+        image = ax.imshow(panel, cmap="RdBu_r", vmin=-limit, vmax=limit)
+        ax.set_title(name, fontsize=10)
+    fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.8, label="weight")
+    if title:
+        fig.suptitle(title)
+    if path is not None:
+        save_figure(fig, path)
+    return fig
+
+
+def plot_metric_vs_params(df, x="n_params", y="macro_auc", hue="model", path=None, logx=True, title=None):
+    """Metric against parameter count, one line (or point) per ``hue`` value, from a result DataFrame."""
+    missing = [c for c in (x, y, hue) if c not in df.columns]
+    if missing:
+        raise ValueError(f"plot_metric_vs_params: column(s) {missing} not in the table ({list(df.columns)})")
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    for label, group in df.groupby(hue, sort=False):
+        group = group.sort_values(x)
+        ax.plot(group[x], group[y], marker="o", label=str(label))
+    if logx:
+        ax.set_xscale("log")
+    ax.set_xlabel(x.replace("_", " "))
+    ax.set_ylabel(y.replace("_", " "))
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title)
+    if path is not None:
+        save_figure(fig, path)
+    return fig
