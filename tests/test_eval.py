@@ -1,0 +1,86 @@
+"""The evaluation layer against hand-computed values, its JSON, errors and plots."""
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from qboost_tn.eval import evaluate
+from qboost_tn.eval.plots import plot_metric_vs_params, plot_weight_maps
+
+
+def test_binary_scores_by_hand():
+    # Positives score 0.35 and 0.8 against negatives -0.1 and 0.4: 3 of 4 pairs ordered -> AUC 0.75.
+    result = evaluate([0, 0, 1, 1], [-0.1, 0.4, 0.35, 0.8])
+    assert result["macro_auc"] == pytest.approx(0.75)
+    assert result.per_class["auc"].tolist() == pytest.approx([0.75, 0.75])
+    # score > 0 predicts [0, 1, 1, 1]: accuracy 3/4, class 1 precision 2/3 recall 1, class 0 precision 1 recall 1/2.
+    assert result["accuracy"] == pytest.approx(0.75)
+    assert result.per_class["precision"].tolist() == pytest.approx([1.0, 2 / 3])
+    assert result.per_class["recall"].tolist() == pytest.approx([0.5, 1.0])
+    assert result["threshold"] == "score > 0" and result["log_loss"] is None
+
+
+def test_binary_probabilities_give_log_loss_and_threshold():
+    proba = np.array([0.2, 0.6, 0.7, 0.9])
+    result = evaluate([0, 0, 1, 1], proba, proba=proba)
+    expected = -np.mean(np.log([0.8, 0.4, 0.7, 0.9]))
+    assert result["log_loss"] == pytest.approx(expected)
+    assert result["threshold"] == "proba >= 0.5" and result["accuracy"] == pytest.approx(0.75)
+
+
+def test_multiclass_one_vs_rest_by_hand():
+    y = np.array([0, 1, 2, 2])
+    scores = np.array([[0.9, 0.1, 0.0],
+                       [0.2, 0.5, 0.3],
+                       [0.1, 0.6, 0.3],
+                       [0.0, 0.1, 0.9]])
+    result = evaluate(y, scores, class_names=["a", "b", "c"])
+    # Class b: positive (0.5) beats negatives 0.1 and 0.1 but loses to 0.6 -> 2/3. Class c: positives 0.3, 0.9
+    # against negatives 0.0, 0.3 -> (1 + 0.5 + 1 + 1) / 4.
+    assert result.per_class["auc"].tolist() == pytest.approx([1.0, 2 / 3, 0.875])
+    assert result["macro_auc"] == pytest.approx((1 + 2 / 3 + 0.875) / 3)
+    assert result["accuracy"] == pytest.approx(0.75)  # argmax predicts [0, 1, 1, 2]
+    assert result.per_class["support"].tolist() == [1, 1, 2]
+
+
+def test_class_without_positives_is_nan_and_left_out_of_the_mean():
+    result = evaluate([0, 0, 1, 1], np.array([[1, 0, 0], [1, 0, 0], [0, 1, 0], [0, 1, 0.5]], dtype=float))
+    assert math.isnan(result.per_class["auc"][2])
+    assert result["macro_auc"] == pytest.approx(1.0)
+
+
+def test_json_and_frame(tmp_path):
+    result = evaluate([0, 1, 1, 0, 2], np.eye(3)[[0, 1, 2, 0, 2]], class_names=["x", "y", "z"])
+    result.to_json(tmp_path / "m.json")
+    loaded = json.loads((tmp_path / "m.json").read_text())
+    assert loaded["summary"]["n_samples"] == 5 and [r["class"] for r in loaded["per_class"]] == ["x", "y", "z"]
+    frame = result.to_frame()
+    assert isinstance(frame, pd.DataFrame) and {"auc", "macro_auc", "accuracy"} <= set(frame.columns)
+
+
+@pytest.mark.parametrize("y, scores, message", [
+    ([0, 1, 1], [0.1, 0.2], "do not match 3 labels"),
+    ([0, 1], [0.1, np.nan], "NaN or inf"),
+    ([0, 3], np.zeros((2, 3)), r"labels must lie in 0..2"),
+    ([[0, 1]], [0.1], "must be 1-D"),
+])
+def test_bad_input(y, scores, message):
+    with pytest.raises(ValueError, match=message):
+        evaluate(y, scores)
+
+
+def test_weight_maps_and_curve_are_written(tmp_path):
+    maps = np.random.default_rng(0).normal(size=(3, 16))
+    plot_weight_maps(maps, class_names=["a", "b", "c"], path=tmp_path / "maps.png", title="t")
+    assert (tmp_path / "maps.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with pytest.raises(ValueError, match="not a square image"):
+        plot_weight_maps(np.zeros((2, 10)))
+    table = pd.DataFrame({"model": ["mpo", "mpo", "dense"], "n_params": [10, 100, 1000], "macro_auc": [0.7, 0.8, 0.9]})
+    plot_metric_vs_params(table, path=tmp_path / "curve.png")
+    assert (tmp_path / "curve.png").stat().st_size > 1000
+    with pytest.raises(ValueError, match="not in the table"):
+        plot_metric_vs_params(table, y="accuracy")
