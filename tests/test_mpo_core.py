@@ -96,6 +96,16 @@ def test_contraction_orders_agree(groups):
     torch.testing.assert_close(mpo_matmul(x, cores, groups), x @ w.T)
 
 
+@pytest.mark.parametrize("sweep", ["_sweep_batched", "_sweep_gemm"])
+def test_both_sweeps_agree(sweep):
+    from qboost_tn.mpo import contract
+
+    w = torch.randn(24, 512, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+    cores = tt_svd(w, (2, 16, 16), (2, 3, 4), max_bond=3).cores
+    x = torch.randn(6, 512, dtype=torch.float64)
+    torch.testing.assert_close(getattr(contract, sweep)(x, cores), x @ reconstruct(cores).T)
+
+
 def test_plan_prefers_cheapest():
     groups, cost = plan((8, 8, 8, 8), (8, 8, 8, 8), (10, 10, 10), 256)
     assert cost <= 256 * sweep_flops((8, 8, 8, 8), (8, 8, 8, 8), (10, 10, 10))

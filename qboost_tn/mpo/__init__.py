@@ -5,11 +5,19 @@ them core by core, :class:`MPOLinear` is the layer, :func:`compress` puts such l
 :mod:`.train` trains and fine-tunes, :mod:`.entanglement` measures bond entropies and :mod:`.baselines`
 compresses the same layers by other means for comparison.
 """
+from .baselines import low_rank_layer, make_permanent, prune_layer, quantize_layer
 from .compress import compress, load_compressed, mpo_config, restore_mpo_layers, save_compressed
 from .contract import mpo_matmul, plan, reconstruct
+from .entanglement import (bond_spectra, entanglement_table, entropy, entropy_recorder, plot_entropy_evolution,
+                           plot_entropy_profile)
+from .handson import run_bank_marketing
 from .layer import MPOLinear
 from .shapes import factorize, tensorize_shape
+from .train import evaluate_model, fine_tune, fit, make_mlp, mpo_network, scores
 from .ttsvd import TTResult, tt_svd
 
-__all__ = ["MPOLinear", "TTResult", "compress", "factorize", "load_compressed", "mpo_config", "mpo_matmul", "plan",
-           "reconstruct", "restore_mpo_layers", "save_compressed", "tensorize_shape", "tt_svd"]
+__all__ = ["MPOLinear", "TTResult", "bond_spectra", "compress", "entanglement_table", "entropy",
+           "entropy_recorder", "evaluate_model", "factorize", "fine_tune", "fit", "load_compressed",
+           "low_rank_layer", "make_mlp", "make_permanent", "mpo_config", "mpo_matmul", "mpo_network", "plan",
+           "plot_entropy_evolution", "plot_entropy_profile", "prune_layer", "quantize_layer", "reconstruct",
+           "restore_mpo_layers", "run_bank_marketing", "save_compressed", "scores", "tensorize_shape", "tt_svd"]

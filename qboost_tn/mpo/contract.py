@@ -111,13 +111,43 @@ def mpo_matmul(x, cores, groups=None):
     """
     if groups is not None and len(groups) != len(cores):
         cores = [merge_cores(cores[i:j]) if j - i > 1 else cores[i] for i, j in groups]
-    batch = x.shape[0]
     if len(cores) == 1:
         core = cores[0]
         return F.linear(x, core.reshape(core.shape[1], core.shape[2]))
+    in_left = [math.prod(core.shape[2] for core in cores[k + 1:]) for k in range(len(cores))]
+    if all(q == 1 or q >= _MIN_BATCHED_COLUMNS for q in in_left):
+        return _sweep_batched(x, cores)
+    return _sweep_gemm(x, cores)
+
+
+# Below this many columns per matrix, batched small products lose to one large GEMM plus a transpose.
+_MIN_BATCHED_COLUMNS = 16
+
+
+def _sweep_batched(x, cores):
+    """Copy-free sweep: state (P, chi_{k-1} a_k, Q), each step one batched product from the left.
+
+    P runs over (sample, finished out-modes) and Q over the in-modes still to come. With the core laid out as
+    (b_k chi_k) x (chi_{k-1} a_k) the product's (b_k, chi_k, a_{k+1}, ...) order is already the next state's,
+    so no transpose is needed; the last step (Q = 1) is one plain GEMM.
+    """
+    batch = x.shape[0]
+    state = x.reshape(batch, cores[0].shape[2], -1)
+    for k, core in enumerate(cores):
+        c, b, a, d = core.shape
+        g = core.permute(1, 3, 0, 2).reshape(b * d, c * a)
+        if state.shape[2] == 1:
+            return (state.reshape(-1, c * a) @ g.T).reshape(batch, -1)
+        out = torch.matmul(g, state)
+        nxt = cores[k + 1].shape[2]
+        state = out.reshape(out.shape[0] * b, d * nxt, out.shape[2] // nxt)
+    raise AssertionError("the last core always has Q = 1")
+
+
+def _sweep_gemm(x, cores):
+    """Sweep with one large GEMM per core: state (M, R, a_k chi_{k-1}) and one transpose per step."""
+    batch = x.shape[0]
     a_modes = [core.shape[2] for core in cores]
-    # State (M, R, a_k * chi_{k-1}): M runs over (sample, finished out-modes), R over the in-modes still to
-    # come; each step is one GEMM with the core laid out as (a_k chi_{k-1}) x (b_k chi_k) plus one transpose.
     state = x.reshape(batch, a_modes[0], -1).transpose(1, 2).reshape(batch, -1, a_modes[0])
     for k, core in enumerate(cores):
         c, b, a, d = core.shape
