@@ -1,0 +1,99 @@
+"""What every annealer-trained classifier shares: input checks, ±1 one-vs-rest targets, seeded parallel
+solves, and probabilities and predictions from per-class scores."""
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from .parallel import check_executor, run_tasks
+from .solvers import check_solver, solve
+
+
+def task_seeds(random_state, n_tasks: int) -> list[int]:
+    """One independent seed in [0, 2^31) per task, fixed by ``random_state`` and the task's position only.
+
+    So the same task gets the same seed whether tasks run serially or in parallel, in any order. (dwave-neal
+    rejects seeds of 2^31 and above, despite its message.)
+    """
+    if isinstance(random_state, (int, np.integer)):
+        entropy = int(random_state)
+    else:  # None (fresh) or a RandomState: draw the root entropy from it
+        entropy = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+    children = np.random.SeedSequence(entropy).spawn(n_tasks)
+    return [int(child.generate_state(1, np.uint32)[0] >> 1) for child in children]
+
+
+def solve_task(task):
+    """Worker entry point: ``task = (problem, solver, num_reads, num_sweeps, seed)`` -> (spins, energy)."""
+    problem, solver, num_reads, num_sweeps, seed = task
+    return solve(problem, solver, num_reads=num_reads, num_sweeps=num_sweeps, seed=seed)
+
+
+def _positive_int(value, name):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+
+
+class AnnealedClassifier(ClassifierMixin, BaseEstimator):
+    """Base of :class:`ShallowWideClassifier` and :class:`QBoostClassifier` (not used on its own).
+
+    Subclasses store ``solver``, ``num_reads``, ``num_sweeps``, ``n_jobs``, ``executor``, ``random_state``
+    and ``verbose`` and implement ``decision_function``.
+    """
+
+    def _check_solving_params(self):
+        check_solver(self.solver)
+        check_executor(self.executor)
+        _positive_int(self.num_reads, "num_reads")
+        _positive_int(self.num_sweeps, "num_sweeps")
+
+    def _validate_training_data(self, X, y):
+        """Validated X (float64) and the ±1 targets, one row per binary task (one task for two classes)."""
+        X, y = validate_data(self, X, y, dtype=np.float64, ensure_min_samples=2)
+        check_classification_targets(y)
+        self.classes_ = np.unique(y)
+        if len(self.classes_) < 2:
+            raise ValueError(f"{type(self).__name__} needs samples of at least 2 classes; y holds only "
+                             f"class {self.classes_[0]!r}")
+        tasks = self.classes_[1:] if len(self.classes_) == 2 else self.classes_
+        targets = np.where(y[None, :] == tasks[:, None], 1.0, -1.0)
+        return X, targets
+
+    def _solve(self, problems, desc="solves"):
+        """Best spins and energies of every problem, one seed per problem, in problem order."""
+        seeds = task_seeds(self.random_state, len(problems))
+        tasks = [(p, self.solver, self.num_reads, self.num_sweeps, s) for p, s in zip(problems, seeds)]
+        results = run_tasks(solve_task, tasks, n_jobs=self.n_jobs, executor=self.executor,
+                            progress=bool(self.verbose), desc=desc)
+        return [r[0] for r in results], np.array([r[1] for r in results])
+
+    def predict_proba(self, X):
+        """Class probabilities: a logistic of each one-vs-rest score (fitted to ±1), rows normalised.
+
+        ``sigmoid(2 f)`` maps the regression targets ±1 to 0.88 / 0.12; scikit-learn's one-vs-rest wrapper
+        normalises per-class probabilities the same way.
+        """
+        scores = self.decision_function(X)
+        if scores.ndim == 1:
+            p = 1.0 / (1.0 + np.exp(-2.0 * scores))
+            return np.column_stack([1.0 - p, p])
+        p = 1.0 / (1.0 + np.exp(-2.0 * scores))
+        return p / p.sum(axis=1, keepdims=True)
+
+    def predict(self, X):
+        scores = self.decision_function(X)
+        if scores.ndim == 1:
+            return self.classes_[(scores > 0).astype(int)]
+        return self.classes_[np.argmax(scores, axis=1)]
+
+    def _check_X(self, X):
+        check_is_fitted(self)
+        return validate_data(self, X, dtype=np.float64, reset=False)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.non_deterministic = self.random_state is None
+        return tags

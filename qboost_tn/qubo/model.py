@@ -1,0 +1,147 @@
+"""The layered Ising problem of one binary task: energy as a function of W = sum of L spin layers, and its BQM.
+
+Every training problem of the shallow-wide learner (and of classic QBoost, with L = 1) has the form
+
+    E(s) = Wᵀ Q W + hᵀ W + offset,    W = s.sum(axis=0),    s ∈ {−1, +1}^(L × P)
+
+so a solver may either anneal the P·L spins of :meth:`LayeredProblem.to_bqm` (any dimod sampler) or exploit
+that the L spins of a feature are interchangeable.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import dimod
+import numpy as np
+
+
+@dataclass(frozen=True, eq=False)
+class LayeredProblem:
+    """Quadratic energy of the layer sum ``W`` of ``n_layers`` spin layers over ``P`` features.
+
+    Attributes
+    ----------
+    Q : ndarray of shape (P, P), float64
+        Symmetric coupling matrix of the layer sums.
+    h : ndarray of shape (P,), float64
+        Fields on the layer sums.
+    offset : float
+        Constant energy.
+    n_layers : int
+        Number of spin layers ``L``; the BQM has ``P * L`` spins, spin ``(l, j)`` labelled ``l * P + j``.
+    """
+
+    Q: np.ndarray
+    h: np.ndarray
+    offset: float
+    n_layers: int
+
+    def __post_init__(self):
+        Q = np.ascontiguousarray(self.Q, dtype=np.float64)
+        h = np.ascontiguousarray(self.h, dtype=np.float64)
+        if Q.ndim != 2 or Q.shape[0] != Q.shape[1]:
+            raise ValueError(f"LayeredProblem: Q must be square, got shape {Q.shape}")
+        if h.shape != (Q.shape[0],):
+            raise ValueError(f"LayeredProblem: h has shape {h.shape}, expected ({Q.shape[0]},)")
+        if not (np.isfinite(Q).all() and np.isfinite(h).all() and np.isfinite(self.offset)):
+            raise ValueError("LayeredProblem: Q, h and offset must be finite")
+        if not np.allclose(Q, Q.T, rtol=1e-10, atol=1e-12 * max(1.0, float(np.abs(Q).max(initial=0)))):
+            raise ValueError("LayeredProblem: Q must be symmetric")
+        if int(self.n_layers) != self.n_layers or self.n_layers < 1:
+            raise ValueError(f"LayeredProblem: n_layers must be an integer >= 1, got {self.n_layers}")
+        object.__setattr__(self, "Q", (Q + Q.T) / 2)
+        object.__setattr__(self, "h", h)
+        object.__setattr__(self, "offset", float(self.offset))
+        object.__setattr__(self, "n_layers", int(self.n_layers))
+
+    @property
+    def n_features(self) -> int:
+        return self.h.shape[0]
+
+    @property
+    def n_variables(self) -> int:
+        return self.n_features * self.n_layers
+
+    def energy_of_sums(self, W) -> np.ndarray:
+        """Energy of layer sums ``W`` of shape (..., P)."""
+        W = np.asarray(W, dtype=np.float64)
+        return np.einsum("...i,ij,...j->...", W, self.Q, W) + W @ self.h + self.offset
+
+    def energy(self, spins) -> np.ndarray:
+        """Energy of spins of shape (..., L, P) with values in {−1, +1}."""
+        spins = np.asarray(spins)
+        if spins.shape[-2:] != (self.n_layers, self.n_features):
+            raise ValueError(f"energy: spins must end in shape ({self.n_layers}, {self.n_features}), "
+                             f"got {spins.shape}")
+        return self.energy_of_sums(spins.sum(axis=-2))
+
+    def to_bqm(self) -> dimod.BinaryQuadraticModel:
+        """The SPIN BQM over ``P * L`` variables (label ``l * P + j``) whose energy equals :meth:`energy`.
+
+        Every pair of spins ``(l, j), (m, k)`` couples with ``Q[j, k]``: the dense ``(P L)²`` matrix
+        ``kron(ones(L, L), Q)``. dimod adds its symmetric halves into one coupler and moves the diagonal
+        (``s² = 1``) into the offset, so the energies agree exactly.
+        """
+        L = self.n_layers
+        J = np.kron(np.ones((L, L)), self.Q)
+        return dimod.BQM(np.tile(self.h, L), J, self.offset, dimod.SPIN)
+
+    def spins_from_sample(self, sample) -> np.ndarray:
+        """(L, P) spins from one sample of :meth:`to_bqm` (a mapping label -> spin, or a row in label order)."""
+        if isinstance(sample, dict) or hasattr(sample, "keys"):
+            row = np.array([sample[v] for v in range(self.n_variables)])
+        else:
+            row = np.asarray(sample)
+        if row.shape != (self.n_variables,):
+            raise ValueError(f"spins_from_sample: expected {self.n_variables} values, got shape {row.shape}")
+        return row.reshape(self.n_layers, self.n_features).astype(np.int8)
+
+    def spins_from_sampleset(self, sampleset: dimod.SampleSet) -> np.ndarray:
+        """(n_samples, L, P) spins of a SampleSet over :meth:`to_bqm`'s variables, in the set's order."""
+        labels = list(sampleset.variables)
+        missing = set(range(self.n_variables)) - set(labels)
+        if missing or len(labels) != self.n_variables:
+            raise ValueError(f"the sampler returned {len(labels)} variables; the problem has {self.n_variables} "
+                             f"labelled 0..{self.n_variables - 1}")
+        order = np.argsort(np.asarray(labels))
+        records = np.asarray(sampleset.record.sample)[:, order]
+        if sampleset.vartype is dimod.BINARY:
+            records = 2 * records - 1
+        return records.reshape(-1, self.n_layers, self.n_features).astype(np.int8)
+
+
+def least_squares_problem(X, y, *, scale, lam, regularizer, n_layers, curvature=None) -> LayeredProblem:
+    """Squared loss of ``f(x) = scale · Wᵀ x + b`` plus λ·R(W), with the bias ``b`` minimised out.
+
+    Energy (per sample, so λ means the same for any number of samples):
+
+        (1/N) Σ_i (scale · Wᵀ x̃_i − ỹ_i)² + λ · u · R(W)
+
+    with ``x̃``, ``ỹ`` centred on their means — minimising over a free bias leaves exactly this, and the best
+    bias is then ``b = ȳ − scale · Wᵀ x̄`` — and ``R(W) = Σ_j W_j²`` (``"squared"``) or ``Σ_j W_j``
+    (``"linear"``). ``u = scale² · curvature`` puts λ in units of the data term's curvature, by default the
+    mean feature variance, so λ keeps its meaning when features are rescaled or their number changes.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    n = X.shape[0]
+    Xc = X - X.mean(axis=0)
+    yc = y - y.mean()
+    if curvature is None:
+        curvature = feature_curvature(Xc)
+    Q = scale**2 * (Xc.T @ Xc) / n
+    h = -2.0 * scale * (Xc.T @ yc) / n
+    unit = lam * scale**2 * curvature
+    if regularizer == "squared":
+        Q = Q + unit * np.eye(X.shape[1])
+    elif regularizer == "linear":
+        h = h + unit
+    else:
+        raise ValueError(f"unknown regularizer {regularizer!r}; use 'squared' or 'linear'")
+    return LayeredProblem(Q, h, float(yc @ yc) / n, n_layers)
+
+
+def feature_curvature(Xc) -> float:
+    """Mean variance of centred features (1.0 when every feature is constant, so λ stays finite)."""
+    value = float(np.mean(np.asarray(Xc) ** 2)) if np.size(Xc) else 0.0
+    return value if value > 0 else 1.0

@@ -1,0 +1,108 @@
+"""Solver names -> dimod samplers, an explicit β range for dense problems, and one ``solve`` dispatch.
+
+Any :class:`dimod.Sampler` works (a quantum annealer included) through ``sample(bqm, **params)``. A solver
+that understands the layered structure may instead define
+``sample_layered(problem, *, num_reads, num_sweeps, seed)`` returning a SampleSet over the variables of
+``problem.to_bqm()``; :func:`solve` prefers it.
+"""
+from __future__ import annotations
+
+import dimod
+import numpy as np
+
+from .model import LayeredProblem
+
+# The one place the project's default solver is named.
+DEFAULT_SOLVER = "neal"
+EXACT_MAX_VARIABLES = 20
+
+
+def _neal():
+    import neal
+
+    return neal.SimulatedAnnealingSampler()
+
+
+def _tabu():
+    from dwave.samplers import TabuSampler
+
+    return TabuSampler()
+
+
+def _steepest():
+    from dwave.samplers import SteepestDescentSolver
+
+    return SteepestDescentSolver()
+
+
+SOLVERS = {
+    "neal": _neal,
+    "exact": dimod.ExactSolver,
+    "tabu": _tabu,
+    "steepest": _steepest,
+}
+
+
+def check_solver(solver) -> None:
+    """Raise a clear error unless ``solver`` is a known name or an object that can sample."""
+    if isinstance(solver, str):
+        if solver not in SOLVERS:
+            raise ValueError(f"unknown solver {solver!r}; use one of {sorted(SOLVERS)} or a dimod.Sampler instance")
+    elif not (callable(getattr(solver, "sample", None)) or callable(getattr(solver, "sample_layered", None))):
+        raise ValueError(f"solver must be a name ({sorted(SOLVERS)}) or a dimod.Sampler instance, "
+                         f"got {type(solver).__name__}")
+
+
+def get_sampler(solver):
+    """A sampler object for a solver name, or ``solver`` itself when it already is one."""
+    check_solver(solver)
+    return SOLVERS[solver]() if isinstance(solver, str) else solver
+
+
+def beta_range(problem: LayeredProblem) -> tuple[float, float]:
+    """(hot, cold) inverse temperatures from the problem's energy scales, computed with numpy.
+
+    Hot: the largest single-spin flip cost is accepted with probability 1/2. Cold: the flip cost of a typical
+    spin's smallest field is accepted with probability 1 %. dwave-samplers estimates the same two scales by
+    looping over every coupler in Python, which costs seconds on dense problems.
+    """
+    L = problem.n_layers
+    absQ = np.abs(problem.Q)
+    # Field on spin (l, j) from every other spin: L copies of each coupling Q[j, k], minus itself.
+    coupling = 2.0 * (L * absQ.sum(axis=1) - np.diag(absQ))
+    max_flip = 2.0 * float(np.max(np.abs(problem.h) + coupling, initial=0.0))
+    scale = np.concatenate([np.abs(problem.h), 2.0 * absQ[np.triu_indices_from(absQ, k=1 if L == 1 else 0)]])
+    scale = scale[scale > 1e-12 * max(max_flip, 1e-300)]
+    if max_flip <= 0 or scale.size == 0:
+        return 0.1, 1.0
+    min_flip = 2.0 * float(np.median(scale))
+    hot = np.log(2.0) / max_flip
+    cold = max(np.log(100.0) / min_flip, 10.0 * hot)
+    return float(hot), float(cold)
+
+
+def solve(problem: LayeredProblem, solver=DEFAULT_SOLVER, *, num_reads=1, num_sweeps=1000, seed=None):
+    """Lowest-energy (L, P) spins and their energy found by ``solver`` on ``problem``.
+
+    Parameters are passed only when the sampler declares them in ``.parameters`` (so a QPU sampler is not
+    handed ``num_sweeps``). The returned energy is recomputed from the model, not trusted from the sampler.
+    """
+    sampler = get_sampler(solver)
+    if hasattr(sampler, "sample_layered"):
+        sampleset = sampler.sample_layered(problem, num_reads=num_reads, num_sweeps=num_sweeps, seed=seed)
+    else:
+        if isinstance(sampler, dimod.ExactSolver) and problem.n_variables > EXACT_MAX_VARIABLES:
+            raise ValueError(f"solver 'exact' enumerates 2^n states; this problem has {problem.n_variables} "
+                             f"variables (at most {EXACT_MAX_VARIABLES}); use 'neal' or 'tabu'")
+        wanted = {"num_reads": num_reads, "num_sweeps": num_sweeps, "seed": seed}
+        if "beta_range" in getattr(sampler, "parameters", {}):
+            wanted["beta_range"] = beta_range(problem)
+        accepted = getattr(sampler, "parameters", {}) or {}
+        params = {k: v for k, v in wanted.items() if k in accepted and v is not None}
+        sampleset = sampler.sample(problem.to_bqm(), **params)
+    if sampleset is None or len(sampleset) == 0:
+        raise RuntimeError(f"solver {type(sampler).__name__} returned no samples")
+    spins = problem.spins_from_sampleset(sampleset)
+    energies = problem.energy(spins)
+    best = int(np.argmin(energies))
+    return spins[best], float(energies[best])
