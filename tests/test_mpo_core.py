@@ -97,11 +97,13 @@ def test_contraction_orders_agree(groups):
 
 
 @pytest.mark.parametrize("sweep", ["_sweep_batched", "_sweep_gemm"])
-def test_both_sweeps_agree(sweep):
+@pytest.mark.parametrize("in_modes", [(2, 16, 16), (4, 16, 1, 8), (512, 1)])
+def test_both_sweeps_agree(sweep, in_modes):
     from qboost_tn.mpo import contract
 
     w = torch.randn(24, 512, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
-    cores = tt_svd(w, (2, 16, 16), (2, 3, 4), max_bond=3).cores
+    out_modes = {3: (2, 3, 4), 4: (2, 3, 2, 2), 2: (6, 4)}[len(in_modes)]
+    cores = tt_svd(w, in_modes, out_modes, max_bond=3).cores
     x = torch.randn(6, 512, dtype=torch.float64)
     torch.testing.assert_close(getattr(contract, sweep)(x, cores), x @ reconstruct(cores).T)
 

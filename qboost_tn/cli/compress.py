@@ -28,6 +28,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--dataset", default="bank-marketing",
                         help="registered binary data set (default bank-marketing)")
     parser.add_argument("--path", help="file or folder of the data (default: download into the cache)")
+    parser.add_argument("--target", help="label column, for --dataset csv")
     parser.add_argument("--bond", nargs="+", default=["1", "2", "4", "8", "16", "32", "64", "full"],
                         metavar="CHI", help="bond dimensions of the sweep; 'full' = untruncated "
                                             "(default: 1 2 4 8 16 32 64 full)")
@@ -65,7 +66,7 @@ def run(args) -> int:
         if getattr(args, name) < 1:
             raise ValueError(f"--{name.replace('_', '-')} must be >= 1")
     bonds = tuple(_bond(b) for b in args.bond)
-    options = {"path": args.path} if args.path else {}
+    options = {key: value for key, value in (("path", args.path), ("target", args.target)) if value}
     dataset = load_dataset(args.dataset, **options)
     results = run_bank_marketing(dataset=dataset, bonds=bonds, layer=args.layer, epochs=args.epochs,
                                  patience=args.patience, finetune_epochs=args.finetune_epochs,

@@ -53,6 +53,7 @@ def quantize_layer(model, layer):
     with warnings.catch_warnings():
         # torch 2.13 flags its quantised tensor constructors as deprecated; the module still works as documented
         warnings.filterwarnings("ignore", message=".*quantize_per_tensor.*deprecated", category=UserWarning)
+        warnings.filterwarnings("ignore", message="torch.ao.quantization is deprecated", category=DeprecationWarning)
         return torch.ao.quantization.quantize_dynamic(copy.deepcopy(model).eval(), {name}, dtype=torch.qint8)
 
 

@@ -129,7 +129,7 @@ def _sweep_batched(x, cores):
 
     P runs over (sample, finished out-modes) and Q over the in-modes still to come. With the core laid out as
     (b_k chi_k) x (chi_{k-1} a_k) the product's (b_k, chi_k, a_{k+1}, ...) order is already the next state's,
-    so no transpose is needed; the last step (Q = 1) is one plain GEMM.
+    so no transpose is needed; a step with Q = 1 is one plain GEMM.
     """
     batch = x.shape[0]
     state = x.reshape(batch, cores[0].shape[2], -1)
@@ -137,11 +137,13 @@ def _sweep_batched(x, cores):
         c, b, a, d = core.shape
         g = core.permute(1, 3, 0, 2).reshape(b * d, c * a)
         if state.shape[2] == 1:
-            return (state.reshape(-1, c * a) @ g.T).reshape(batch, -1)
-        out = torch.matmul(g, state)
+            out = (state.reshape(-1, c * a) @ g.T).unsqueeze(-1)
+        else:
+            out = torch.matmul(g, state)
+        if k == len(cores) - 1:
+            return out.reshape(batch, -1)
         nxt = cores[k + 1].shape[2]
         state = out.reshape(out.shape[0] * b, d * nxt, out.shape[2] // nxt)
-    raise AssertionError("the last core always has Q = 1")
 
 
 def _sweep_gemm(x, cores):

@@ -41,7 +41,7 @@ def model_flops(model, batch=1) -> float:
     for module in model.modules():
         if isinstance(module, MPOLinear):
             total += module.flops(batch)
-        elif isinstance(module, nn.Linear) or hasattr(module, "weight") and "Linear" in type(module).__name__:
+        elif isinstance(module, (nn.Linear, torch.ao.nn.quantized.dynamic.Linear)):
             total += 2 * module.in_features * module.out_features
     return total
 

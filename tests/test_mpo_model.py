@@ -1,0 +1,253 @@
+"""compress() on whole models, save/load, training with early stopping, entanglement, baselines, the CLI."""
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from torch import nn
+
+from qboost_tn.data import Dataset
+from qboost_tn.mpo import (MPOLinear, bond_spectra, compress, entanglement_table, entropy, entropy_recorder, fine_tune,
+                           fit, load_compressed, low_rank_layer, make_mlp, make_permanent, mpo_network,
+                           plot_entropy_evolution, prune_layer, quantize_layer, save_compressed, tt_svd)
+from qboost_tn.mpo.handson import run_bank_marketing
+
+torch.set_num_threads(1)
+
+
+class TwoBranch(nn.Module):
+    """Not a Sequential: nested, named attributes, two paths joined in forward."""
+
+    def __init__(self):
+        super().__init__()
+        self.encoder = nn.ModuleDict({"proj": nn.Linear(12, 16), "act": nn.Tanh()})
+        self.skip = nn.Linear(12, 16)
+        self.head = nn.Linear(16, 2)
+
+    def forward(self, x):
+        return self.head(self.encoder["act"](self.encoder["proj"](x)) + self.skip(x))
+
+
+def synthetic(n=240, d=12, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d)).astype(np.float32)
+    y = (X[:, 0] + 0.5 * X[:, 1] + 0.3 * rng.normal(size=n) > 0).astype(int)
+    return X, y
+
+
+def test_compress_sequential_exact_and_report():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(12, 16), nn.ReLU(), nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 1))
+    compressed, report = compress(model)
+    assert list(report.layer) == ["0", "2", "4"]
+    assert all(isinstance(compressed[i], MPOLinear) for i in (0, 2, 4))
+    assert isinstance(model[0], nn.Linear)  # the original is untouched
+    x = torch.randn(5, 12)
+    torch.testing.assert_close(compressed(x), model(x), rtol=1e-4, atol=1e-5)
+    assert report.rel_error.max() < 1e-5
+    assert {"params_before", "params_after", "compression_ratio", "rel_error", "flops_after"} <= set(report.columns)
+
+
+def test_compress_non_sequential_selected_layers():
+    torch.manual_seed(0)
+    model = TwoBranch()
+    compressed, report = compress(model, layers=["encoder.proj", "skip"], max_bond=2)
+    assert isinstance(compressed.encoder["proj"], MPOLinear) and isinstance(compressed.skip, MPOLinear)
+    assert isinstance(compressed.head, nn.Linear)
+    assert (report.params_after < report.params_before).all()
+    assert compressed(torch.randn(3, 12)).shape == (3, 2)
+    # the reported error is the real one
+    layer = compressed.skip
+    real = ((layer.weight - model.skip.weight).norm() / model.skip.weight.norm()).detach()
+    assert report.set_index("layer").loc["skip", "rel_error"] == pytest.approx(float(real), rel=1e-4)
+
+
+def test_compress_rel_tol_and_fraction():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(64, 64))
+    _, tol = compress(model, rel_tol=0.5)
+    assert tol.rel_error.iloc[0] <= 0.5 + 1e-6
+    _, frac = compress(model, param_fraction=0.1)
+    assert frac.param_fraction.iloc[0] <= 0.1
+
+
+def test_compress_bad_input():
+    model = TwoBranch()
+    with pytest.raises(ValueError, match="no layer named 'nope'"):
+        compress(model, layers=["nope"])
+    with pytest.raises(ValueError, match="is Tanh, not nn.Linear"):
+        compress(model, layers=["encoder.act"])
+    with pytest.raises(ValueError, match="bond dimensions must be integers >= 1"):
+        compress(model, max_bond=0)
+    with pytest.raises(ValueError, match="rel_tol must lie in"):
+        compress(model, rel_tol=1.5)
+    with pytest.raises(ValueError, match="fewer than the 12"):
+        compress(model, layers=["skip"], shapes={"skip": ((2, 5), (4, 4))})
+    with torch.no_grad():
+        model.skip.weight[0, 0] = float("inf")
+    with pytest.raises(ValueError, match="layer 'skip'.*NaN or inf"):
+        compress(model, layers=["skip"])
+    with pytest.raises(ValueError, match="has no nn.Linear"):
+        compress(nn.Sequential(nn.ReLU()))
+
+
+def test_save_load_weights_only(tmp_path):
+    torch.manual_seed(0)
+    compressed, _ = compress(TwoBranch(), layers=["skip", "head"], max_bond=2)
+    path = tmp_path / "model.pt"
+    save_compressed(compressed, path)
+    config = json.loads((tmp_path / "model.pt.mpo.json").read_text())
+    assert set(config["mpo_layers"]) == {"skip", "head"}
+    restored = load_compressed(TwoBranch(), path)
+    x = torch.randn(4, 12)
+    torch.testing.assert_close(restored(x), compressed(x))
+    # the state_dict is plain tensors: loadable with weights_only=True
+    assert set(torch.load(path, weights_only=True)) == set(compressed.state_dict())
+    # a single layer through its config
+    layer = compressed.skip
+    clone = MPOLinear.from_config(json.loads(json.dumps(layer.config())))
+    clone.load_state_dict(torch.load(path, weights_only=True) and layer.state_dict())
+    torch.testing.assert_close(clone(x), layer(x))
+    with pytest.raises(FileNotFoundError):
+        load_compressed(TwoBranch(), tmp_path / "missing.pt")
+
+
+def test_fit_restores_best_weights_as_a_deep_copy():
+    X, y = synthetic()
+    data = (X[:160], y[:160], X[160:], y[160:])
+    model = make_mlp(12, hidden=(8,), seed=0)
+    # a learning rate this high makes the validation loss bounce, so the best epoch is not the last one
+    history = fit(model, data, epochs=12, lr=0.3, patience=None, progress=False, seed=0)
+    best = history.attrs["best_epoch"]
+    assert history.val_loss.iloc[best - 1] == history.val_loss.min()
+    assert best < len(history), "the test needs a run whose last epoch is not its best"
+    from qboost_tn.mpo.train import _loss_fn, scores
+
+    final = float(_loss_fn(1)(torch.as_tensor(scores(model, X[160:])).reshape(-1, 1), torch.as_tensor(y[160:])))
+    assert final == pytest.approx(history.val_loss.min(), rel=1e-5)
+
+
+def test_fit_patience_and_cores_only():
+    X, y = synthetic()
+    data = (X[:160], y[:160], X[160:], y[160:])
+    model, _ = compress(make_mlp(12, hidden=(16,), seed=0), layers=["0"], max_bond=2)
+    head_before = model[2].weight.detach().clone()
+    bias_before = model[0].bias.detach().clone()
+    cores_before = [c.detach().clone() for c in model[0].cores]
+    history = fine_tune(model, data, cores_only=True, epochs=3, lr=1e-2, progress=False)
+    assert len(history) == 3
+    assert torch.equal(model[2].weight, head_before) and torch.equal(model[0].bias, bias_before)
+    assert any(not torch.equal(a, b) for a, b in zip(model[0].cores, cores_before))
+    assert all(p.requires_grad for p in model.parameters())
+    short = fit(make_mlp(12, hidden=(4,), seed=0), data, epochs=50, lr=1.0, patience=2, progress=False)
+    assert len(short) < 50
+    with pytest.raises(ValueError, match="no MPOLinear"):
+        fine_tune(make_mlp(12, hidden=(4,)), data, cores_only=True, progress=False)
+
+
+def test_mpo_network_from_scratch_learns():
+    X, y = synthetic(400)
+    data = (X[:300], y[:300], X[300:], y[300:])
+    model = mpo_network(make_mlp(12, hidden=(16, 16), seed=0), layers=["2"], bond=2)
+    assert isinstance(model[2], MPOLinear)
+    history = fit(model, data, epochs=15, lr=1e-2, progress=False)
+    assert history.val_auc.max() > 0.9
+
+
+def test_entropy_of_known_states():
+    assert entropy([1.0, 0.0, 0.0]) == pytest.approx(0.0)
+    for chi in (2, 3, 8):
+        assert entropy(np.full(chi, 0.7)) == pytest.approx(math.log(chi))
+    # a product MPO (every bond 1, rank-one unfoldings) has zero entropy everywhere
+    a, b, c = torch.randn(3, 3), torch.randn(2, 2), torch.randn(2, 2)
+    product = torch.einsum("ij,kl,mn->ikmjln", a, b, c).reshape(12, 12)
+    cores = tt_svd(product, (3, 2, 2), (3, 2, 2)).cores
+    assert [entropy(s) for s in bond_spectra(cores)] == pytest.approx([0, 0], abs=1e-6)
+    # maximally entangled across the single cut: W reshaped (b1 a1) x (b2 a2) is orthogonal -> ln 16
+    q, _ = torch.linalg.qr(torch.randn(16, 16, dtype=torch.float64))
+    weight = q.reshape(4, 4, 4, 4).permute(0, 2, 1, 3).reshape(16, 16)  # (b1, a1, b2, a2) -> (b, a)
+    cores = tt_svd(weight, (4, 4), (4, 4)).cores
+    assert entropy(bond_spectra(cores)[0]) == pytest.approx(math.log(16))
+
+
+def test_bond_spectra_match_tt_svd_and_table():
+    torch.manual_seed(0)
+    layer = MPOLinear.from_linear(nn.Linear(16, 16), max_bond=3)
+    # after one truncating sweep the kept values are the MPO's own Schmidt values at the last cut
+    spectra = bond_spectra(list(layer.cores))
+    assert [len(s) for s in spectra] == layer.bonds
+    table = entanglement_table(layer)
+    assert list(table.chi) == layer.bonds
+    assert (table.entropy <= table.max_entropy + 1e-9).all()
+    assert table.max_entropy.tolist() == pytest.approx([math.log(3)] * 3)
+
+
+def test_entropy_recorder_and_plot(tmp_path):
+    X, y = synthetic()
+    model, _ = compress(make_mlp(12, hidden=(16,), seed=0), layers=["0"], max_bond=2)
+    history = fit(model, (X[:160], y[:160], X[160:], y[160:]), epochs=2, progress=False,
+                  callbacks=[entropy_recorder(model)])
+    assert [c for c in history.columns if c.startswith("S[")] == ["S[0:1]", "S[0:2]", "S[0:3]"]
+    plot_entropy_evolution(history, path=tmp_path / "e.png")
+    assert (tmp_path / "e.png").stat().st_size > 0
+    with pytest.raises(ValueError, match="no MPOLinear"):
+        entropy_recorder(make_mlp(3, hidden=(2,)))
+
+
+def test_baselines_keep_the_budget():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 32))
+    pruned = prune_layer(model, "2", 100)
+    assert int((pruned[2].weight != 0).sum()) == 100
+    make_permanent(pruned)
+    assert "2.weight" in dict(pruned.named_parameters()) and int((pruned[2].weight != 0).sum()) == 100
+    x = torch.randn(4, 16)
+    exact = low_rank_layer(model, "2", 32)
+    torch.testing.assert_close(exact(x), model(x), rtol=1e-4, atol=1e-5)
+    assert sum(p.numel() for p in low_rank_layer(model, "2", 2)[2][:].parameters()) == 2 * 64 + 32
+    quantized = quantize_layer(model, "2")
+    assert isinstance(quantized[2], torch.ao.nn.quantized.dynamic.Linear)
+    assert (quantized(x) - model(x)).abs().max() < 0.05
+    with pytest.raises(ValueError, match="n_keep"):
+        prune_layer(model, "2", 0)
+    with pytest.raises(ValueError, match="no layer named"):
+        low_rank_layer(model, "9", 2)
+
+
+def _tiny_dataset(n=300, d=10):
+    X, y = synthetic(n, d, seed=1)
+    return Dataset("tiny", X, y, [f"f{i}" for i in range(d)], ["no", "yes"])
+
+
+def test_handson_runner_on_tiny_data():
+    results = run_bank_marketing(dataset=_tiny_dataset(), bonds=(2, None), epochs=2, finetune_epochs=1,
+                                 progress=False)
+    assert {"dense", "sweep", "scratch", "baselines", "layers", "entanglement", "histories"} <= set(results)
+    sweep = results["sweep"]
+    assert list(sweep.chi) == [2, "full"]
+    full = sweep[sweep.chi == "full"].iloc[0]
+    assert abs(full.test_auc_before_ft - results["dense"].test_auc.iloc[0]) < 1e-4
+    assert len(results["baselines"]) == 4 and len(results["layers"]) == 2
+
+
+def test_cli_compress(tmp_path, capsys):
+    from qboost_tn.cli import main
+
+    X, y = synthetic(200, 6)
+    csv = tmp_path / "d.csv"
+    pd.DataFrame(X, columns=[f"x{i}" for i in range(6)]).assign(label=y).to_csv(csv, index=False)
+    out = tmp_path / "out"
+    args = ["compress", "--dataset", "csv", "--path", str(csv), "--target", "label", "--bond", "2", "full",
+            "--epochs", "1", "--finetune-epochs", "1", "--no-progress", "--out", str(out)]
+    assert main(args) == 0
+    for name in ("sweep.csv", "report.json", "entropy_profile.png", "auc_vs_params.png"):
+        assert (out / name).is_file(), name
+    assert main(args) == 2  # the directory exists now
+    assert "already exists" in capsys.readouterr().err
+    bad = args[:-1] + [str(tmp_path / "other")]
+    bad[bad.index("2")] = "0"
+    assert main(bad) == 2
+    assert "must be >= 1" in capsys.readouterr().err
+    assert not (tmp_path / "other").exists()
