@@ -63,12 +63,14 @@ def _single_descent(Q, h, n_layers, W, f, tol):
 
 
 @njit(cache=True, nogil=True)
-def _pair_pass(Q, h, n_layers, W, f, tol):
+def _pair_pass(Q, h, n_layers, W, f, reach, tol):
     """One pass of moves of two variables at once (each ±2); returns whether any lowered the energy.
 
     Needed because correlated features (neighbouring pixels) trap single moves: shifting weight from one to
     the other keeps the fit and only a joint move sees the gain. For each (j, ±2) the best partner k is taken,
-    O(P) per candidate, O(P²) per pass.
+    O(P) per candidate, O(P²) per pass. After a single-move descent every single move costs >= 0, so a pair
+    can only gain through its coupling ``2 dj dk Q_jk`` (at most ``reach[j] = 8 max_k |Q_jk|``): candidates
+    costing more than that are skipped without a scan.
     """
     P = W.shape[0]
     improved = False
@@ -77,6 +79,8 @@ def _pair_pass(Q, h, n_layers, W, f, tol):
             if abs(W[j] + dj) > n_layers:
                 continue
             gain_j = dj * (2.0 * f[j] + h[j]) + 4.0 * Q[j, j]
+            if gain_j > reach[j]:
+                continue
             best = -tol
             best_k = -1
             best_dk = 0
@@ -108,10 +112,18 @@ def _descend(Q, h, n_layers, W, f, max_passes):
     """Single and pair moves that lower the energy, until none is left: every result is a local minimum of
     both neighbourhoods."""
     # Rounding in the maintained field must not make a flat move look like a gain and cycle.
-    tol = 1e-12 * (np.abs(h).max() + np.abs(Q).max() * n_layers * W.shape[0] + 1e-300)
+    P = W.shape[0]
+    if P == 0:
+        return
+    tol = 1e-12 * (np.abs(h).max() + np.abs(Q).max() * n_layers * P + 1e-300)
+    reach = np.zeros(P)
+    for j in range(P):
+        for k in range(P):
+            if k != j:
+                reach[j] = max(reach[j], 8.0 * abs(Q[j, k]))
     for _ in range(max_passes):
         _single_descent(Q, h, n_layers, W, f, tol)
-        if not _pair_pass(Q, h, n_layers, W, f, tol):
+        if not _pair_pass(Q, h, n_layers, W, f, reach, tol):
             return
 
 

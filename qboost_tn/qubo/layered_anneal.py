@@ -63,29 +63,28 @@ def check_beta_range(beta_range):
 def default_beta_range(Q, h, n_layers) -> tuple[float, float]:
     """(hot, cold) inverse temperatures for ±2 moves of the layer sums, from the problem's energy scales.
 
-    Hot: the costliest move seen from a few random states is accepted with probability 1/2 (the worst-case
-    bound dwave-neal uses ignores that dense fields mostly cancel, and wastes the early sweeps). Cold: a move
-    of the typical smallest cost is accepted with probability 1 % — for L > 1 that cost is the curvature
-    ``2 Q_jj`` (the two moves out of a local minimum of ``W_j`` cost ``8 Q_jj`` together), for L = 1 the
-    typical smallest field or coupling. O(P²) numpy; no loop over couplers.
+    Hot: a typical (median) move from a random state is accepted with probability 1/2 — the start is then
+    as good as random, and dwave-neal's worst-case bound (every field adding up) spends most of the schedule
+    hotter than that on dense problems. Cold: a move of the typical smallest cost is accepted with
+    probability 1 % — for L > 1 that cost is the curvature ``2 Q_jj`` (the two moves out of a local minimum
+    of ``W_j`` cost ``8 Q_jj`` together), for L = 1 the typical field or coupling. O(P²) numpy from a few
+    random states; no loop over couplers.
     """
     P = h.shape[0]
-    if P == 0:
-        return 1.0, 1.0
     rng = np.random.default_rng(0)  # a property of the problem, not of the run's seed
     probes = 2 * rng.binomial(n_layers, 0.5, size=(PROBE_STATES, P)) - n_layers
-    slope = 2.0 * np.abs(2.0 * probes @ Q + h)
-    largest = float((slope + 4.0 * np.abs(np.diag(Q))).max())
     diag = np.diag(Q)
+    costs = np.abs(2.0 * (2.0 * probes @ Q + h)) + 4.0 * np.abs(diag)
+    typical = float(np.median(costs)) if P else 0.0
     if n_layers > 1 and (diag > 0).any():
         smallest = 2.0 * float(np.median(diag[diag > 0]))
     else:
         terms = np.concatenate([2.0 * np.abs(h), 4.0 * np.abs(Q[np.triu_indices(P, k=1)])])
-        terms = terms[terms > 1e-12 * max(largest, 1e-300)]
-        smallest = float(np.median(terms)) if terms.size else largest
-    if not largest > 0:
-        return 1.0, 1.0
-    hot = np.log(2.0) / largest
+        terms = terms[terms > 1e-12 * max(float(costs.max(initial=0.0)), 1e-300)]
+        smallest = float(np.median(terms)) if terms.size else typical
+    if not (typical > 0 and smallest > 0):  # no energy scale at all (Q = 0, h = 0): any β does
+        return 1.0, 10.0
+    hot = np.log(2.0) / typical
     cold = max(np.log(100.0) / smallest, 10.0 * hot)
     return float(hot), float(cold)
 
