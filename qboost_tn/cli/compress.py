@@ -35,6 +35,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--layer", default="2", help="name of the nn.Linear layer swept (default '2', the "
                                                      "256x256 layer of Sequential 62-256-256-1)")
     parser.add_argument("--n-cores", type=int, default=4, help="cores per MPO (default 4)")
+    parser.add_argument("--pattern", default="balanced", choices=["balanced", "ascending", "descending", "pow2"],
+                        help="how sizes are split into modes (default balanced)")
     parser.add_argument("--budget-bond", type=int, default=4,
                         help="bond setting the budget of the pruning/low-rank rows and of the first/all-hidden "
                              "layer rows (default 4: < 1%% of the 256x256 weights)")
@@ -72,7 +74,8 @@ def run(args) -> int:
                                  patience=args.patience, finetune_epochs=args.finetune_epochs,
                                  finetune_patience=args.finetune_patience, cores_only=args.cores_only,
                                  budget_bond=args.budget_bond, scratch_bond=args.scratch_bond,
-                                 n_cores=args.n_cores, seed=args.seed, lr=args.lr, batch_size=args.batch_size,
+                                 n_cores=args.n_cores, pattern=args.pattern, seed=args.seed, lr=args.lr,
+                                 batch_size=args.batch_size,
                                  progress=not args.no_progress)
 
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -51,8 +51,8 @@ def _auc(model, prepared) -> float:
 
 
 def run_bank_marketing(path=None, bonds=DEFAULT_BONDS, layer="2", epochs=200, patience=20, finetune_epochs=20,
-                       finetune_patience=5, cores_only=False, budget_bond=4, scratch_bond=4, n_cores=4, seed=0,
-                       lr=1e-4, batch_size=128, progress=True, dataset=None) -> dict:
+                       finetune_patience=5, cores_only=False, budget_bond=4, scratch_bond=4, n_cores=4,
+                       pattern="balanced", seed=0, lr=1e-4, batch_size=128, progress=True, dataset=None) -> dict:
     """Reproduce the hands-on and its exercises; returns a dict of DataFrames.
 
     Parameters
@@ -70,6 +70,9 @@ def run_bank_marketing(path=None, bonds=DEFAULT_BONDS, layer="2", epochs=200, pa
         first-layer / all-hidden rows.
     scratch_bond : int
         Bond of the MPO layer of the network trained from scratch.
+    n_cores, pattern : int, str
+        How every compressed layer is split into modes (see :func:`qboost_tn.mpo.factorize`): the hands-on's
+        "try other decomposition shapes" exercise.
     dataset : Dataset, optional
         Use this instead of loading Bank Marketing (any binary data set works).
 
@@ -106,7 +109,7 @@ def run_bank_marketing(path=None, bonds=DEFAULT_BONDS, layer="2", epochs=200, pa
     sweep, entangle = [], []
     for bond in bonds:
         started = time.perf_counter()
-        model, report = compress(dense, layers=[layer], max_bond=bond, n_cores=n_cores)
+        model, report = compress(dense, layers=[layer], max_bond=bond, n_cores=n_cores, pattern=pattern)
         row = report.iloc[0]
         before = _auc(model, data)
         history = fine_tune(model, data, cores_only=cores_only, desc=f"fine-tune chi={bond}",
@@ -120,12 +123,13 @@ def run_bank_marketing(path=None, bonds=DEFAULT_BONDS, layer="2", epochs=200, pa
                       "latency_ms": latency_ms(model, data.X_test), "seconds": time.perf_counter() - started})
         entangle.append(entanglement_table(model).assign(chi=str(bond or "full")))
 
-    budget_model, budget_report = compress(dense, layers=[layer], max_bond=budget_bond, n_cores=n_cores)
+    budget_model, budget_report = compress(dense, layers=[layer], max_bond=budget_bond, n_cores=n_cores,
+                                           pattern=pattern)
     budget = int(budget_report.params_after.iloc[0])
 
     started = time.perf_counter()
     scratch = mpo_network(make_mlp(dataset.n_features, seed=seed), layers=[layer], bond=scratch_bond,
-                          n_cores=n_cores, seed=seed)
+                          n_cores=n_cores, pattern=pattern, seed=seed)
     log(fit(scratch, data, desc="from scratch", callbacks=[entropy_recorder(scratch)], **train_args), "scratch")
     scratch_layer = scratch.get_submodule(layer)
     scratch_row = {"model": f"MPO from scratch, layer {layer} chi={scratch_bond}",
@@ -159,7 +163,7 @@ def run_bank_marketing(path=None, bonds=DEFAULT_BONDS, layer="2", epochs=200, pa
     layer_sets = {"first layer": linear_names[:1], "all hidden layers": linear_names[:-1]}
     layers_rows = []
     for label, names in layer_sets.items():
-        model, report = compress(dense, layers=names, max_bond=budget_bond, n_cores=n_cores)
+        model, report = compress(dense, layers=names, max_bond=budget_bond, n_cores=n_cores, pattern=pattern)
         before = _auc(model, data)
         log(fine_tune(model, data, cores_only=cores_only, desc=f"fine-tune {label}", **tune_args),
             f"fine-tune {label}")
