@@ -109,11 +109,18 @@ def test_both_sweeps_agree(sweep, in_modes):
 
 
 def test_plan_prefers_cheapest():
-    groups, cost = plan((8, 8, 8, 8), (8, 8, 8, 8), (10, 10, 10), 256)
-    assert cost <= 256 * sweep_flops((8, 8, 8, 8), (8, 8, 8, 8), (10, 10, 10))
-    assert cost < 256 * 2 * 4096 ** 2
-    # a tiny layer with huge bonds is cheaper as the dense matrix
+    from qboost_tn.mpo.contract import _partitions, plan_cost
+
+    modes, bonds = (8, 8, 8, 8), (10, 10, 10)
+    groups, flops = plan(modes, modes, bonds, 256)
+    best = min(plan_cost(modes, modes, bonds, 256, g)[1] for g in _partitions(4))
+    assert plan_cost(modes, modes, bonds, 256, groups) == (flops, best)
+    assert flops < 256 * 2 * 4096 ** 2
+    assert plan(modes, modes, bonds, 256, "factorized")[1] == 256 * sweep_flops(modes, modes, bonds)
+    assert plan(modes, modes, bonds, 256, "reconstructed")[0] == ((0, 4),)
+    # a tiny layer with huge bonds is cheaper as the dense matrix, a huge one with small bonds factorised
     assert plan((2, 2), (2, 2), (4,), 1000)[0] == ((0, 2),)
+    assert len(plan((16, 16, 16), (16, 16, 16), (7, 7), 256)[0]) == 3
 
 
 def test_from_linear_to_linear_round_trip():

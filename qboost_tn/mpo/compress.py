@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from .._io import atomic_path, write_json
+from .contract import sweep_flops
 from .layer import MPOLinear
 
 
@@ -73,7 +74,9 @@ def compress(model, layers=None, max_bond=None, rel_tol=None, param_fraction=Non
         One row per layer: ``layer, in_features, out_features, in_modes, out_modes, bonds, params_before,
         params_after`` (weight entries only, bias excluded), ``param_fraction`` (after / before),
         ``compression_ratio`` (before / after), ``rel_error`` (``||W - W_mpo||_F / ||W||_F`` on the real
-        weight), ``discarded_weight``, ``flops_before``, ``flops_after`` (per sample).
+        weight), ``discarded_weight``, ``flops_before`` (dense), ``flops_factorized`` (core by core) and
+        ``flops_after`` (the forward actually planned for ``batch``, which merges cores, up to the full matrix,
+        where that is faster), all per sample.
     """
     names = resolve_layers(model, layers)
     shapes = dict(shapes or {})
@@ -104,6 +107,7 @@ def compress(model, layers=None, max_bond=None, rel_tol=None, param_fraction=Non
                      "params_after": layer.n_weight_params, "param_fraction": layer.n_weight_params / dense,
                      "compression_ratio": layer.compression_ratio, "rel_error": float(err),
                      "discarded_weight": layer.decomposition.discarded_weight, "flops_before": 2 * dense,
+                     "flops_factorized": sweep_flops(layer.in_modes, layer.out_modes, layer.bonds),
                      "flops_after": layer.flops(batch)})
     return model, pd.DataFrame(rows)
 

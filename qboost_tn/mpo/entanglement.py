@@ -28,7 +28,7 @@ def entropy(singular_values) -> float:
     if total <= 0:
         return 0.0
     p = p[p > 0] / total
-    return float(-(p * p.log()).sum())
+    return float(-(p * p.log()).sum()) + 0.0  # + 0.0 turns a product state's -0.0 into 0.0
 
 
 def bond_spectra(cores) -> list[torch.Tensor]:
