@@ -191,3 +191,12 @@ def test_bad_input():
         tt_svd(torch.ones(16, 16), (4, 4), (4, 4), param_fraction=0.01)
     with pytest.raises(ValueError, match="input has 5 features"):
         MPOLinear(4, 4, bond=2)(torch.ones(2, 5))
+
+
+@pytest.mark.parametrize("module", ["qboost_tn.mpo", "qboost_tn.mpo.shapes", "qboost_tn.mpo.layer"])
+def test_docstring_examples(module):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module))
+    assert result.attempted > 0 and result.failed == 0

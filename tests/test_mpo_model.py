@@ -230,6 +230,8 @@ def test_handson_runner_on_tiny_data():
     full = sweep[sweep.chi == "full"].iloc[0]
     assert abs(full.test_auc_before_ft - results["dense"].test_auc.iloc[0]) < 1e-4
     assert len(results["baselines"]) == 4 and len(results["layers"]) == 2
+    with pytest.raises(ValueError, match="no layer named '7'"):
+        run_bank_marketing(dataset=_tiny_dataset(), layer="7", progress=False)
 
 
 def test_cli_compress(tmp_path, capsys):

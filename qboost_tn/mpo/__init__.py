@@ -4,6 +4,21 @@ One path: :func:`tt_svd` factors a matrix into cores (shapes from :mod:`.shapes`
 them core by core, :class:`MPOLinear` is the layer, :func:`compress` puts such layers into any model,
 :mod:`.train` trains and fine-tunes, :mod:`.entanglement` measures bond entropies and :mod:`.baselines`
 compresses the same layers by other means for comparison.
+
+Example
+-------
+>>> from torch import nn
+>>> from qboost_tn.mpo import compress, save_compressed, load_compressed
+>>> def build():  # the uncompressed architecture; also the skeleton when loading
+...     return nn.Sequential(nn.Linear(62, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, 1))
+>>> small, report = compress(build(), layers=["2"], max_bond=4)
+>>> report[["layer", "params_before", "params_after"]].values.tolist()
+[['2', 65536, 640]]
+
+Saving: ``save_compressed(small, "m.pt")`` writes the state_dict (``m.pt``) and the MPO layer shapes
+(``m.pt.mpo.json``); ``load_compressed(build(), "m.pt")`` puts MPO layers of those shapes into a fresh skeleton
+and loads the tensors with ``torch.load(weights_only=True)``. A single layer: ``MPOLinear.from_config(cfg)``
+with ``cfg = layer.config()``.
 """
 from .baselines import low_rank_layer, make_permanent, prune_layer, quantize_layer
 from .compress import compress, load_compressed, mpo_config, restore_mpo_layers, save_compressed

@@ -12,7 +12,7 @@ from torch import nn
 
 from ..data import load_dataset, prepare, split
 from .baselines import low_rank_layer, make_permanent, prune_layer, quantize_layer, rank_for_budget
-from .compress import compress
+from .compress import compress, resolve_layers
 from .entanglement import entanglement_table, entropy_recorder
 from .layer import MPOLinear
 from .train import evaluate_model, fine_tune, fit, make_mlp, mpo_network
@@ -98,6 +98,7 @@ def run_bank_marketing(path=None, bonds=DEFAULT_BONDS, layer="2", epochs=200, pa
 
     started = time.perf_counter()
     dense = make_mlp(dataset.n_features, seed=seed)
+    resolve_layers(dense, [layer])  # a wrong name should fail before minutes of training, not after
     log(fit(dense, data, desc="dense", **train_args), "dense")
     dense_auc = _auc(dense, data)
     dense_row = {"model": "dense", "params": sum(p.numel() for p in dense.parameters()), "test_auc": dense_auc,
