@@ -1,6 +1,7 @@
 """compress() on whole models, save/load, training with early stopping, entanglement, baselines, the CLI."""
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -253,3 +254,25 @@ def test_cli_compress(tmp_path, capsys):
     assert main(bad) == 2
     assert "must be >= 1" in capsys.readouterr().err
     assert not (tmp_path / "other").exists()
+
+
+BANK = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "bank-marketing"
+
+
+@pytest.mark.skipif(not (BANK / "bank-additional-full.csv").is_file(),
+                    reason=f"Bank Marketing CSV not found at {BANK} (../shared/data relative to the project)")
+def test_bank_marketing_untruncated_mpo_keeps_the_auc():
+    from qboost_tn.data import load_dataset, prepare, split
+    from qboost_tn.mpo import evaluate_model
+
+    dataset = load_dataset("bank-marketing", path=BANK)
+    assert dataset.n_features == 62
+    data = prepare(dataset, split(dataset, train_size=0.8, seed=0), scale="minmax")
+    dense = make_mlp(62, seed=0)
+    fit(dense, data, epochs=1, progress=False)
+    exact, _ = compress(dense, layers=["2"])
+    small, report = compress(dense, layers=["2"], max_bond=4)
+    assert report.param_fraction.iloc[0] < 0.02
+    auc = evaluate_model(dense, data.X_test, data.y_test).summary["macro_auc"]
+    assert auc > 0.7
+    assert evaluate_model(exact, data.X_test, data.y_test).summary["macro_auc"] == pytest.approx(auc, abs=1e-4)
