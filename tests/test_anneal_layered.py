@@ -130,3 +130,16 @@ def test_solver_with_a_fixed_beta_range_reports_it():
     assert ss.info["beta_range"] == (0.1, 50.0)
     with pytest.raises(ValueError, match="num_reads"):
         LayeredAnnealingSolver().sample_layered(problem, num_reads=0, num_sweeps=10, seed=0)
+
+
+def test_learner_fits_with_the_solver_and_parallel_equals_serial():
+    from sklearn.datasets import load_digits
+
+    from qboost_tn.qubo.shallow_wide import ShallowWideClassifier
+
+    X, y = load_digits(n_class=3, return_X_y=True)
+    params = {"solver": LayeredAnnealingSolver(), "num_reads": 4, "num_sweeps": 50, "random_state": 0}
+    serial = ShallowWideClassifier(n_jobs=1, **params).fit(X[:90], y[:90])
+    parallel = ShallowWideClassifier(n_jobs=2, **params).fit(X[:90], y[:90])
+    np.testing.assert_array_equal(serial.spins_, parallel.spins_)
+    assert serial.score(X[90:], y[90:]) > 0.8

@@ -7,8 +7,6 @@ smaller and faster to update. This sampler runs the same compiled kernel as
 """
 from __future__ import annotations
 
-import warnings
-
 import dimod
 import numpy as np
 

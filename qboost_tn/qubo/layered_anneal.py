@@ -9,7 +9,7 @@ assignment of the same Hamiltonian (``W_j = m`` -> the first ``(L + m) / 2`` lay
 from __future__ import annotations
 
 import time
-from numbers import Integral, Real
+from numbers import Integral
 
 import dimod
 import numpy as np
@@ -19,7 +19,7 @@ from ._anneal_kernels import anneal_sums
 # Descent ending each replica: it stops as soon as no single or pair move lowers the energy, usually after a few
 # passes; the cap only bounds the pathological case.
 DESCENT_PASSES = 1000
-# Random states used to measure the largest move cost for the hot end of the schedule.
+# Random states whose typical move cost sets the hot end of the schedule.
 PROBE_STATES = 8
 
 
