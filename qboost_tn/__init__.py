@@ -2,6 +2,7 @@
 evaluation layer."""
 from .data import load_dataset, prepare, split
 from .eval import evaluate
+from .qubo import QBoostClassifier, ShallowWideClassifier
 
 __version__ = "0.1.0"
-__all__ = ["evaluate", "load_dataset", "prepare", "split"]
+__all__ = ["QBoostClassifier", "ShallowWideClassifier", "evaluate", "load_dataset", "prepare", "split"]

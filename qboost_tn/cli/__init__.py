@@ -11,6 +11,7 @@ COMMANDS = {
     "datasets": "qboost_tn.cli.datasets",
     "info": "qboost_tn.cli.info",
     "demo": "qboost_tn.cli.demo",
+    "train": "qboost_tn.cli.train",
     "compress": "qboost_tn.cli.compress",
 }
 

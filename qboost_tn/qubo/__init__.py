@@ -1,6 +1,12 @@
-"""Annealer-trained learners: layered Ising problems, solvers, parallel solves and the estimators."""
+"""Annealer-trained learners: layered Ising problems, solvers, parallel solves, the estimators and training.
+
+``qboost_tn.qubo.train.train_and_evaluate`` (data -> fit -> evaluation -> files) is imported on demand: it
+pulls in matplotlib."""
 from .model import LayeredProblem
+from .persistence import load_model, save_model
+from .qboost import QBoostClassifier
 from .shallow_wide import ShallowWideClassifier
 from .solvers import DEFAULT_SOLVER, SOLVERS, solve
 
-__all__ = ["DEFAULT_SOLVER", "LayeredProblem", "SOLVERS", "ShallowWideClassifier", "solve"]
+__all__ = ["DEFAULT_SOLVER", "LayeredProblem", "QBoostClassifier", "SOLVERS", "ShallowWideClassifier",
+           "load_model", "save_model", "solve"]

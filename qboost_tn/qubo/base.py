@@ -2,6 +2,8 @@
 solves, and probabilities and predictions from per-class scores."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils import check_random_state
@@ -30,6 +32,19 @@ def solve_task(task):
     """Worker entry point: ``task = (problem, solver, num_reads, num_sweeps, seed)`` -> (spins, energy)."""
     problem, solver, num_reads, num_sweeps, seed = task
     return solve(problem, solver, num_reads=num_reads, num_sweeps=num_sweeps, seed=seed)
+
+
+def reshape_maps(maps, image_shape=None):
+    """(n_tasks, P) maps reshaped to ``image_shape``, to a square when P is one, else left flat."""
+    P = maps.shape[1]
+    if image_shape is None:
+        side = math.isqrt(P)
+        image_shape = (side, side) if side * side == P else None
+    if image_shape is None:
+        return maps
+    if int(np.prod(image_shape)) != P:
+        raise ValueError(f"weight_maps: image_shape {tuple(image_shape)} does not hold {P} weights")
+    return maps.reshape(len(maps), *image_shape)
 
 
 def _positive_int(value, name):

@@ -110,27 +110,30 @@ class LayeredProblem:
         return records.reshape(-1, self.n_layers, self.n_features).astype(np.int8)
 
 
-def least_squares_problem(X, y, *, scale, lam, regularizer, n_layers, curvature=None) -> LayeredProblem:
+def least_squares_problem(X, y, *, scale, lam, regularizer, n_layers, curvature=None,
+                          sample_weight=None) -> LayeredProblem:
     """Squared loss of ``f(x) = scale · Wᵀ x + b`` plus λ·R(W), with the bias ``b`` minimised out.
 
-    Energy (per sample, so λ means the same for any number of samples):
+    Energy (a weighted mean over samples, so λ means the same for any number of samples):
 
-        (1/N) Σ_i (scale · Wᵀ x̃_i − ỹ_i)² + λ · u · R(W)
+        Σ_i v_i (scale · Wᵀ x̃_i − ỹ_i)² + λ · u · R(W),    Σ_i v_i = 1 (v_i = 1/N without weights)
 
-    with ``x̃``, ``ỹ`` centred on their means — minimising over a free bias leaves exactly this, and the best
-    bias is then ``b = ȳ − scale · Wᵀ x̄`` — and ``R(W) = Σ_j W_j²`` (``"squared"``) or ``Σ_j W_j``
-    (``"linear"``). ``u = scale² · curvature`` puts λ in units of the data term's curvature, by default the
-    mean feature variance, so λ keeps its meaning when features are rescaled or their number changes.
+    with ``x̃``, ``ỹ`` centred on their (weighted) means — minimising over a free bias leaves exactly this,
+    and the best bias is then ``b = ȳ − scale · Wᵀ x̄`` — and ``R(W) = Σ_j W_j²`` (``"squared"``) or
+    ``Σ_j W_j`` (``"linear"``). ``u = scale² · curvature`` puts λ in units of the data term's curvature, by
+    default the mean feature variance, so λ keeps its meaning when features are rescaled or their number
+    changes.
     """
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
-    n = X.shape[0]
-    Xc = X - X.mean(axis=0)
-    yc = y - y.mean()
+    v = np.full(X.shape[0], 1.0 / X.shape[0]) if sample_weight is None else np.asarray(sample_weight, float)
+    v = v / v.sum()
+    Xc = X - v @ X
+    yc = y - v @ y
     if curvature is None:
         curvature = feature_curvature(Xc)
-    Q = scale**2 * (Xc.T @ Xc) / n
-    h = -2.0 * scale * (Xc.T @ yc) / n
+    Q = scale**2 * (Xc.T @ (v[:, None] * Xc))
+    h = -2.0 * scale * (Xc.T @ (v * yc))
     unit = lam * scale**2 * curvature
     if regularizer == "squared":
         Q = Q + unit * np.eye(X.shape[1])
@@ -138,7 +141,24 @@ def least_squares_problem(X, y, *, scale, lam, regularizer, n_layers, curvature=
         h = h + unit
     else:
         raise ValueError(f"unknown regularizer {regularizer!r}; use 'squared' or 'linear'")
-    return LayeredProblem(Q, h, float(yc @ yc) / n, n_layers)
+    return LayeredProblem(Q, h, float(v @ yc**2), n_layers)
+
+
+def ridge_weights(X, y, *, lam, curvature, sample_weight=None) -> np.ndarray:
+    """Continuous minimiser ``w`` of the same loss with ``scale · W`` relaxed to real weights ``w``.
+
+    In ``w`` the squared regulariser is ``λ · curvature · ||w||²`` whatever the scale, so this is ridge
+    regression with ``α = λ · curvature``; it tells which weight sizes the spins must represent.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    v = np.full(X.shape[0], 1.0 / X.shape[0]) if sample_weight is None else np.asarray(sample_weight, float)
+    v = v / v.sum()
+    Xc = X - v @ X
+    yc = np.asarray(y, dtype=np.float64) - v @ y
+    gram = Xc.T @ (v[:, None] * Xc)
+    # A tiny floor keeps λ = 0 solvable when features outnumber samples.
+    alpha = max(lam * curvature, 1e-8 * curvature)
+    return np.linalg.solve(gram + alpha * np.eye(X.shape[1]), Xc.T @ (v * yc))
 
 
 def feature_curvature(Xc) -> float:

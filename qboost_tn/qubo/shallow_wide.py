@@ -8,11 +8,12 @@ import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .base import AnnealedClassifier
-from .model import feature_curvature, least_squares_problem
+from .base import AnnealedClassifier, reshape_maps
+from .model import feature_curvature, least_squares_problem, ridge_weights
 from .solvers import DEFAULT_SOLVER
 
 REGULARIZERS = ("squared", "linear")
+AUTO_K_QUANTILE = 0.95
 
 
 class ShallowWideClassifier(AnnealedClassifier):
@@ -96,7 +97,7 @@ class ShallowWideClassifier(AnnealedClassifier):
     """
 
     def __init__(self, n_layers=3, k=2.0, lam=0.3, regularizer="squared", batch_size=None,
-                 zero_to_minus_one="auto", solver=DEFAULT_SOLVER, num_reads=2, num_sweeps=1000, n_jobs=None,
+                 zero_to_minus_one="auto", class_weight=None, solver=DEFAULT_SOLVER, num_reads=2, num_sweeps=1000, n_jobs=None,
                  executor=None, random_state=None, verbose=0):
         self.n_layers = n_layers
         self.k = k
@@ -104,6 +105,7 @@ class ShallowWideClassifier(AnnealedClassifier):
         self.regularizer = regularizer
         self.batch_size = batch_size
         self.zero_to_minus_one = zero_to_minus_one
+        self.class_weight = class_weight
         self.solver = solver
         self.num_reads = num_reads
         self.num_sweeps = num_sweeps
@@ -116,8 +118,9 @@ class ShallowWideClassifier(AnnealedClassifier):
     def _check_params(self):
         if isinstance(self.n_layers, bool) or not isinstance(self.n_layers, (int, np.integer)) or self.n_layers < 1:
             raise ValueError(f"n_layers (L) must be an integer >= 1, got {self.n_layers!r}")
-        if not isinstance(self.k, Real) or not math.isfinite(self.k) or self.k <= 0:
-            raise ValueError(f"k must be a finite number > 0, got {self.k!r}")
+        if self.k != "auto" and (isinstance(self.k, str) or not isinstance(self.k, Real)
+                                 or not math.isfinite(self.k) or self.k <= 0):
+            raise ValueError(f"k must be 'auto' or a finite number > 0, got {self.k!r}")
         if not isinstance(self.lam, Real) or not math.isfinite(self.lam) or self.lam < 0:
             raise ValueError(f"lam (λ) must be a finite number >= 0, got {self.lam!r}")
         if self.regularizer not in REGULARIZERS:
@@ -126,6 +129,8 @@ class ShallowWideClassifier(AnnealedClassifier):
                                             not isinstance(self.batch_size, (int, np.integer))
                                             or self.batch_size < 2):
             raise ValueError(f"batch_size must be None or an integer >= 2, got {self.batch_size!r}")
+        if self.class_weight not in (None, "balanced"):
+            raise ValueError(f"class_weight must be None or 'balanced', got {self.class_weight!r}")
         if self.zero_to_minus_one not in (True, False, "auto"):
             raise ValueError(f"zero_to_minus_one must be True, False or 'auto', got {self.zero_to_minus_one!r}")
         self._check_solving_params()
@@ -156,13 +161,38 @@ class ShallowWideClassifier(AnnealedClassifier):
         order = check_random_state(self.random_state).permutation(n_samples)
         return [np.sort(b) for b in np.array_split(order, math.ceil(n_samples / self.batch_size))]
 
-    def _problems(self, Xs, targets, batches):
-        """One LayeredProblem per (task, batch), task-major; λ's unit is fixed from all samples."""
+    def _build(self, Xs, targets):
+        """(problems, per-task scales, batches) for scaled training data and ±1 targets."""
         curvature = feature_curvature(Xs - Xs.mean(axis=0))
-        scale = self.k / Xs.shape[1]
-        return [least_squares_problem(Xs[b], t[b], scale=scale, lam=self.lam, regularizer=self.regularizer,
-                                      n_layers=int(self.n_layers), curvature=curvature)
-                for t in targets for b in batches]
+        scales = self._scales(Xs, targets, curvature)
+        batches = self._batches(Xs.shape[0])
+        problems = [least_squares_problem(Xs[b], t[b], scale=scale, lam=self.lam, regularizer=self.regularizer,
+                                          n_layers=int(self.n_layers), curvature=curvature,
+                                          sample_weight=self._sample_weight(t[b]))
+                    for t, scale in zip(targets, scales) for b in batches]
+        return problems, scales, batches
+
+    def _scales(self, Xs, targets, curvature):
+        """The score scale ``k / P`` of each task (from all training samples)."""
+        P = Xs.shape[1]
+        if self.k != "auto":
+            return np.full(len(targets), self.k / P)
+        scales = []
+        for t in targets:
+            w = ridge_weights(Xs, t, lam=self.lam, curvature=curvature, sample_weight=self._sample_weight(t))
+            top = float(np.quantile(np.abs(w), AUTO_K_QUANTILE))
+            scales.append(top / self.n_layers if top > 0 else 1.0 / P)
+        return np.array(scales)
+
+    def _sample_weight(self, target):
+        """``class_weight="balanced"``: the task's class and the rest weigh the same in the loss."""
+        if self.class_weight is None:
+            return None
+        pos = target > 0
+        n_pos, n_neg = pos.sum(), (~pos).sum()
+        if n_pos == 0 or n_neg == 0:
+            return None
+        return np.where(pos, 0.5 / n_pos, 0.5 / n_neg)
 
     # -- fitting -----------------------------------------------------------------------------------------
     def fit(self, X, y):
@@ -181,19 +211,21 @@ class ShallowWideClassifier(AnnealedClassifier):
         X, targets = self._validate_training_data(X, y)
         self.data_min_, self.data_scale_, self.zero_to_minus_one_ = self._scaling(X)
         Xs = self._transform(X)
-        batches = self._batches(X.shape[0])
-        problems = self._problems(Xs, targets, batches)
+        problems, scales, batches = self._build(Xs, targets)
         spins, energies = self._solve(problems, desc=f"{type(self).__name__} solves")
         n_tasks, L, P = len(targets), int(self.n_layers), X.shape[1]
         self.spins_ = np.asarray(spins, dtype=np.int8).reshape(n_tasks, len(batches), L, P)
         self.energies_ = energies.reshape(n_tasks, len(batches))
-        self._set_weights(Xs, targets)
+        self._set_weights(Xs, targets, scales)
         return self
 
-    def _set_weights(self, Xs, targets):
+    def _set_weights(self, Xs, targets, scales):
+        self.k_ = scales * Xs.shape[1]
         self.layer_sums_ = self.spins_.sum(axis=2, dtype=np.float64).mean(axis=1)
-        self.coef_ = (self.k / Xs.shape[1]) * self.layer_sums_
-        self.intercept_ = targets.mean(axis=1) - self.coef_ @ Xs.mean(axis=0)
+        self.coef_ = scales[:, None] * self.layer_sums_
+        # The least-squares intercept given the weights, under the same sample weights as the loss.
+        self.intercept_ = np.array([np.average(t - Xs @ c, weights=self._sample_weight(t))
+                                    for t, c in zip(targets, self.coef_)])
         self.sparsity_ = float(np.mean(self.coef_ == 0))
         self.n_params_ = int(np.count_nonzero(self.coef_) + self.coef_.shape[0])
         self.n_spins_ = int(self.spins_.shape[0] * self.spins_.shape[2] * self.spins_.shape[3])
@@ -214,8 +246,7 @@ class ShallowWideClassifier(AnnealedClassifier):
         probe = type(self)(**self.get_params())
         X, targets = probe._validate_training_data(X, y)
         lo, scale, z2m1 = self._scaling(X)
-        batches = self._batches(X.shape[0])
-        problems = self._problems(self._apply_scaling(X, lo, scale, z2m1), targets, batches)
+        problems, _, batches = self._build(self._apply_scaling(X, lo, scale, z2m1), targets)
         keys = probe.classes_[1:] if len(probe.classes_) == 2 else probe.classes_
         return {key: problems[i * len(batches):(i + 1) * len(batches)] for i, key in enumerate(keys)}
 
@@ -237,13 +268,4 @@ class ShallowWideClassifier(AnnealedClassifier):
         else shape (n_tasks, P). This is what the hackathon plotted.
         """
         check_is_fitted(self)
-        maps = self.layer_sums_ / self.spins_.shape[2]
-        P = maps.shape[1]
-        if image_shape is None:
-            side = math.isqrt(P)
-            image_shape = (side, side) if side * side == P else None
-        if image_shape is None:
-            return maps
-        if int(np.prod(image_shape)) != P:
-            raise ValueError(f"weight_maps: image_shape {tuple(image_shape)} does not hold {P} weights")
-        return maps.reshape(len(maps), *image_shape)
+        return reshape_maps(self.layer_sums_ / self.spins_.shape[2], image_shape)

@@ -35,8 +35,15 @@ def _steepest():
     return SteepestDescentSolver()
 
 
+def _layered():
+    from .layered_anneal import LayeredAnnealingSolver
+
+    return LayeredAnnealingSolver()
+
+
 SOLVERS = {
     "neal": _neal,
+    "layered": _layered,
     "exact": dimod.ExactSolver,
     "tabu": _tabu,
     "steepest": _steepest,
