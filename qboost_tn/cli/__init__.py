@@ -12,6 +12,8 @@ COMMANDS = {
     "info": "qboost_tn.cli.info",
     "demo": "qboost_tn.cli.demo",
     "train": "qboost_tn.cli.train",
+    "run": "qboost_tn.cli.run",
+    "compare": "qboost_tn.cli.compare",
     "compress": "qboost_tn.cli.compress",
 }
 

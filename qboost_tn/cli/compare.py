@@ -1,0 +1,17 @@
+"""The default comparison in one command: every model kind on the MNIST 20x20 task (150 train, 300 val).
+
+Runs the shipped config `mnist` (see `qboost-tn run --list`) and writes runs/mnist-<timestamp>/report.html.
+"""
+from __future__ import annotations
+
+from .run import add_run_options, execute
+
+CONFIG = "mnist"
+
+
+def add_arguments(parser) -> None:
+    add_run_options(parser)
+
+
+def run(args) -> int:
+    return execute(CONFIG, args)

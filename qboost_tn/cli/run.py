@@ -1,0 +1,68 @@
+"""Run the models of an experiment config and write a run directory with metrics, figures and report.html.
+
+CONFIG is a YAML file or the name of a shipped config (list them with --list). Relative paths inside a
+config resolve against the current directory. Every run gets a new folder <output>/<name>-<timestamp>;
+nothing earlier is overwritten.
+"""
+from __future__ import annotations
+
+import sys
+
+
+def add_run_options(parser) -> None:
+    """Options shared by ``run`` and ``compare``."""
+    parser.add_argument("--out", metavar="DIR", help="exact run directory (must be new or empty); "
+                                                     "default: <output>/<name>-<timestamp> from the config")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="change the config, e.g. --set split.n_train=50 --set 'seeds=[0,1,2]' "
+                             "--set models[0].params.C=0.5; repeatable")
+    parser.add_argument("--model", dest="models", action="append", default=[], metavar="NAME",
+                        help="run only this model of the config; repeatable")
+    parser.add_argument("--dry-run", action="store_true", help="validate and print the resolved config, run nothing")
+    parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("config", nargs="?", metavar="CONFIG", help="YAML file or shipped config name")
+    parser.add_argument("--list", action="store_true", help="list the shipped configs and exit")
+    add_run_options(parser)
+
+
+def list_configs() -> None:
+    from ..experiments.config import read_yaml, shipped_configs
+
+    for name, path in shipped_configs().items():
+        description = read_yaml(path).get("description", "")
+        print(f"{name:18s} {description}")
+    print("\nCopy one to start your own:  qboost-tn run NAME --dry-run > my.yaml")
+
+
+def execute(config, args) -> int:
+    """Run (or with --dry-run, only validate) ``config`` with the shared options; print the table."""
+    from ..experiments.config import dump_config, load_config, select_models
+    from ..experiments.runner import run_experiment
+
+    if args.dry_run:
+        cfg = load_config(config, args.overrides)
+        print(dump_config(select_models(cfg, args.models) if args.models else cfg), end="")
+        return 0
+    run = run_experiment(config, out=args.out, overrides=args.overrides, models=args.models or None,
+                         progress=not args.no_progress)
+    table = run.table
+    columns = [c for c in ("model", "seed", "macro_auc", "accuracy", "n_params", "fit_time_s", "sparsity", "status")
+               if c in table.columns]
+    print(table[columns].to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    failed = table[table["status"] != "ok"]
+    for _, row in failed.iterrows():
+        print(f"FAILED {row['model']} (seed {row['seed']}): {row['error']}", file=sys.stderr)
+    print(f"report: {run.report}")
+    return 1 if len(failed) else 0
+
+
+def run(args) -> int:
+    if args.list:
+        list_configs()
+        return 0
+    if args.config is None:
+        raise ValueError("give a CONFIG (a YAML file or a shipped config name; see --list)")
+    return execute(args.config, args)

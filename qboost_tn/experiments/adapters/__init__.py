@@ -1,0 +1,143 @@
+"""Model adapters: one per model kind, each turning a config entry into fitted models and their scores.
+
+An adapter is a generator function ``fit(task, params)`` registered with :func:`register`. It fits on
+``task.X_train`` (and uses ``task.X_val`` where it tunes or stops early), then yields one :class:`Outcome` per
+model it produced — most kinds yield one; a kind that sweeps a setting (an MPO bond dimension, say) yields one
+per value, so a sweep shares its expensive common work. The runner evaluates each outcome on the evaluation
+part and records it; an exception fails only that model.
+
+Adding a model kind = one function here (or in a sibling module), following the shape of its neighbours.
+Heavy libraries (torch) are imported inside the functions, so validating a config stays fast.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
+
+import numpy as np
+
+from ..schema import Record
+
+
+@dataclass(frozen=True)
+class Task:
+    """What every adapter receives: scaled arrays of one split plus what is known about the data."""
+
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_val: np.ndarray
+    y_val: np.ndarray
+    X_eval: np.ndarray
+    y_eval: np.ndarray
+    class_names: list
+    image_shape: tuple | None
+    seed: int
+    progress: bool = True
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.class_names)
+
+    @property
+    def n_features(self) -> int:
+        return self.X_train.shape[1]
+
+    @property
+    def has_val(self) -> bool:
+        return len(self.y_val) > 0
+
+
+@dataclass
+class Outcome:
+    """One fitted model's results on the evaluation part.
+
+    Attributes
+    ----------
+    scores : ndarray, shape (n,) for binary tasks or (n, n_classes)
+        Larger means more likely (``decision_function`` convention), on ``task.X_eval``.
+    n_params : int
+        Trainable parameters (spins count as parameters for Ising models).
+    fit_time : float
+        Seconds spent fitting (and tuning), not predicting.
+    proba : ndarray like ``scores``, optional
+    sparsity : float, optional
+        Fraction of weights that are exactly zero, where the model has a notion of it.
+    weight_maps : ndarray (n_maps, n_features), optional
+        Per-class (or per-output) weights over the input features; drawn as images for image data.
+    variant : str, optional
+        Distinguishes outcomes of one config entry (``"chi=4"``); appended to the model's name.
+    info : dict
+        Extra scalar columns for the table (chosen hyper-parameters, compression ratio, ...).
+    figures : dict
+        ``file stem -> matplotlib Figure`` to save and show in the report (e.g. entanglement plots).
+    """
+
+    scores: np.ndarray
+    n_params: int
+    fit_time: float
+    proba: np.ndarray | None = None
+    sparsity: float | None = None
+    weight_maps: np.ndarray | None = None
+    variant: str | None = None
+    info: dict = field(default_factory=dict)
+    figures: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Adapter:
+    kind: str
+    fit: Callable[[Task, dict], Iterator[Outcome]]
+    params: Record
+    doc: str
+
+
+ADAPTERS: dict[str, Adapter] = {}
+
+
+def register(kind: str, params: Record):
+    """Decorator: make ``fit(task, params)`` the adapter of model kind ``kind`` with parameter schema ``params``."""
+    def deco(fit):
+        ADAPTERS[kind] = Adapter(kind, fit, params, (fit.__doc__ or "").strip().splitlines()[0])
+        return fit
+    return deco
+
+
+class Timer:
+    """``with Timer() as t: ...`` then ``t.seconds``; adapters time fitting only."""
+
+    def __enter__(self):
+        self._start = time.perf_counter()
+        self.seconds = 0.0
+        return self
+
+    def __exit__(self, *exc):
+        self.seconds = time.perf_counter() - self._start
+        return False
+
+
+def estimator_scores(estimator, X, n_classes):
+    """(scores, proba) from a fitted scikit-learn classifier, in the shapes :func:`qboost_tn.evaluate` takes."""
+    proba = estimator.predict_proba(X) if hasattr(estimator, "predict_proba") else None
+    scores = estimator.decision_function(X) if hasattr(estimator, "decision_function") else proba
+    if n_classes == 2:
+        scores = scores[:, 1] if scores.ndim == 2 else scores
+        proba = proba[:, 1] if proba is not None else None
+    return np.asarray(scores, dtype=np.float64), proba
+
+
+def macro_auc(y, scores) -> float:
+    """Validation criterion shared by the adapters that tune: the evaluation layer's macro ROC-AUC."""
+    from ...eval import evaluate
+
+    return evaluate(y, scores)["macro_auc"]
+
+
+def candidates(value) -> list:
+    """A parameter given as one value or a list of values to choose from on the validation part."""
+    return list(value) if isinstance(value, list) else [value]
+
+
+from . import linear  # noqa: E402,F401  - registers its adapters
+
+__all__ = ["ADAPTERS", "Adapter", "Outcome", "Task", "Timer", "register"]

@@ -1,0 +1,265 @@
+"""Experiment configs: YAML files naming a data set, a split, seeds, models and an output folder.
+
+A config is validated on load against the schema below and each model kind's own parameter schema; every
+mistake is reported with the key's path (``models[2].params.max_bond: expected int, got str``).
+
+Relative paths in a config (``data.options.path``, ``output``) resolve against the **current working
+directory**, not the config file's folder: the shipped configs live inside the installed package, and the
+project's data sit at ``../shared/data`` seen from a checkout's root. The resolved config written to each run
+directory holds absolute paths.
+"""
+from __future__ import annotations
+
+import copy
+import inspect
+import os
+import re
+from importlib import resources
+from pathlib import Path
+
+import yaml
+
+from ..data import DATASETS
+from .adapters import ADAPTERS
+from .schema import (Bool, ConfigError, Field, Float, Int, List, Mapping, Nullable, Record, Spec, Str, join,
+                     type_name, validate)
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+def _data_rules(data, path):
+    loader = DATASETS[data["name"]].loader
+    accepted = inspect.signature(loader).parameters
+    problems = []
+    for key in data["options"]:
+        if key not in accepted:
+            problems.append((join(join(path, "options"), key),
+                             f"data set {data['name']!r} takes no such option; it takes {', '.join(accepted)}"))
+    for key, param in accepted.items():
+        if param.default is inspect.Parameter.empty and key not in data["options"]:
+            problems.append((join(join(path, "options"), key), f"required by data set {data['name']!r}"))
+    return problems
+
+
+def _split_rules(split, path):
+    counts = [k for k in ("n_train", "n_val", "n_test") if split[k] is not None]
+    if split["train_size"] is not None and counts:
+        return [(path, f"give either train_size or {'/'.join(counts)}, not both")]
+    if split["train_size"] is None and split["n_train"] is None:
+        return [(join(path, "n_train"), "give n_train (counts mode) or train_size (fraction mode)")]
+    if split["evaluate_on"] == "val" and split["n_val"] == 0:
+        return [(join(path, "evaluate_on"), "'val' needs n_val > 0")]
+    if split["evaluate_on"] == "test" and split["n_test"] == 0:
+        return [(join(path, "evaluate_on"), "'test' needs n_test > 0 (or leave n_test out: everything left)")]
+    return []
+
+
+def _name_rules(cfg, path):
+    problems = []
+    if not _NAME.match(cfg["name"]):
+        problems.append(("name", f"{cfg['name']!r} must be letters, digits, '.', '_' or '-' (it names the run "
+                                 "directory)"))
+    seen = {}
+    for i, model in enumerate(cfg["models"]):
+        if model["name"] in seen:
+            problems.append((f"models[{i}].name", f"{model['name']!r} is already the name of models[{seen[model['name']]}]"
+                                                  "; give each model a distinct name"))
+        seen.setdefault(model["name"], i)
+    return problems
+
+
+class ModelSpec(Spec):
+    """One entry of ``models``: ``kind`` picks the adapter, whose schema then checks ``params``."""
+
+    name = "mapping"
+
+    def check(self, value, path, errors):
+        if not isinstance(value, dict):
+            return self._wrong_type(value, path, errors)
+        kind = value.get("kind")
+        adapter = ADAPTERS.get(kind) if isinstance(kind, str) else None
+        record = Record({
+            "kind": Field(Str(choices=tuple(ADAPTERS))),
+            "name": Field(Nullable(Str()), None, "label in tables and file names (default: the kind)"),
+            "params": Field(adapter.params if adapter else Mapping(), {}),
+        })
+        out = record.check(value, path, errors)
+        if out.get("name") is None:
+            out["name"] = kind
+        elif not _NAME.match(out["name"]):
+            errors.append(f"{join(path, 'name')}: {out['name']!r} must be letters, digits, '.', '_' or '-'")
+        return out
+
+
+SCHEMA = Record({
+    "name": Field(Str(), doc="names the run directory: <output>/<name>-<timestamp>"),
+    "description": Field(Str(), ""),
+    "data": Field(Record({
+        "name": Field(Str(choices=tuple(DATASETS))),
+        "options": Field(Mapping(), {}, "loader options, e.g. size: 20, path: ../shared/data/mnist"),
+        "scale": Field(Nullable(Str(choices=("minmax", "standard"))), "minmax",
+                       "feature scaling fitted on the training part only"),
+    }, _data_rules)),
+    "split": Field(Record({
+        "n_train": Field(Nullable(Int(min=1)), None),
+        "n_val": Field(Nullable(Int(min=0)), None),
+        "n_test": Field(Nullable(Int(min=0)), None, "default: every sample left after train and val"),
+        "train_size": Field(Nullable(Float(0.0, 1.0, exclusive=True)), None,
+                            "fraction mode (the hands-on): train+val vs test, then train vs val"),
+        "stratify": Field(Bool(), True),
+        "evaluate_on": Field(Str(choices=("test", "val")), "test",
+                             "the part metrics are computed on; validation is reserved for tuning"),
+    }, _split_rules)),
+    "seeds": Field(List(Int(min=0), min_len=1), [0], "one run of every model per seed (split and model seed)"),
+    "output": Field(Str(), "runs", "folder that receives the run directory"),
+    "models": Field(List(ModelSpec(), min_len=1)),
+}, _name_rules)
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML keeps the last of two equal keys silently; a config with one is almost always a mistake."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise ConfigError([f"line {key_node.start_mark.line + 1}: key {key!r} appears twice"])
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
+def shipped_configs() -> dict[str, Path]:
+    """Configs that come with the package, by name (file stem)."""
+    folder = resources.files("qboost_tn") / "configs"
+    return {Path(p.name).stem: Path(str(p)) for p in sorted(folder.iterdir(), key=lambda p: p.name)
+            if p.name.endswith(".yaml")}
+
+
+def find_config(name_or_path) -> Path:
+    """A config file path, or the name of a shipped config (``mnist``, ``digits``, ...)."""
+    path = Path(name_or_path).expanduser()
+    if path.is_file():
+        return path
+    shipped = shipped_configs()
+    if str(name_or_path) in shipped:
+        return shipped[str(name_or_path)]
+    raise FileNotFoundError(f"config {str(name_or_path)!r} not found: no such file, and not a shipped config "
+                            f"({', '.join(shipped)})")
+
+
+def read_yaml(path) -> dict:
+    path = Path(path)
+    try:
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
+    except ConfigError as exc:
+        raise ConfigError(exc.problems, path) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError([f"not valid YAML: {exc}"], path) from None
+    return {} if raw is None else raw
+
+
+_TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+_KEY = re.compile(r"[^.\[\]]+(\.[^.\[\]]+|\[\d+\])*")
+
+
+def apply_overrides(raw: dict, overrides) -> dict:
+    """Return a copy of ``raw`` with ``KEY.PATH=VALUE`` overrides set (values parsed as YAML).
+
+    ``split.n_train=50``, ``models[0].params.C=[0.1, 1]``, ``data.options.path=my.csv``. A new key may be
+    created (validation then judges it); an index past the end of a list is an error.
+    """
+    raw = copy.deepcopy(raw)
+    for item in overrides or []:
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        if not sep or not _KEY.fullmatch(key):
+            raise ValueError(f"override {item!r} is not KEY=VALUE with KEY like split.n_train or models[0].params.C")
+        value = yaml.safe_load(text) if text.strip() else None
+        node, where = raw, ""
+        steps = [m.group(1) if m.group(1) is not None else int(m.group(2)) for m in _TOKEN.finditer(key)]
+        for step, nxt in zip(steps, steps[1:] + [None]):
+            last = nxt is None
+            if isinstance(step, int):
+                if not isinstance(node, list) or step >= len(node):
+                    size = len(node) if isinstance(node, list) else 0
+                    raise ValueError(f"override {item!r}: {where or 'config'} has {size} item(s), no [{step}]")
+            elif not isinstance(node, dict):
+                raise ValueError(f"override {item!r}: {where} is a {type_name(node)}, not a mapping")
+            if last:
+                node[step] = value
+            else:
+                if isinstance(step, str) and step not in node:
+                    node[step] = {}
+                node = node[step]
+            where = join(where, step)
+    return raw
+
+
+def resolve_paths(cfg: dict, base=None, check=True) -> dict:
+    """Make ``data.options.path`` and ``output`` absolute (against ``base``, default the current directory)."""
+    base = Path(base or os.getcwd())
+    cfg = copy.deepcopy(cfg)
+
+    def absolute(text):
+        path = Path(os.path.expandvars(text)).expanduser()
+        return path if path.is_absolute() else (base / path)
+
+    options = cfg["data"]["options"]
+    if isinstance(options.get("path"), str):
+        path = absolute(options["path"])
+        if check and not path.exists():
+            raise FileNotFoundError(f"data.options.path: {options['path']!r} not found (looked for {path}; relative "
+                                    f"paths in a config resolve against the current directory, {base})")
+        options["path"] = str(path.resolve())
+    cfg["output"] = str(absolute(cfg["output"]))
+    return cfg
+
+
+def load_config(source, overrides=(), check_paths=True) -> dict:
+    """Read, override, validate and resolve a config.
+
+    Parameters
+    ----------
+    source : str, Path or dict
+        A YAML file, the name of a shipped config (see :func:`shipped_configs`), or an already-parsed mapping.
+    overrides : list of str
+        ``KEY.PATH=VALUE`` items applied before validation (see :func:`apply_overrides`).
+    check_paths : bool
+        Raise ``FileNotFoundError`` when ``data.options.path`` does not exist.
+
+    Returns
+    -------
+    dict
+        The config with every default filled in and paths made absolute.
+
+    Raises
+    ------
+    ConfigError
+        (a ``ValueError``) listing every problem as ``path: message``.
+    """
+    where = None
+    if isinstance(source, dict):
+        raw = source
+    else:
+        where = find_config(source)
+        raw = read_yaml(where)
+    raw = apply_overrides(raw, overrides)
+    cfg = validate(SCHEMA, raw, where)
+    return resolve_paths(cfg, check=check_paths)
+
+
+def select_models(cfg: dict, names) -> dict:
+    """The config restricted to the models called ``names`` (in the config's order)."""
+    names = list(names)
+    known = [m["name"] for m in cfg["models"]]
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise ValueError(f"model(s) {unknown} not in this config; it has {', '.join(known)}")
+    cfg = copy.deepcopy(cfg)
+    cfg["models"] = [m for m in cfg["models"] if m["name"] in names]
+    return cfg
+
+
+def dump_config(cfg: dict) -> str:
+    return yaml.safe_dump(cfg, sort_keys=False, default_flow_style=None)

@@ -1,0 +1,178 @@
+"""``report.html``: one self-contained page per run — comparison table and figures, images embedded.
+
+The page is built from the run directory alone (``metrics.json``, ``config.yaml``, ``figures/``), so
+:func:`write_report` can rebuild it for any run, finished or interrupted. A small inline script records, once
+the page has loaded, whether every image decoded (``data-natural-width`` on each ``<img>`` and a summary in
+``#render-check``); the browser test reads it back from Chromium's DOM.
+"""
+from __future__ import annotations
+
+import base64
+import html
+import json
+import math
+from pathlib import Path
+
+import pandas as pd
+
+from .._io import write_text
+
+_CSS = """
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; padding: 0 1em; }
+h1 { margin-bottom: .2em; } .meta { color: #555; font-size: .9em; }
+table { border-collapse: collapse; margin: 1em 0; font-size: .9em; }
+th, td { border: 1px solid #ccc; padding: .3em .6em; text-align: right; }
+th { background: #f0f0f0; } td.text { text-align: left; }
+tr.failed td { background: #fde8e8; } td.best { font-weight: bold; background: #e6f4ea; }
+.status { display: inline-block; padding: .1em .5em; border-radius: .3em; background: #eee; }
+.status.finished { background: #e6f4ea; } .status.interrupted, .status.running { background: #fff4d6; }
+figure { display: inline-block; margin: .5em; vertical-align: top; } figcaption { font-size: .85em; color: #444; }
+img { max-width: 100%; } pre { background: #f7f7f7; padding: 1em; overflow-x: auto; }
+"""
+
+# Runs after every image has loaded (or failed to): records what actually decoded.
+_CHECK_SCRIPT = """
+window.addEventListener("load", function () {
+  var imgs = document.querySelectorAll("img"), ok = 0;
+  imgs.forEach(function (img) {
+    img.setAttribute("data-natural-width", img.naturalWidth);
+    if (img.complete && img.naturalWidth > 0) { ok += 1; }
+  });
+  var check = document.getElementById("render-check");
+  check.setAttribute("data-images", imgs.length);
+  check.setAttribute("data-rendered", ok);
+  check.setAttribute("data-table-rows", document.querySelectorAll("#comparison tbody tr").length);
+  check.textContent = ok + " of " + imgs.length + " images rendered";
+});
+"""
+
+
+def _esc(value) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _num(value, fmt) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return format(value, fmt)
+
+
+def _img(path: Path, alt: str) -> str:
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    return f'<img src="data:image/png;base64,{data}" alt="{_esc(alt)}">'
+
+
+def comparison_frame(records) -> pd.DataFrame:
+    """One row per model (means over seeds, with the spread of macro AUC when there are several)."""
+    rows = []
+    order = list(dict.fromkeys(r["model"] for r in records))
+    for model in order:
+        recs = [r for r in records if r["model"] == model]
+        ok = [r for r in recs if r["status"] == "ok"]
+        failed = [r for r in recs if r["status"] != "ok"]
+        row = {"model": model, "kind": recs[0]["kind"], "seeds": len(recs), "failed": len(failed),
+               "error": failed[0]["error"] if failed else None}
+        for key in ("macro_auc", "accuracy", "n_params", "fit_time_s", "sparsity"):
+            values = [r[key] for r in ok if r.get(key) is not None]
+            row[key] = sum(values) / len(values) if values else None
+        aucs = [r["macro_auc"] for r in ok]
+        row["macro_auc_std"] = pd.Series(aucs).std() if len(aucs) > 1 else None
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _comparison_table(records) -> str:
+    frame = comparison_frame(records)
+    best = frame["macro_auc"].max() if frame["macro_auc"].notna().any() else None  # NaN when all failed
+    spread = frame["macro_auc_std"].notna().any()
+    head = ("<tr><th>model</th><th>kind</th><th>macro ROC-AUC</th>" + ("<th>± std</th>" if spread else "")
+            + "<th>accuracy</th><th>parameters</th><th>fit time (s)</th><th>sparsity</th><th>seeds</th>"
+              "<th>error</th></tr>")
+    body = []
+    for r in frame.to_dict("records"):
+        r = {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in r.items()}
+        cls = ' class="failed"' if r["failed"] else ""
+        auc_cls = ' class="best"' if best is not None and r["macro_auc"] == best else ""
+        cells = [f'<td class="text">{_esc(r["model"])}</td>', f'<td class="text">{_esc(r["kind"])}</td>',
+                 f"<td{auc_cls}>{_num(r['macro_auc'], '.4f')}</td>"]
+        if spread:
+            cells.append(f"<td>{_num(r['macro_auc_std'], '.4f')}</td>")
+        cells += [f"<td>{_num(r['accuracy'], '.4f')}</td>",
+                  f"<td>{_num(None if r['n_params'] is None else int(round(r['n_params'])), ',d')}</td>",
+                  f"<td>{_num(r['fit_time_s'], '.2f')}</td>",
+                  f"<td>{_num(None if r['sparsity'] is None else 100 * r['sparsity'], '.1f')}{'%' if r['sparsity'] is not None else ''}</td>",
+                  f"<td>{r['seeds'] - r['failed']}/{r['seeds']}</td>",
+                  f'<td class="text">{_esc(r["error"] or "")}</td>']
+        body.append(f"<tr{cls}>{''.join(cells)}</tr>")
+    return f'<table id="comparison"><thead>{head}</thead><tbody>{"".join(body)}</tbody></table>'
+
+
+def _per_class_table(records) -> str:
+    ok = [r for r in records if r["status"] == "ok"]
+    if not ok:
+        return ""
+    rows = [{"model": r["model"], "class": c["class"], "auc": c["auc"]} for r in ok for c in r["per_class"]]
+    table = pd.DataFrame(rows).pivot_table(index="model", columns="class", values="auc", sort=False)
+    head = "<tr><th>model</th>" + "".join(f"<th>{_esc(c)}</th>" for c in table.columns) + "</tr>"
+    body = "".join(f'<tr><td class="text">{_esc(m)}</td>' + "".join(f"<td>{_num(v, '.4f')}</td>" for v in row)
+                   + "</tr>" for m, row in table.iterrows())
+    return (f'<h2>ROC-AUC per class</h2><table id="per-class"><thead>{head}</thead><tbody>{body}</tbody></table>')
+
+
+def _figures(path: Path, records) -> str:
+    parts = []
+    overview = path / "figures" / "auc_vs_params.png"
+    if overview.is_file():
+        parts.append("<h2>ROC-AUC versus parameters</h2>"
+                     f'<figure>{_img(overview, "macro ROC-AUC versus parameter count")}</figure>')
+    first_seed = {}
+    for r in records:
+        first_seed.setdefault(r["model"], r["seed"])
+    shown = [(r, f) for r in records if r["seed"] == first_seed[r["model"]] for f in r.get("figures", [])]
+    for kind, title in (("weights", "Weight maps"), (None, "Other figures")):
+        group = [(r, f) for r, f in shown if (f["kind"] == "weights") == (kind == "weights")]
+        if not group:
+            continue
+        parts.append(f"<h2>{title}</h2>")
+        for r, f in group:
+            file = path / f["path"]
+            if file.is_file():
+                caption = f"{r['model']}: {f['kind']} (seed {r['seed']})"
+                parts.append(f"<figure>{_img(file, caption)}<figcaption>{_esc(caption)}</figcaption></figure>")
+    return "\n".join(parts)
+
+
+def render_report(path) -> str:
+    """The HTML of a run directory's report."""
+    path = Path(path)
+    metrics = json.loads((path / "metrics.json").read_text(encoding="utf-8"))
+    run, records = metrics["run"], metrics["models"]
+    config = (path / "config.yaml").read_text(encoding="utf-8") if (path / "config.yaml").is_file() else ""
+    splits = "; ".join(f"seed {s}: " + ", ".join(f"{k} {v}" for k, v in sizes.items())
+                       for s, sizes in run.get("splits", {}).items())
+    status = run.get("status", "unknown")
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{_esc(run['name'])} - qboost-tn report</title>
+<style>{_CSS}</style></head>
+<body>
+<h1>{_esc(run['name'])}</h1>
+<p>{_esc(run.get('description', ''))}</p>
+<p class="meta"><span class="status {_esc(status)}">{_esc(status)}</span>
+ started {_esc(run.get('started', ''))}, updated {_esc(run.get('updated', ''))}<br>
+ data: {_esc(run.get('dataset', ''))} &mdash; {_esc(run.get('provenance', ''))}<br>
+ splits: {_esc(splits)}</p>
+<h2>Comparison</h2>
+{_comparison_table(records)}
+{_per_class_table(records)}
+{_figures(path, records)}
+<h2>Config</h2>
+<details><summary>resolved config.yaml</summary><pre>{_esc(config)}</pre></details>
+<p id="render-check" class="meta">images not checked (scripts disabled)</p>
+<script>{_CHECK_SCRIPT}</script>
+</body></html>
+"""
+
+
+def write_report(path) -> Path:
+    """(Re)write ``report.html`` in run directory ``path``; returns its path."""
+    return write_text(Path(path) / "report.html", render_report(path))
