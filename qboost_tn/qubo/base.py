@@ -66,16 +66,17 @@ class AnnealedClassifier(ClassifierMixin, BaseEstimator):
         _positive_int(self.num_sweeps, "num_sweeps")
 
     def _validate_training_data(self, X, y):
-        """Validated X (float64) and the ±1 targets, one row per binary task (one task for two classes)."""
+        """Validated X (float64), y, and the ±1 targets: one row per binary task (one task for two classes)."""
         X, y = validate_data(self, X, y, dtype=np.float64, ensure_min_samples=2)
         check_classification_targets(y)
-        self.classes_ = np.unique(y)
-        if len(self.classes_) < 2:
+        classes = np.unique(y)
+        if len(classes) < 2:
             raise ValueError(f"{type(self).__name__} needs samples of at least 2 classes; y holds only "
-                             f"class {self.classes_[0]!r}")
-        tasks = self.classes_[1:] if len(self.classes_) == 2 else self.classes_
+                             f"class {classes[0]!r}")
+        self.classes_ = classes
+        tasks = classes[1:] if len(classes) == 2 else classes
         targets = np.where(y[None, :] == tasks[:, None], 1.0, -1.0)
-        return X, targets
+        return X, y, targets
 
     def _solve(self, problems, desc="solves"):
         """Best spins and energies of every problem, one seed per problem, in problem order."""
@@ -84,6 +85,10 @@ class AnnealedClassifier(ClassifierMixin, BaseEstimator):
         results = run_tasks(solve_task, tasks, n_jobs=self.n_jobs, executor=self.executor,
                             progress=bool(self.verbose), desc=desc)
         return [r[0] for r in results], np.array([r[1] for r in results])
+
+    def __sklearn_is_fitted__(self):
+        # Fitted once the solutions are in, not when a failed fit has only validated the input.
+        return hasattr(self, "energies_")
 
     def predict_proba(self, X):
         """Class probabilities: a logistic of each one-vs-rest score (fitted to ±1), rows normalised.

@@ -99,7 +99,7 @@ class QBoostClassifier(AnnealedClassifier):
         self
         """
         self._check_params()
-        X, targets = self._validate_training_data(X, y)
+        X, _, targets = self._validate_training_data(X, y)
         if self._stumps:
             stumps = [fit_stumps(X, t) for t in targets]
             self.thresholds_ = np.array([s[0] for s in stumps])

@@ -6,6 +6,7 @@ from numbers import Real
 
 import numpy as np
 from sklearn.utils import check_random_state
+from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .base import AnnealedClassifier, reshape_maps
@@ -31,15 +32,19 @@ class ShallowWideClassifier(AnnealedClassifier):
 
     Parameters
     ----------
-    n_layers : int, default=3
-        ``L``: each weight takes one of the values −L, −L+2, ..., L (times ``k / P``).
-    k : float, default=2.0
-        Scale of the score. Features are min-max scaled to [0, 1] and the score is divided by the feature
-        count, so ``k`` means the same for any number of features.
-    lam : float, default=0.3
+    n_layers : int, default=4
+        ``L``: each weight takes one of the values −L, −L+2, ..., L (times ``k / P``). Even L lets a weight
+        be exactly 0 (sparsity); odd L (the hackathon's 3) cannot.
+    k : float or "auto", default="auto"
+        Scale of the score (features are min-max scaled to [0, 1]). ``"auto"`` sets it per task so that the
+        largest weights the data ask for fit the spins' range: ``k / P = q95(|w*|) / L``, with ``w*`` the
+        continuous (ridge) minimiser of the same energy — the 95th percentile of its weight sizes maps to
+        ``W = ±L``. The chosen values are in ``k_``.
+    lam : float, default=3.0
         Regularisation strength λ ≥ 0, in units of ``u = (k/P)² × mean feature variance``, i.e. of the
-        data term's own curvature: λ = 1 penalises a weight as much as an average feature's fit rewards it,
-        whatever the number of samples, features or their scale.
+        data term's own curvature. In terms of the effective weights ``w = (k/P) W`` the squared
+        regulariser is ridge with ``α = λ × mean feature variance``, so λ means the same whatever the number
+        of samples, of features, or ``k``.
     regularizer : {"squared", "linear"}, default="squared"
         ``"squared"``: ``Σ_j W_j²`` (antiferromagnetic coupling between layers, driving W_j to 0: sparsity);
         ``"linear"``: ``Σ_j W_j``, as the hackathon's slides show.
@@ -51,6 +56,10 @@ class ShallowWideClassifier(AnnealedClassifier):
         After scaling, replace exact zeros by −1 so that every feature (e.g. a blank pixel) interacts with
         the spins, as the hackathon did. ``"auto"``: on when every training feature already lies in [0, 1]
         (pixel intensities, one-hot columns), off otherwise.
+    class_weight : None, "balanced" or dict, default=None
+        Weights of samples in the loss. ``"balanced"``: within each one-vs-rest task the class and the rest
+        weigh the same (not scikit-learn's per-class formula, which leaves a one-vs-rest task unbalanced).
+        A dict ``{label: weight}`` weighs each sample by its label, as in scikit-learn.
     solver : str or dimod.Sampler, default=qboost_tn.qubo.solvers.DEFAULT_SOLVER
         ``"neal"``, ``"tabu"``, ``"steepest"``, ``"exact"`` (≤ 20 spins) or any dimod sampler instance.
     num_reads : int, default=2
@@ -67,6 +76,8 @@ class ShallowWideClassifier(AnnealedClassifier):
 
     Attributes
     ----------
+    k_ : ndarray, shape (n_tasks,)
+        The score scale used per task.
     classes_ : ndarray
     n_features_in_ : int
     spins_ : ndarray of int8, shape (n_tasks, n_batches, L, P)
@@ -96,7 +107,7 @@ class ShallowWideClassifier(AnnealedClassifier):
     (10, 8, 8)
     """
 
-    def __init__(self, n_layers=3, k=2.0, lam=0.3, regularizer="squared", batch_size=None,
+    def __init__(self, n_layers=4, k="auto", lam=3.0, regularizer="squared", batch_size=None,
                  zero_to_minus_one="auto", class_weight=None, solver=DEFAULT_SOLVER, num_reads=2, num_sweeps=1000, n_jobs=None,
                  executor=None, random_state=None, verbose=0):
         self.n_layers = n_layers
@@ -129,8 +140,8 @@ class ShallowWideClassifier(AnnealedClassifier):
                                             not isinstance(self.batch_size, (int, np.integer))
                                             or self.batch_size < 2):
             raise ValueError(f"batch_size must be None or an integer >= 2, got {self.batch_size!r}")
-        if self.class_weight not in (None, "balanced"):
-            raise ValueError(f"class_weight must be None or 'balanced', got {self.class_weight!r}")
+        if not (self.class_weight in (None, "balanced") or isinstance(self.class_weight, dict)):
+            raise ValueError(f"class_weight must be None, 'balanced' or a dict, got {self.class_weight!r}")
         if self.zero_to_minus_one not in (True, False, "auto"):
             raise ValueError(f"zero_to_minus_one must be True, False or 'auto', got {self.zero_to_minus_one!r}")
         self._check_solving_params()
@@ -161,38 +172,39 @@ class ShallowWideClassifier(AnnealedClassifier):
         order = check_random_state(self.random_state).permutation(n_samples)
         return [np.sort(b) for b in np.array_split(order, math.ceil(n_samples / self.batch_size))]
 
-    def _build(self, Xs, targets):
-        """(problems, per-task scales, batches) for scaled training data and ±1 targets."""
+    def _build(self, Xs, targets, weights):
+        """(problems, per-task scales, batches) for scaled training data, ±1 targets and sample weights."""
         curvature = feature_curvature(Xs - Xs.mean(axis=0))
-        scales = self._scales(Xs, targets, curvature)
+        scales = self._scales(Xs, targets, weights, curvature)
         batches = self._batches(Xs.shape[0])
         problems = [least_squares_problem(Xs[b], t[b], scale=scale, lam=self.lam, regularizer=self.regularizer,
-                                          n_layers=int(self.n_layers), curvature=curvature,
-                                          sample_weight=self._sample_weight(t[b]))
-                    for t, scale in zip(targets, scales) for b in batches]
+                                          n_layers=int(self.n_layers), curvature=curvature, sample_weight=v[b])
+                    for t, v, scale in zip(targets, weights, scales) for b in batches]
         return problems, scales, batches
 
-    def _scales(self, Xs, targets, curvature):
+    def _scales(self, Xs, targets, weights, curvature):
         """The score scale ``k / P`` of each task (from all training samples)."""
         P = Xs.shape[1]
         if self.k != "auto":
             return np.full(len(targets), self.k / P)
         scales = []
-        for t in targets:
-            w = ridge_weights(Xs, t, lam=self.lam, curvature=curvature, sample_weight=self._sample_weight(t))
+        for t, v in zip(targets, weights):
+            w = ridge_weights(Xs, t, lam=self.lam, curvature=curvature, sample_weight=v)
             top = float(np.quantile(np.abs(w), AUTO_K_QUANTILE))
             scales.append(top / self.n_layers if top > 0 else 1.0 / P)
         return np.array(scales)
 
-    def _sample_weight(self, target):
-        """``class_weight="balanced"``: the task's class and the rest weigh the same in the loss."""
+    def _sample_weights(self, y, targets):
+        """(n_tasks, n_samples) weights of each sample in each task's loss."""
         if self.class_weight is None:
-            return None
-        pos = target > 0
-        n_pos, n_neg = pos.sum(), (~pos).sum()
-        if n_pos == 0 or n_neg == 0:
-            return None
-        return np.where(pos, 0.5 / n_pos, 0.5 / n_neg)
+            return np.ones_like(targets)
+        if isinstance(self.class_weight, dict):
+            return np.tile(compute_sample_weight(self.class_weight, y), (len(targets), 1))
+        # "balanced": within each one-vs-rest task the class and the rest weigh the same.
+        pos = targets > 0
+        n_pos = pos.sum(axis=1, keepdims=True)
+        n_neg = pos.shape[1] - n_pos
+        return np.where(pos, 0.5 / np.maximum(n_pos, 1), 0.5 / np.maximum(n_neg, 1))
 
     # -- fitting -----------------------------------------------------------------------------------------
     def fit(self, X, y):
@@ -208,24 +220,25 @@ class ShallowWideClassifier(AnnealedClassifier):
         self
         """
         self._check_params()
-        X, targets = self._validate_training_data(X, y)
+        X, y, targets = self._validate_training_data(X, y)
+        weights = self._sample_weights(y, targets)
         self.data_min_, self.data_scale_, self.zero_to_minus_one_ = self._scaling(X)
         Xs = self._transform(X)
-        problems, scales, batches = self._build(Xs, targets)
+        problems, scales, batches = self._build(Xs, targets, weights)
         spins, energies = self._solve(problems, desc=f"{type(self).__name__} solves")
         n_tasks, L, P = len(targets), int(self.n_layers), X.shape[1]
         self.spins_ = np.asarray(spins, dtype=np.int8).reshape(n_tasks, len(batches), L, P)
         self.energies_ = energies.reshape(n_tasks, len(batches))
-        self._set_weights(Xs, targets, scales)
+        self._set_weights(Xs, targets, weights, scales)
         return self
 
-    def _set_weights(self, Xs, targets, scales):
+    def _set_weights(self, Xs, targets, weights, scales):
         self.k_ = scales * Xs.shape[1]
         self.layer_sums_ = self.spins_.sum(axis=2, dtype=np.float64).mean(axis=1)
         self.coef_ = scales[:, None] * self.layer_sums_
         # The least-squares intercept given the weights, under the same sample weights as the loss.
-        self.intercept_ = np.array([np.average(t - Xs @ c, weights=self._sample_weight(t))
-                                    for t, c in zip(targets, self.coef_)])
+        self.intercept_ = np.array([np.average(t - Xs @ c, weights=v)
+                                    for t, v, c in zip(targets, weights, self.coef_)])
         self.sparsity_ = float(np.mean(self.coef_ == 0))
         self.n_params_ = int(np.count_nonzero(self.coef_) + self.coef_.shape[0])
         self.n_spins_ = int(self.spins_.shape[0] * self.spins_.shape[2] * self.spins_.shape[3])
@@ -244,9 +257,10 @@ class ShallowWideClassifier(AnnealedClassifier):
         """
         self._check_params()
         probe = type(self)(**self.get_params())
-        X, targets = probe._validate_training_data(X, y)
+        X, y, targets = probe._validate_training_data(X, y)
         lo, scale, z2m1 = self._scaling(X)
-        problems, _, batches = self._build(self._apply_scaling(X, lo, scale, z2m1), targets)
+        problems, _, batches = self._build(self._apply_scaling(X, lo, scale, z2m1), targets,
+                                           self._sample_weights(y, targets))
         keys = probe.classes_[1:] if len(probe.classes_) == 2 else probe.classes_
         return {key: problems[i * len(batches):(i + 1) * len(batches)] for i, key in enumerate(keys)}
 

@@ -1,0 +1,158 @@
+"""ShallowWideClassifier: fitting, mini-batches, exposure of the model, bad input, save/load."""
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.datasets import load_digits
+from sklearn.exceptions import NotFittedError
+
+from qboost_tn import ShallowWideClassifier
+from qboost_tn.qubo.persistence import load_model, save_model
+
+FAST = dict(num_reads=1, num_sweeps=100, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    return X[:300] / 16.0, y[:300], X[300:600] / 16.0, y[300:600]
+
+
+@pytest.fixture(scope="module")
+def fitted(digits):
+    X, y, _, _ = digits
+    return ShallowWideClassifier(n_layers=2, **FAST).fit(X, y)
+
+
+def test_learns_digits_and_exposes_weights(fitted, digits):
+    _, _, X_test, y_test = digits
+    assert fitted.score(X_test, y_test) > 0.7
+    assert fitted.spins_.shape == (10, 1, 2, 64) and set(np.unique(fitted.spins_)) <= {-1, 1}
+    assert fitted.weight_maps().shape == (10, 8, 8)
+    assert np.abs(fitted.weight_maps()).max() <= 1
+    assert fitted.weight_maps((1, 64)).shape == (10, 1, 64)
+    assert fitted.sparsity_ == pytest.approx(np.mean(fitted.layer_sums_ == 0))
+    assert 0 < fitted.sparsity_ < 1  # even L lets weights be exactly 0
+    assert fitted.n_params_ == np.count_nonzero(fitted.coef_) + 10
+    proba = fitted.predict_proba(X_test)
+    np.testing.assert_allclose(proba.sum(axis=1), 1)
+    np.testing.assert_array_equal(fitted.classes_[proba.argmax(axis=1)], fitted.predict(X_test))
+
+
+def test_solutions_are_the_problems_minima_found(fitted, digits):
+    X, y, _, _ = digits
+    problems = fitted.problems(X, y)
+    for task, label in enumerate(fitted.classes_):
+        problem = problems[label][0]
+        assert problem.energy(fitted.spins_[task, 0]) == pytest.approx(fitted.energies_[task, 0])
+        # Annealing beats the all-zero-ish trivial state W = ±L·(−1)
+        assert fitted.energies_[task, 0] < problem.energy(-np.ones((2, 64)))
+
+
+def test_mini_batches_are_averaged(digits):
+    X, y, _, _ = digits
+    clf = ShallowWideClassifier(n_layers=3, batch_size=100, **FAST).fit(X, y)
+    assert clf.spins_.shape == (10, 3, 3, 64)
+    np.testing.assert_allclose(clf.layer_sums_, clf.spins_.sum(axis=2).mean(axis=1))
+    assert np.any(clf.layer_sums_ % 1 != 0)  # averages of odd integers: continuous weights
+    np.testing.assert_allclose(clf.coef_, clf.k_[:, None] / 64 * clf.layer_sums_)
+    # each batch's spins solve that batch's own problem
+    problems = clf.problems(X, y)
+    for b in range(3):
+        assert problems[0][b].energy(clf.spins_[0, b]) == pytest.approx(clf.energies_[0, b])
+    assert len({round(problems[0][b].offset, 12) for b in range(3)}) == 3
+
+
+def test_binary_task_and_bqm(digits):
+    X, y, X_test, y_test = digits
+    mask, mask_test = y < 2, y_test < 2
+    clf = ShallowWideClassifier(n_layers=2, **FAST).fit(X[mask], y[mask])
+    assert clf.decision_function(X_test[mask_test]).shape == (mask_test.sum(),)
+    assert clf.score(X_test[mask_test], y_test[mask_test]) > 0.95
+    bqm = clf.to_bqm(X[mask], y[mask])
+    spins = clf.spins_[0, 0]
+    assert bqm.energy(dict(enumerate(spins.ravel()))) == pytest.approx(clf.energies_[0, 0])
+    assert isinstance(ShallowWideClassifier(**FAST).to_bqm(X[:40], y[:40]), dict)
+
+
+def test_fixed_seed_reproduces_and_parallel_equals_serial(digits):
+    X, y, X_test, _ = digits
+    serial = ShallowWideClassifier(n_layers=2, batch_size=150, n_jobs=1, **FAST).fit(X, y)
+    parallel = ShallowWideClassifier(n_layers=2, batch_size=150, n_jobs=2, **FAST).fit(X, y)
+    np.testing.assert_array_equal(serial.spins_, parallel.spins_)
+    np.testing.assert_array_equal(serial.decision_function(X_test), parallel.decision_function(X_test))
+
+
+def test_clone_and_params_round_trip():
+    clf = ShallowWideClassifier(n_layers=5, k=1.5, lam=0.2, regularizer="linear", batch_size=32,
+                                zero_to_minus_one=False, solver="tabu", num_reads=3, n_jobs=2, random_state=7)
+    twin = clone(clf)
+    assert twin.get_params() == clf.get_params()
+    twin.set_params(lam=4.0)
+    assert twin.lam == 4.0 and clf.lam == 0.2
+
+
+def test_save_load_round_trip(fitted, digits, tmp_path):
+    _, _, X_test, _ = digits
+    path = save_model(fitted, tmp_path / "model.npz")
+    loaded = load_model(path)
+    assert type(loaded) is ShallowWideClassifier and loaded.get_params() == fitted.get_params()
+    np.testing.assert_array_equal(loaded.decision_function(X_test), fitted.decision_function(X_test))
+    np.testing.assert_array_equal(loaded.spins_, fitted.spins_)
+    assert loaded.sparsity_ == fitted.sparsity_ and loaded.zero_to_minus_one_ == fitted.zero_to_minus_one_
+    assert list(tmp_path.iterdir()) == [path]  # nothing half-written beside it
+
+
+def test_load_rejects_other_files(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        load_model(tmp_path / "missing.npz")
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, a=np.ones(2))
+    with pytest.raises(ValueError, match="not a qboost-tn model"):
+        load_model(bad)
+
+
+def test_zero_to_minus_one_auto(digits):
+    X, y, _, _ = digits
+    assert ShallowWideClassifier(**FAST).fit(X[:60], y[:60]).zero_to_minus_one_
+    assert not ShallowWideClassifier(**FAST).fit(X[:60] * 16 - 3, y[:60]).zero_to_minus_one_
+
+
+@pytest.mark.parametrize("params, message", [
+    (dict(n_layers=0), "n_layers"),
+    (dict(n_layers=2.5), "n_layers"),
+    (dict(lam=-1.0), "lam"),
+    (dict(k=0), "k must be"),
+    (dict(k="big"), "k must be"),
+    (dict(regularizer="l1"), "regularizer"),
+    (dict(batch_size=1), "batch_size"),
+    (dict(zero_to_minus_one="yes"), "zero_to_minus_one"),
+    (dict(solver="qpu"), "unknown solver"),
+    (dict(num_reads=0), "num_reads"),
+    (dict(executor="threads"), "executor"),
+    (dict(n_jobs=0), "n_jobs"),
+])
+def test_bad_parameters(params, message):
+    X = np.random.default_rng(0).random((20, 4))
+    y = np.arange(20) % 2
+    with pytest.raises(ValueError, match=message):
+        ShallowWideClassifier(**{**FAST, **params}).fit(X, y)
+
+
+def test_bad_data():
+    rng = np.random.default_rng(0)
+    X, y = rng.random((20, 4)), np.arange(20) % 2
+    clf = ShallowWideClassifier(**FAST)
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        clf.fit(X, y[:-1])
+    for bad in (np.nan, np.inf):
+        Xb = X.copy()
+        Xb[3, 1] = bad
+        with pytest.raises(ValueError, match="NaN|infinity"):
+            clf.fit(Xb, y)
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        clf.fit(X, np.zeros(20))
+    with pytest.raises(NotFittedError):
+        clf.predict(X)
+    clf.fit(X, y)
+    with pytest.raises(ValueError, match="4 features"):
+        clf.predict(X[:, :3])
