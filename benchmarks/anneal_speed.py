@@ -184,10 +184,13 @@ class NealDefaults(dimod.Sampler):
 
 
 def fit_bar():
+    """Serial fits with neal's defaults, the fast path, and the fast solver at the learner's current budget."""
     X, y, Xv, yv = mnist_data(20)
     fits = {"reference: neal defaults": {"solver": NealDefaults()},
             f"fast: LayeredAnnealingSolver {FAST['num_reads']}x{FAST['num_sweeps']}":
-                {"solver": LayeredAnnealingSolver(), **FAST}}
+                {"solver": LayeredAnnealingSolver(), **FAST},
+            "LayeredAnnealingSolver 2x1000 (learner's current reads/sweeps)":
+                {"solver": LayeredAnnealingSolver(), "num_reads": 2, "num_sweeps": 1000}}
     out = {}
     for name, params in fits.items():
         clf = ShallowWideClassifier(random_state=0, n_jobs=1, **params)
@@ -197,14 +200,18 @@ def fit_bar():
         auc = evaluate(yv, clf.decision_function(Xv)).summary["macro_auc"]
         out[name] = (seconds, clf.energies_[:, 0], auc)
         print(f"  {name}: fit {seconds:.2f} s, validation macro AUC {auc:.4f}", flush=True)
-    (t_ref, e_ref, auc_ref), (t_fast, e_fast, auc_fast) = out.values()
+    (t_ref, e_ref, auc_ref), (t_fast, e_fast, auc_fast), (t_alt, e_alt, _) = out.values()
     table = pd.DataFrame({"label": np.arange(len(e_ref)), "E reference": e_ref, "E fast": e_fast,
-                          "E fast - E reference": e_fast - e_ref})
-    ratio = t_fast / t_ref
+                          "E fast - E reference": e_fast - e_ref, "E 2x1000 - E reference": e_alt - e_ref})
     # Same W gives bit-identical energies (both recomputed by the model); 1e-12 only absorbs rounding.
-    lower = bool(np.all(e_fast <= e_ref + 1e-12 * np.abs(e_ref)))
-    summary = {"reference fit s": t_ref, "fast fit s": t_fast, "ratio": ratio, "energy <= on every label": lower,
-               "AUC reference": auc_ref, "AUC fast": auc_fast, "bar met": ratio <= 0.1 and lower}
+    not_higher = e_fast <= e_ref + 1e-12 * np.abs(e_ref)
+    ratio = t_fast / t_ref
+    summary = {"reference fit s": t_ref, "fast fit s": t_fast, "ratio": ratio,
+               "labels with E fast <= E reference": f"{int(not_higher.sum())}/{len(e_ref)}",
+               "AUC reference": auc_ref, "AUC fast": auc_fast, "bar met": bool(ratio <= 0.1 and not_higher.all()),
+               "2x1000: ratio": t_alt / t_ref,
+               "2x1000: labels with E <= E reference":
+                   f"{int(np.sum(e_alt <= e_ref + 1e-12 * np.abs(e_ref)))}/{len(e_ref)}"}
     return table, summary
 
 
@@ -283,7 +290,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="runs/anneal_speed", help="folder for CSV tables and the PNG")
     parser.add_argument("--repeats", type=int, default=3, help="timed runs per configuration (median)")
-    parser.add_argument("--tol", type=float, default=1e-5, help="relative energy tolerance of the target")
+    parser.add_argument("--tol", type=float, nargs="+", default=[1e-4, 1e-5],
+                        help="relative energy tolerance(s) of the target")
     parser.add_argument("--quick", action="store_true", help="3 labels, 2 tabular sets, no scaling, no fit")
     args = parser.parse_args(argv)
     out = Path(args.out)
@@ -299,19 +307,20 @@ def main(argv=None) -> int:
     tabular = tabular_problems(2 if args.quick else 5)
     if args.quick:
         problems = dict(list(problems.items())[:3])
-    print(f"\nHackathon-shaped problems (P = 400, L = 3), tolerance {args.tol:g} relative:")
+    print("\nHackathon-shaped problems (P = 400, L = 3):")
     runs = run_all(problems, args.repeats)
-    print(f"\nTabular-shaped problems (P = 93, L = 5), tolerance {args.tol:g} relative:")
+    print("\nTabular-shaped problems (P = 93, L = 5):")
     runs = pd.concat([runs, run_all(tabular, args.repeats)], ignore_index=True)
     runs.to_csv(out / "runs.csv", index=False)
-    ttt = time_to_target(runs, args.tol)
-    ttt.to_csv(out / "time_to_target.csv")
-    print(f"\nTime to target (seconds; NaN = never within {args.tol:g} of the best energy found):")
-    print(ttt.round(3).to_string())
-    for shape in ("mnist20", "tabular93"):
-        part = ttt[ttt.index.str.startswith(shape)]
-        print(f"\n{shape}: median time to target / fraction of problems reached")
-        print(pd.DataFrame({"median s where reached": part.median(), "reached": part.notna().mean()}).round(3).to_string())
+    for tol in args.tol:
+        ttt = time_to_target(runs, tol)
+        ttt.to_csv(out / f"time_to_target_tol{tol:g}.csv")
+        print(f"\nTime to target within {tol:g} (relative) of the best energy found, seconds (NaN = never):")
+        print(ttt.round(3).to_string())
+        for shape in ("mnist20", "tabular93"):
+            part = ttt[ttt.index.str.startswith(shape)]
+            print(f"{shape}: median time to target where reached / fraction of problems reached")
+            print(pd.DataFrame({"median s": part.median(), "reached": part.notna().mean()}).round(3).to_string())
 
     if not args.quick:
         print("\nThe bar: full 10-label fit of the hackathon MNIST configuration, serial, one run:")
