@@ -156,3 +156,21 @@ def test_bad_data():
     clf.fit(X, y)
     with pytest.raises(ValueError, match="4 features"):
         clf.predict(X[:, :3])
+
+
+def test_validation_search_returns_the_best_not_the_last(digits):
+    from qboost_tn.qubo.search import validation_search
+
+    X, y, X_val, y_val = digits
+    # With a fixed scale k, λ = 1000 drives every weight to 0 (chance-level AUC); tried last, it must not win.
+    result = validation_search(ShallowWideClassifier(n_layers=2, k=2.0, **FAST), X, y, {"lam": [0.3, 1000.0]},
+                               X_val=X_val, y_val=y_val, refit=False)
+    assert result.best_params == {"lam": 0.3}
+    assert list(result.results["lam"]) == [0.3, 1000.0]
+    assert result.results["macro_auc"].iloc[0] > 0.9 > result.results["macro_auc"].iloc[1]
+    assert result.best_score == result.results["macro_auc"].max()
+    assert result.best_estimator.lam == 0.3
+    refitted = validation_search(ShallowWideClassifier(n_layers=2, k=2.0, **FAST), X, y, {"lam": [0.3, 1000.0]},
+                                 validation_fraction=0.3)
+    assert refitted.best_estimator.lam == 0.3
+    assert refitted.best_estimator.n_features_in_ == 64

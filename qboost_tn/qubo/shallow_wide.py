@@ -44,7 +44,8 @@ class ShallowWideClassifier(AnnealedClassifier):
         Regularisation strength λ ≥ 0, in units of ``u = (k/P)² × mean feature variance``, i.e. of the
         data term's own curvature. In terms of the effective weights ``w = (k/P) W`` the squared
         regulariser is ridge with ``α = λ × mean feature variance``, so λ means the same whatever the number
-        of samples, of features, or ``k``.
+        of samples, of features, or ``k``. With ``k="auto"`` the scale follows the ridge solution, so λ
+        shapes the weights relative to each other (and how many round to 0), not their overall size.
     regularizer : {"squared", "linear"}, default="squared"
         ``"squared"``: ``Σ_j W_j²`` (antiferromagnetic coupling between layers, driving W_j to 0: sparsity);
         ``"linear"``: ``Σ_j W_j``, as the hackathon's slides show.

@@ -1,0 +1,84 @@
+"""Pick hyper-parameters on a validation split, then return the best setting refitted (never the last tried)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+from sklearn.model_selection import ParameterGrid, train_test_split
+
+from ..eval import evaluate
+
+
+@dataclass
+class SearchResult:
+    """Outcome of :func:`validation_search`.
+
+    Attributes
+    ----------
+    best_estimator : fitted estimator with ``best_params``
+    best_params : dict
+    best_score : float
+        Validation macro ROC-AUC of the best setting.
+    results : DataFrame
+        One row per setting: its parameters, ``macro_auc``, ``accuracy``, ``sparsity``, ``n_params``.
+    """
+
+    best_estimator: object
+    best_params: dict
+    best_score: float
+    results: pd.DataFrame
+
+
+def validation_search(estimator, X, y, param_grid, *, X_val=None, y_val=None, validation_fraction=0.3,
+                      refit=True, random_state=0) -> SearchResult:
+    """Fit every setting of ``param_grid`` on a training part, score it on a validation part, keep the best.
+
+    Parameters
+    ----------
+    estimator : ShallowWideClassifier, QBoostClassifier or any classifier with ``decision_function``
+    X, y : training data
+    param_grid : dict or list of dicts
+        As for :class:`sklearn.model_selection.ParameterGrid`, e.g. ``{"lam": [1, 3, 10], "n_layers": [2, 4]}``.
+    X_val, y_val : optional
+        The validation part. Without them a stratified ``validation_fraction`` of ``(X, y)`` is held out.
+    refit : bool, default=True
+        True: fit the best setting again on all labelled data the search saw (training and validation part).
+        False: return the best setting's model as fitted on the training part.
+    random_state : int
+        Seeds the held-out split (the estimator's own ``random_state`` seeds its annealing).
+
+    Returns
+    -------
+    SearchResult
+        Ties go to the earlier setting in grid order.
+    """
+    X, y = np.asarray(X), np.asarray(y)
+    if (X_val is None) != (y_val is None):
+        raise ValueError("validation_search: give both X_val and y_val, or neither")
+    if X_val is None:
+        if not 0 < validation_fraction < 1:
+            raise ValueError(f"validation_fraction must lie in (0, 1), got {validation_fraction}")
+        X, X_val, y, y_val = train_test_split(X, y, test_size=validation_fraction, stratify=y,
+                                              random_state=random_state)
+    X_val, y_val = np.asarray(X_val), np.asarray(y_val)
+    grid = list(ParameterGrid(param_grid))
+    if not grid:
+        raise ValueError("validation_search: param_grid is empty")
+    rows, best = [], None
+    for params in grid:
+        model = clone(estimator).set_params(**params).fit(X, y)
+        scores = model.decision_function(X_val)
+        labels = np.searchsorted(model.classes_, y_val)
+        if not np.array_equal(model.classes_[np.clip(labels, 0, len(model.classes_) - 1)], y_val):
+            raise ValueError("validation_search: the validation part holds labels the training part lacks")
+        ev = evaluate(labels, scores)
+        rows.append({**params, "macro_auc": ev["macro_auc"], "accuracy": ev["accuracy"],
+                     "sparsity": getattr(model, "sparsity_", np.nan), "n_params": getattr(model, "n_params_", np.nan)})
+        if best is None or ev["macro_auc"] > best[0]:
+            best = (ev["macro_auc"], params, model)
+    score, params, model = best
+    if refit:
+        model = clone(estimator).set_params(**params).fit(np.concatenate([X, X_val]), np.concatenate([y, y_val]))
+    return SearchResult(model, params, float(score), pd.DataFrame(rows))
