@@ -45,9 +45,10 @@ def _params(args) -> dict:
             raise ValueError(f"--k must be a number or 'auto', got {args.k!r}") from None
     params = {key: value for key, value in chosen.items() if value is not None}
     if args.model == "qboost":
-        ignored = sorted({"n_layers", "k", "regularizer", "batch_size"} & set(params))
+        flags = {"n_layers": "--layers", "k": "--k", "regularizer": "--regularizer", "batch_size": "--batch-size"}
+        ignored = [flag for key, flag in flags.items() if key in params]
         if ignored:
-            raise ValueError(f"--model qboost does not use {', '.join('--' + p.replace('_', '-') for p in ignored)}")
+            raise ValueError(f"--model qboost does not use {', '.join(ignored)}")
     return params
 
 
