@@ -5,8 +5,9 @@ pulls in matplotlib."""
 from .model import LayeredProblem
 from .persistence import load_model, save_model
 from .qboost import QBoostClassifier
+from .search import SearchResult, validation_search
 from .shallow_wide import ShallowWideClassifier
 from .solvers import DEFAULT_SOLVER, SOLVERS, solve
 
 __all__ = ["DEFAULT_SOLVER", "LayeredProblem", "QBoostClassifier", "SOLVERS", "ShallowWideClassifier",
-           "load_model", "save_model", "solve"]
+           "SearchResult", "load_model", "save_model", "solve", "validation_search"]
