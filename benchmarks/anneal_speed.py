@@ -55,11 +55,13 @@ from qboost_tn.qubo.shallow_wide import ShallowWideClassifier
 from qboost_tn.qubo.solvers import solve
 
 # The fast path's budget recommended as the learner's default with LayeredAnnealingSolver.
-FAST = {"num_reads": 8, "num_sweeps": 100}
-LADDER = [(1, 10), (2, 30), (4, 100), (8, 100), (16, 300)]
+FAST = {"num_reads": 16, "num_sweeps": 50}
+LADDER = [(1, 10), (4, 30), (8, 100), (16, 50), (32, 100)]
 # Spin count above which neal and the dense sampler are skipped in the scaling sweep (tens of seconds per run).
 SCALING_MAX_SPINS = 3200
 REFERENCE = "neal (numpy BQM)"
+# The hackathon's layer count; k and λ are the learner's defaults.
+HACKATHON_LAYERS = 3
 FAST_NAME = f"layered {FAST['num_reads']}x{FAST['num_sweeps']}"
 
 
@@ -70,7 +72,7 @@ def mnist_data(size=20):
     return ds.X[parts.train], ds.y[parts.train], ds.X[parts.val], ds.y[parts.val]
 
 
-def mnist_problems(size=20, n_layers=3):
+def mnist_problems(size=20, n_layers=HACKATHON_LAYERS):
     """One problem per one-vs-rest label, as the learner builds them."""
     X, y = mnist_data(size)[:2]
     problems = ShallowWideClassifier(n_layers=n_layers).problems(X, y)
@@ -193,7 +195,7 @@ def fit_bar():
                 {"solver": LayeredAnnealingSolver(), "num_reads": 2, "num_sweeps": 1000}}
     out = {}
     for name, params in fits.items():
-        clf = ShallowWideClassifier(random_state=0, n_jobs=1, **params)
+        clf = ShallowWideClassifier(n_layers=HACKATHON_LAYERS, random_state=0, n_jobs=1, **params)
         start = time.perf_counter()
         clf.fit(X, y)
         seconds = time.perf_counter() - start
@@ -303,7 +305,7 @@ def main(argv=None) -> int:
     for name, seconds in jit_costs().items():
         print(f"  {name:28s} {seconds:.3f}")
 
-    problems = mnist_problems(20, 3)
+    problems = mnist_problems(20)
     tabular = tabular_problems(2 if args.quick else 5)
     if args.quick:
         problems = dict(list(problems.items())[:3])
