@@ -35,6 +35,10 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--path", default=str(ROOT.parent / "shared" / "data" / "mnist"))
     parser.add_argument("--fraction", type=float, default=0.05)
+    # 4x7x7x4 splits a row-major 28x28 image into (7 rows, row, 4 columns, column): the middle bond then cuts
+    # between rows and columns, as in Gao et al.; at the same budget its TT-SVD error on the trained layer is
+    # lower than the balanced 7x7x4x4 (0.857 vs 0.897 in a trial run), which is why it is the default here.
+    parser.add_argument("--in-modes", default="4,7,7,4", help="modes of the 784 inputs; 'auto' = balanced")
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--patience", type=int, default=5)
     parser.add_argument("--finetune-epochs", type=int, default=15)
@@ -61,7 +65,8 @@ def main(argv=None):
     row("dense FC2", dense, 784 * 256, time.perf_counter() - t, len(history))
 
     t = time.perf_counter()
-    compressed, report = compress(dense, layers=["0"], param_fraction=args.fraction)
+    shapes = None if args.in_modes == "auto" else {"0": (tuple(map(int, args.in_modes.split(","))), (4, 4, 4, 4))}
+    compressed, report = compress(dense, layers=["0"], param_fraction=args.fraction, shapes=shapes)
     bonds = [int(b) for b in report.bonds.iloc[0].split("-")]
     row(f"MPO layer 0 (chi={report.bonds.iloc[0]}), no fine-tuning", compressed, int(report.params_after.iloc[0]),
         time.perf_counter() - t, 0)
@@ -72,7 +77,7 @@ def main(argv=None):
 
     t = time.perf_counter()
     scratch = mpo_network(make_mlp(784, hidden=(256,), n_outputs=10, seed=args.seed), layers=["0"],
-                          bond=bonds, seed=args.seed)
+                          bond=bonds, seed=args.seed, **({} if shapes is None else {"shapes": shapes}))
     history = fit(scratch, data, desc="scratch", **train_args)
     row(f"MPO layer 0 (chi={report.bonds.iloc[0]}), from scratch", scratch, scratch[0].n_weight_params,
         time.perf_counter() - t, len(history))

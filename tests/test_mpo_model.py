@@ -153,6 +153,10 @@ def test_mpo_network_from_scratch_learns():
     data = (X[:300], y[:300], X[300:], y[300:])
     model = mpo_network(make_mlp(12, hidden=(16, 16), seed=0), layers=["2"], bond=2)
     assert isinstance(model[2], MPOLinear)
+    shaped = mpo_network(make_mlp(12, hidden=(16, 16)), layers=["0"], bond=2, shapes={"0": ((4, 3), (2, 8))})
+    assert (shaped[0].in_modes, shaped[0].out_modes) == ((4, 3), (2, 8))
+    with pytest.raises(ValueError, match="shapes given for"):
+        mpo_network(make_mlp(12, hidden=(16, 16)), layers=["0"], shapes={"2": ((4, 4), (4, 4))})
     history = fit(model, data, epochs=15, lr=1e-2, progress=False)
     assert history.val_auc.max() > 0.9
 

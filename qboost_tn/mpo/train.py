@@ -29,18 +29,25 @@ def make_mlp(n_features, hidden=(256, 256), n_outputs=1, seed=0) -> nn.Sequentia
     return nn.Sequential(*layers)
 
 
-def mpo_network(model, layers=None, bond=8, n_cores=4, pattern="balanced", seed=0):
+def mpo_network(model, layers=None, bond=8, n_cores=4, pattern="balanced", shapes=None, seed=0):
     """A copy of ``model`` whose named ``nn.Linear`` layers are randomly initialised :class:`MPOLinear`.
 
     For training MPO networks from scratch; initialisation keeps ``nn.Linear``'s weight variance.
+    ``shapes`` maps layer names to explicit ``(in_modes, out_modes)`` as in :func:`compress`.
     """
     names = resolve_layers(model, layers)
+    shapes = dict(shapes or {})
+    unknown = sorted(set(shapes) - set(names))
+    if unknown:
+        raise ValueError(f"shapes given for {unknown}, which are not among the layers replaced ({names})")
     model = copy.deepcopy(model)
     torch.manual_seed(seed)
     for name in names:
         linear = model.get_submodule(name)
+        ins, outs = shapes.get(name, (None, None))
         replace_module(model, name, MPOLinear(linear.in_features, linear.out_features, bond=bond, n_cores=n_cores,
-                                              pattern=pattern, bias=linear.bias is not None))
+                                              in_modes=ins, out_modes=outs, pattern=pattern,
+                                              bias=linear.bias is not None))
     return model
 
 
