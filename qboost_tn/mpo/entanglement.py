@@ -113,7 +113,7 @@ def plot_entropy_evolution(history, path=None, title=None):
                          "callbacks=[entropy_recorder(model)]")
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     for col in columns:
-        ax.plot(history["epoch"], history[col], label=col)
+        ax.plot(history["epoch"], history[col], marker="o", markersize=3, label=col)
     ax.set_xlabel("epoch")
     ax.set_ylabel("entanglement entropy (nats)")
     ax.grid(True, alpha=0.3)
