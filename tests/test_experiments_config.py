@@ -22,7 +22,7 @@ def problems(overrides, base=BASE):
 
 def test_every_shipped_config_validates():
     names = set(shipped_configs())
-    assert {"mnist", "digits", "bank-marketing", "custom-csv"} <= names
+    assert {"mnist", "mnist-minibatch", "digits", "bank-marketing", "custom-csv"} <= names
     for name in names:
         cfg = load_config(name, check_paths=False)
         assert cfg["models"], name

@@ -122,6 +122,8 @@ class _UniqueKeyLoader(yaml.SafeLoader):
     def construct_mapping(self, node, deep=False):
         seen = set()
         for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue  # `<<: *anchor` merges may be overridden by the mapping's own keys
             key = self.construct_object(key_node, deep=deep)
             if key in seen:
                 raise ConfigError([f"line {key_node.start_mark.line + 1}: key {key!r} appears twice"])

@@ -11,6 +11,7 @@ Heavy libraries (torch) are imported inside the functions, so validating a confi
 """
 from __future__ import annotations
 
+import itertools
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
@@ -133,11 +134,37 @@ def macro_auc(y, scores) -> float:
     return evaluate(y, scores)["macro_auc"]
 
 
-def candidates(value) -> list:
-    """A parameter given as one value or a list of values to choose from on the validation part."""
-    return list(value) if isinstance(value, list) else [value]
+def searchable(spec):
+    """Schema of a parameter given as one value or as a list of values to choose from on the validation part."""
+    from ..schema import List, OneOf
+
+    return OneOf(spec, List(spec, min_len=1))
 
 
-from . import linear  # noqa: E402,F401  - registers its adapters
+def fit_tuned(build, params, task, searched):
+    """Fit ``build(params)`` on the training part for every combination of the list-valued ``searched`` params.
 
-__all__ = ["ADAPTERS", "Adapter", "Outcome", "Task", "Timer", "register"]
+    Returns ``(model, info)``: with one combination, that model and ``{}``; with several, the one with the
+    best validation macro ROC-AUC (ties: the first) and ``info`` holding the chosen values and that AUC.
+    Fitting on the training part only, the chosen model needs no refit.
+    """
+    keys = [k for k in searched if isinstance(params[k], list)]
+    grid = [dict(zip(keys, combo)) for combo in itertools.product(*(params[k] for k in keys))]
+    if len(grid) > 1 and not task.has_val:
+        raise ValueError(f"lists of values for {', '.join(keys)} need a validation part to choose from "
+                         "(split.n_val > 0)")
+    best, info = None, {}
+    for setting in grid:
+        model = build({**params, **setting})
+        model.fit(task.X_train, task.y_train)
+        if len(grid) == 1:
+            return model, {}
+        score = macro_auc(task.y_val, estimator_scores(model, task.X_val, task.n_classes)[0])
+        if best is None or score > info["val_macro_auc"]:
+            best, info = model, {**setting, "val_macro_auc": score}
+    return best, info
+
+
+from . import ising, linear, networks  # noqa: E402,F401  - registers their adapters
+
+__all__ = ["ADAPTERS", "Adapter", "Outcome", "Task", "Timer", "fit_tuned", "register", "searchable"]

@@ -1,0 +1,133 @@
+"""Every model kind through the runner on a tiny task: scores evaluated, parameters counted, schemas honest."""
+import inspect
+
+import numpy as np
+import pytest
+
+from qboost_tn import QBoostClassifier, ShallowWideClassifier
+from qboost_tn.experiments import ADAPTERS, ConfigError, load_config, run_experiment
+
+TINY_NET = {"hidden": [16], "epochs": 15, "patience": 5, "lr": 0.01}
+
+
+def config(models, data="digits", **split):
+    return {"name": "adapters", "data": {"name": data},
+            "split": split or {"n_train": 120, "n_val": 60, "n_test": 150}, "models": models}
+
+
+@pytest.fixture(scope="module")
+def table(tmp_path_factory):
+    models = [
+        {"kind": "shallow-wide", "name": "sw", "params": {"n_layers": 2, "num_sweeps": 100, "lam": [0.1, 1.0]}},
+        {"kind": "qboost", "name": "qb", "params": {"num_sweeps": 100}},
+        {"kind": "logistic-regression", "name": "lr-l1", "params": {"l1_ratio": 1.0, "C": 0.3}},
+        {"kind": "mlp", "name": "mlp", "params": TINY_NET},
+        {"kind": "mpo-compressed", "name": "mpo", "params": {**TINY_NET, "hidden": [16, 16], "max_bond": [1, 64],
+                                                              "layers": ["2"], "n_cores": 2, "finetune_epochs": 0}},
+        {"kind": "mpo-scratch", "name": "scratch", "params": {**TINY_NET, "hidden": [16, 16], "max_bond": 4}},
+    ]
+    run = run_experiment(config(models), out=tmp_path_factory.mktemp("adapters") / "run", progress=False)
+    return run.table.set_index("model")
+
+
+def test_every_kind_runs_and_is_evaluated(table):
+    assert list(table.index) == ["sw", "qb", "lr-l1", "mlp", "mpo (chi=1)", "mpo (chi=64)", "scratch (chi=4)"]
+    assert (table["status"] == "ok").all(), table["error"].dropna().to_dict()
+    assert (table["macro_auc"] > 0.75).all(), table["macro_auc"].to_dict()
+    assert (table["fit_time_s"] > 0).all()
+
+
+def test_parameter_counts_and_sparsity(table):
+    assert table.loc["mlp", "n_params"] == 64 * 16 + 16 + 16 * 10 + 10
+    # chi=64 is clipped to the largest useful bond: the exact factorisation loses nothing ...
+    assert table.loc["mpo (chi=64)", "rel_error"] < 1e-5
+    # ... while chi=1 keeps few parameters of the 16x16 layer
+    assert table.loc["mpo (chi=1)", "n_params"] < table.loc["mpo (chi=64)", "n_params"]
+    assert table.loc["mpo (chi=1)", "compressed_fraction"] < 0.5
+    assert table.loc["lr-l1", "sparsity"] > 0.2  # the L1 penalty zeroes weights
+    assert 0 <= table.loc["sw", "sparsity"] <= 1 and 0 < table.loc["qb", "sparsity"] < 1
+    assert table.loc["sw", "lam"] in (0.1, 1.0) and 0.5 < table.loc["sw", "val_macro_auc"] <= 1
+    assert table.loc["qb", "selected"] > 0
+
+
+def test_searched_model_equals_the_estimator_fitted_directly(tmp_path):
+    """The adapter adds nothing of its own: the chosen setting refitted by hand gives the same scores."""
+    from qboost_tn import evaluate, load_dataset, prepare, split
+
+    cfg = config([{"kind": "shallow-wide", "params": {"n_layers": 1, "num_sweeps": 50, "lam": [0.0, 3.0]}}])
+    run = run_experiment(cfg, out=tmp_path / "run", progress=False)
+    row = run.table.iloc[0]
+    ds = load_dataset("digits")
+    p = prepare(ds, split(ds, n_train=120, n_val=60, n_test=150, seed=0))
+    model = ShallowWideClassifier(n_layers=1, num_sweeps=50, lam=row["lam"], random_state=0).fit(p.X_train, p.y_train)
+    assert row["macro_auc"] == pytest.approx(evaluate(p.y_test, model.decision_function(p.X_test))["macro_auc"])
+
+
+def test_binary_task_gets_one_output(tmp_path):
+    models = [{"kind": "mlp", "params": TINY_NET}, {"kind": "shallow-wide", "params": {"num_sweeps": 50}}]
+    cfg = config(models, data="csv") | {"data": {"name": "csv", "options": {"path": str(_binary_csv(tmp_path)),
+                                                                              "target": "label"}}}
+    cfg["split"] = {"train_size": 0.8}
+    table = run_experiment(cfg, out=tmp_path / "run", progress=False).table.set_index("model")
+    assert (table["status"] == "ok").all(), table["error"].to_dict()
+    assert table.loc["mlp", "n_params"] == 3 * 16 + 16 + 16 + 1
+    assert (table["macro_auc"] > 0.85).all()
+
+
+def _binary_csv(tmp_path):
+    import pandas as pd
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(300, 3))
+    path = tmp_path / "b.csv"
+    pd.DataFrame({"a": X[:, 0], "b": X[:, 1], "c": X[:, 2], "label": (X[:, 0] - X[:, 2] > 0).astype(int)}
+                 ).to_csv(path, index=False)
+    return path
+
+
+def test_networks_need_a_validation_part(tmp_path):
+    cfg = config([{"kind": "mlp", "params": TINY_NET}], n_train=100, n_val=0, n_test=100)
+    table = run_experiment(cfg, out=tmp_path / "run", progress=False).table
+    assert "set split.n_val > 0" in table.loc[0, "error"]
+
+
+@pytest.mark.parametrize("kind, override, expected", [
+    ("mpo-compressed", "max_bond=four", "models[0].params.max_bond: expected int or list of int, got str"),
+    ("mpo-compressed", "max_bond=[2, x]", "models[0].params.max_bond[1]: expected int, got str"),
+    ("mpo-scratch", "max_bond=0", "models[0].params.max_bond: must be >= 1, got 0"),
+    ("mlp", "hidden=256", "models[0].params.hidden: expected list of int, got int"),
+    ("mlp", "lr=0", "models[0].params.lr: must lie in (0.0, inf), got 0.0"),
+    ("mlp", "patience=null", None),
+    ("shallow-wide", "lam=-1", "models[0].params.lam: must lie in [0.0, inf], got -1.0"),
+    ("shallow-wide", "k=big", "models[0].params.k: 'big' is not one of auto"),
+    ("shallow-wide", "k=auto", None),
+    ("shallow-wide", "solver=qpu", "models[0].params.solver: 'qpu' is not one of neal"),
+    ("shallow-wide", "batch_size=1", "models[0].params.batch_size: must be >= 2, got 1"),
+    ("shallow-wide", "random_state=3", "models[0].params.random_state: unknown key"),
+    ("qboost", "lam=[0.01, null]", None),
+    ("qboost", "weak_learners=trees", "models[0].params.weak_learners: unknown key"),
+])
+def test_model_parameter_errors_name_the_key(kind, override, expected):
+    cfg = config([{"kind": kind}])
+    if expected is None:
+        load_config(cfg, [f"models[0].params.{override}"])
+        return
+    with pytest.raises(ConfigError) as info:
+        load_config(cfg, [f"models[0].params.{override}"])
+    assert any(expected in p for p in info.value.problems), info.value.problems
+
+
+@pytest.mark.parametrize("kind, estimator", [("shallow-wide", ShallowWideClassifier), ("qboost", QBoostClassifier)])
+def test_ising_schemas_follow_the_estimators(kind, estimator):
+    """Every configurable parameter exists on the estimator with the same default (the seed and progress come
+    from the run)."""
+    defaults = estimator().get_params()
+    fields = ADAPTERS[kind].params.fields
+    assert set(fields) <= set(defaults)
+    assert {k: f.default for k, f in fields.items()} == {k: defaults[k] for k in fields}
+    assert "random_state" not in fields and "verbose" not in fields
+
+
+def test_every_kind_is_documented():
+    for kind, adapter in ADAPTERS.items():
+        assert adapter.doc and inspect.isgeneratorfunction(inspect.unwrap(adapter.fit)), kind
