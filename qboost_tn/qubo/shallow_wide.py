@@ -40,7 +40,7 @@ class ShallowWideClassifier(AnnealedClassifier):
         largest weights the data ask for fit the spins' range: ``k / P = q95(|w*|) / L``, with ``w*`` the
         continuous (ridge) minimiser of the same energy — the 95th percentile of its weight sizes maps to
         ``W = ±L``. The chosen values are in ``k_``.
-    lam : float, default=3.0
+    lam : float, default=5.0
         Regularisation strength λ ≥ 0, in units of ``u = (k/P)² × mean feature variance``, i.e. of the
         data term's own curvature. In terms of the effective weights ``w = (k/P) W`` the squared
         regulariser is ridge with ``α = λ × mean feature variance``, so λ means the same whatever the number
@@ -108,7 +108,7 @@ class ShallowWideClassifier(AnnealedClassifier):
     (10, 8, 8)
     """
 
-    def __init__(self, n_layers=4, k="auto", lam=3.0, regularizer="squared", batch_size=None,
+    def __init__(self, n_layers=4, k="auto", lam=5.0, regularizer="squared", batch_size=None,
                  zero_to_minus_one="auto", class_weight=None, solver=DEFAULT_SOLVER, num_reads=2, num_sweeps=1000, n_jobs=None,
                  executor=None, random_state=None, verbose=0):
         self.n_layers = n_layers
