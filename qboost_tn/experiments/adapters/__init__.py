@@ -58,7 +58,7 @@ class Outcome:
     scores : ndarray, shape (n,) for binary tasks or (n, n_classes)
         Larger means more likely (``decision_function`` convention), on ``task.X_eval``.
     n_params : int
-        Trainable parameters (spins count as parameters for Ising models).
+        Numbers the fitted model stores, as it reports them (Ising models: non-zero weights plus intercepts).
     fit_time : float
         Seconds spent fitting (and tuning), not predicting.
     proba : ndarray like ``scores``, optional
