@@ -140,8 +140,8 @@ def test_cli_run_dry_run_list_and_errors(tmp_path, capsys, monkeypatch):
     assert "n_train: 10" in capsys.readouterr().out
     assert main(["run", "--list"]) == 0
     assert "mnist" in capsys.readouterr().out
-    assert main(["run", "digits", "--set", "models[0].params.C=big"]) == 2
-    assert "models[0].params.C: expected float or list of float, got str" in capsys.readouterr().err
+    assert main(["run", "digits", "--set", "models[2].params.C=big"]) == 2  # models[2] is logreg
+    assert "models[2].params.C: expected float or list of float, got str" in capsys.readouterr().err
     assert main(["run", "digits", "--model", "nope"]) == 2
     assert "model(s) ['nope'] not in this config" in capsys.readouterr().err
     assert main(["run"]) == 2
