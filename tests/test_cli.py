@@ -43,5 +43,7 @@ def test_console_script_entry_point():
 def test_demo_writes_metrics_and_weight_maps(tmp_path, capsys):
     assert main(["demo", "--out", str(tmp_path / "demo")]) == 0
     metrics = json.loads((tmp_path / "demo" / "metrics.json").read_text())
-    assert len(metrics["per_class"]) == 10 and metrics["summary"]["macro_auc"] > 0.9
-    assert (tmp_path / "demo" / "weight_maps.png").is_file()
+    assert metrics["config"]["model"] == "shallow-wide" and metrics["config"]["split"]["train"] == 150
+    assert len(metrics["val"]["per_class"]) == 10 and metrics["val"]["summary"]["macro_auc"] > 0.93
+    assert (tmp_path / "demo" / "weight_maps.png").is_file() and (tmp_path / "demo" / "model.npz").is_file()
+    assert "macro AUC" in capsys.readouterr().out

@@ -84,3 +84,17 @@ def test_weight_maps_and_curve_are_written(tmp_path):
     assert (tmp_path / "curve.png").stat().st_size > 1000
     with pytest.raises(ValueError, match="not in the table"):
         plot_metric_vs_params(table, y="accuracy")
+
+
+def test_written_files_get_the_ordinary_mode(tmp_path):
+    import os
+
+    from qboost_tn._io import write_text
+
+    mask = os.umask(0o022)
+    try:
+        path = write_text(tmp_path / "out" / "a.txt", "x")
+    finally:
+        os.umask(mask)
+    assert path.stat().st_mode & 0o777 == 0o644
+    assert [p.name for p in path.parent.iterdir()] == ["a.txt"]

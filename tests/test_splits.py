@@ -83,3 +83,8 @@ def test_dataset_rejects_nan_and_mismatched_shapes():
         Dataset("bad", [[0.0, np.nan]], [0], ["f0", "f1"], ["a"])
     with pytest.raises(ValueError, match="y has shape"):
         Dataset("bad", np.zeros((3, 2)), [0, 1], ["f0", "f1"], ["a", "b"])
+
+
+def test_zero_sized_parts_are_empty_not_errors():
+    parts = split(toy(), n_train=10, n_val=0, n_test=0, seed=0)
+    assert parts.sizes() == {"train": 10, "val": 0, "test": 0}

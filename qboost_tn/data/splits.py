@@ -28,6 +28,8 @@ def _take(pool, y, n, stratify, seed, what):
     """Draw ``n`` of ``pool`` (stratified on ``y[pool]`` if asked); returns (taken, rest)."""
     if n == len(pool):
         return pool, pool[:0]
+    if n == 0:
+        return pool[:0], pool
     strat = y[pool] if stratify else None
     if strat is not None and n < len(np.unique(strat)):
         raise ValueError(f"split: {what} of {n} samples cannot hold every one of the "

@@ -48,8 +48,10 @@ def reshape_maps(maps, image_shape=None):
 
 
 def _positive_int(value, name):
+    if value is None:  # the solver's own budget
+        return
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+        raise ValueError(f"{name} must be None or an integer >= 1, got {value!r}")
 
 
 class AnnealedClassifier(ClassifierMixin, BaseEstimator):

@@ -50,7 +50,7 @@ class QBoostClassifier(AnnealedClassifier):
         classifier otherwise).
     """
 
-    def __init__(self, weak_learners="stumps", lam=None, solver=DEFAULT_SOLVER, num_reads=2, num_sweeps=1000,
+    def __init__(self, weak_learners="stumps", lam=None, solver=DEFAULT_SOLVER, num_reads=None, num_sweeps=None,
                  n_jobs=None, executor=None, random_state=None, verbose=0):
         self.weak_learners = weak_learners
         self.lam = lam

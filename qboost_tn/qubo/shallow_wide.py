@@ -62,10 +62,13 @@ class ShallowWideClassifier(AnnealedClassifier):
         weigh the same (not scikit-learn's per-class formula, which leaves a one-vs-rest task unbalanced).
         A dict ``{label: weight}`` weighs each sample by its label, as in scikit-learn.
     solver : str or dimod.Sampler, default=qboost_tn.qubo.solvers.DEFAULT_SOLVER
-        ``"neal"``, ``"tabu"``, ``"steepest"``, ``"exact"`` (≤ 20 spins) or any dimod sampler instance.
-    num_reads : int, default=2
-        Annealing runs per problem; the lowest-energy one is kept.
-    num_sweeps : int, default=1000
+        ``"layered"`` (the default: a compiled annealer over the layer sums W_j), ``"neal"`` (dwave-neal, the
+        reference), ``"dense"``, ``"tabu"``, ``"steepest"``, ``"exact"`` (≤ 20 spins) or any dimod sampler
+        instance, a quantum annealer included (it receives the full spin BQM of :meth:`to_bqm`).
+    num_reads : int or None, default=None
+        Annealing runs per problem; the lowest-energy one is kept. None: the solver's budget
+        (16 reads of 50 sweeps for ``"layered"``, 2 reads of 1000 sweeps for spin-flip annealers).
+    num_sweeps : int or None, default=None
     n_jobs : int or None, default=None
         Worker processes for the independent problems (classes × batches); -1 uses every core.
     executor : None, "serial", "processes", "dask" or a dask.distributed.Client
@@ -109,7 +112,7 @@ class ShallowWideClassifier(AnnealedClassifier):
     """
 
     def __init__(self, n_layers=4, k="auto", lam=5.0, regularizer="squared", batch_size=None,
-                 zero_to_minus_one="auto", class_weight=None, solver=DEFAULT_SOLVER, num_reads=2, num_sweeps=1000, n_jobs=None,
+                 zero_to_minus_one="auto", class_weight=None, solver=DEFAULT_SOLVER, num_reads=None, num_sweeps=None, n_jobs=None,
                  executor=None, random_state=None, verbose=0):
         self.n_layers = n_layers
         self.k = k

@@ -80,10 +80,7 @@ def train_and_evaluate(dataset="mnist", *, model="shallow-wide", params=None, da
         params.setdefault("verbose", 1)
     estimator = build_model(model, **params)
     ds = load_dataset(dataset, **(dataset_options or {}))
-    # n_test=0 means no test part; split() reads 0 as "a stratified draw of 0 samples" and refuses it.
-    parts = split(ds, n_train=n_train, n_val=n_val, n_test=n_test or None, seed=seed)
-    if n_test == 0:
-        parts = type(parts)(parts.train, parts.val, parts.test[:0])
+    parts = split(ds, n_train=n_train, n_val=n_val, n_test=n_test, seed=seed)
     data = prepare(ds, parts)
 
     start = time.perf_counter()
