@@ -14,9 +14,8 @@ Per (task, model): mean and min/max over seeds of the macro ROC-AUC on the valid
 AUC averaged; the AUC itself for binary bank-marketing), median fit wall time, mean sparsity (fraction of zero
 weights; unselected weak classifiers for QBoost; zero coefficients for logistic regression) and parameter count.
 
-Run: ``python benchmarks/learners.py`` (about 15 minutes on 2 shared cores, nearly all of it the MNIST
-shallow-wide fits with the default neal solver;
-``--seeds 2 --tasks mnist`` for a quick look, ``--solver layered`` for the fast annealer).
+Run: ``python benchmarks/learners.py`` (about 5 minutes on 2 shared cores with the default layered solver;
+``--seeds 2 --tasks mnist`` for a quick look, ``--solver neal`` for the reference annealer, about 15 minutes).
 """
 from __future__ import annotations
 

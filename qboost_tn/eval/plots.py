@@ -81,8 +81,13 @@ def plot_metric_vs_params(df, x="n_params", y="macro_auc", hue="model", path=Non
         ax.set_xscale("log")
     ax.set_xlabel(x.replace("_", " "))
     ax.set_ylabel(y.replace("_", " "))
+    return finish_line_plot(fig, ax, title, path)
+
+
+def finish_line_plot(fig, ax, title=None, path=None, **legend):
+    """Grid, legend and title shared by the line plots; saved as PNG when ``path`` is given."""
     ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(**{"fontsize": 8, **legend})
     if title:
         ax.set_title(title)
     if path is not None:

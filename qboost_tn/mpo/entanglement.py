@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..eval.plots import save_figure
+from ..eval.plots import finish_line_plot
 from .layer import MPOLinear
 
 
@@ -96,13 +96,7 @@ def plot_entropy_profile(table, hue="chi", path=None, title=None):
     ax.set_xlabel("bond")
     ax.set_ylabel("entanglement entropy (nats); dashed: ln chi")
     ax.set_xticks(sorted(table["bond"].unique()))
-    ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=8)
-    if title:
-        ax.set_title(title)
-    if path is not None:
-        save_figure(fig, path)
-    return fig
+    return finish_line_plot(fig, ax, title, path)
 
 
 def plot_entropy_evolution(history, path=None, title=None):
@@ -116,10 +110,4 @@ def plot_entropy_evolution(history, path=None, title=None):
         ax.plot(history["epoch"], history[col], marker="o", markersize=3, label=col)
     ax.set_xlabel("epoch")
     ax.set_ylabel("entanglement entropy (nats)")
-    ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=7, ncol=max(1, int(np.ceil(len(columns) / 8))))
-    if title:
-        ax.set_title(title)
-    if path is not None:
-        save_figure(fig, path)
-    return fig
+    return finish_line_plot(fig, ax, title, path, fontsize=7, ncol=max(1, int(np.ceil(len(columns) / 8))))
