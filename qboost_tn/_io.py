@@ -29,6 +29,29 @@ def atomic_path(path):
         raise
 
 
+@contextlib.contextmanager
+def atomic_dir(path):
+    """Yield a hidden staging folder beside ``path``; on success rename it to ``path`` (which must not exist).
+
+    A reader never sees a half-filled output folder, and a failure leaves nothing behind.
+    """
+    import shutil
+
+    path = Path(path)
+    if path.exists():
+        raise FileExistsError(f"output folder {path} already exists; choose a new --out")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent))
+    try:
+        yield staging
+        # mkdtemp creates 0700; the finished folder gets the mode an ordinary mkdir would have given it.
+        os.chmod(staging, 0o777 & ~_umask())
+        staging.rename(path)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)

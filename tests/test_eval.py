@@ -98,3 +98,23 @@ def test_written_files_get_the_ordinary_mode(tmp_path):
         os.umask(mask)
     assert path.stat().st_mode & 0o777 == 0o644
     assert [p.name for p in path.parent.iterdir()] == ["a.txt"]
+
+
+def test_atomic_dir_publishes_whole_folders_only(tmp_path):
+    import os
+
+    from qboost_tn._io import atomic_dir
+
+    mask = os.umask(0o022)
+    try:
+        with atomic_dir(tmp_path / "run") as staging:
+            (staging / "a.txt").write_text("x")
+    finally:
+        os.umask(mask)
+    assert (tmp_path / "run" / "a.txt").is_file() and (tmp_path / "run").stat().st_mode & 0o777 == 0o755
+    with pytest.raises(RuntimeError), atomic_dir(tmp_path / "failed") as staging:
+        (staging / "a.txt").write_text("x")
+        raise RuntimeError("interrupted")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+    with pytest.raises(FileExistsError, match="already exists"), atomic_dir(tmp_path / "run"):
+        pass

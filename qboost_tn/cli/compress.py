@@ -7,8 +7,6 @@ compresses the first and all hidden layers. Writes CSV tables, report.json and e
 """
 from __future__ import annotations
 
-import shutil
-import tempfile
 from pathlib import Path
 
 
@@ -56,7 +54,7 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     import pandas as pd
 
-    from .._io import write_json, write_text
+    from .._io import atomic_dir, write_json, write_text
     from ..data import load_dataset
     from ..eval.plots import plot_metric_vs_params
     from ..mpo import plot_entropy_evolution, plot_entropy_profile, run_bank_marketing
@@ -78,9 +76,7 @@ def run(args) -> int:
                                  batch_size=args.batch_size,
                                  progress=not args.no_progress)
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    with atomic_dir(out) as staging:
         text = []
         for name, table in results.items():
             table.to_csv(staging / f"{name}.csv", index=False)
@@ -104,10 +100,6 @@ def run(args) -> int:
             sweep.assign(model="MPO after fine-tuning", macro_auc=sweep.test_auc_after_ft)])
         plot_metric_vs_params(curve, x="params", y="macro_auc", hue="model", path=staging / "auc_vs_params.png",
                               title=f"Test ROC-AUC against parameters of layer {args.layer}")
-        staging.rename(out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     print("\n".join(text))
     print(f"written: {out}")
     return 0

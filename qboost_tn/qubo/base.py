@@ -10,6 +10,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .model import check_count
 from .parallel import check_executor, run_tasks
 from .solvers import check_solver, solve
 
@@ -47,13 +48,6 @@ def reshape_maps(maps, image_shape=None):
     return maps.reshape(len(maps), *image_shape)
 
 
-def _positive_int(value, name):
-    if value is None:  # the solver's own budget
-        return
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be None or an integer >= 1, got {value!r}")
-
-
 class AnnealedClassifier(ClassifierMixin, BaseEstimator):
     """Base of :class:`ShallowWideClassifier` and :class:`QBoostClassifier` (not used on its own).
 
@@ -64,8 +58,9 @@ class AnnealedClassifier(ClassifierMixin, BaseEstimator):
     def _check_solving_params(self):
         check_solver(self.solver)
         check_executor(self.executor)
-        _positive_int(self.num_reads, "num_reads")
-        _positive_int(self.num_sweeps, "num_sweeps")
+        for name in ("num_reads", "num_sweeps"):
+            if getattr(self, name) is not None:  # None: the solver's own budget
+                check_count(getattr(self, name), name)
 
     def _validate_training_data(self, X, y):
         """Validated X (float64), y, and the ±1 targets: one row per binary task (one task for two classes)."""

@@ -9,44 +9,18 @@ assignment of the same Hamiltonian (``W_j = m`` -> the first ``(L + m) / 2`` lay
 from __future__ import annotations
 
 import time
-from numbers import Integral
 
 import dimod
 import numpy as np
 
 from ._anneal_kernels import anneal_sums
+from .model import check_arrays, check_count
 
 # Descent ending each replica: it stops as soon as no single or pair move lowers the energy, usually after a few
 # passes; the cap only bounds the pathological case.
 DESCENT_PASSES = 1000
 # Random states whose typical move cost sets the hot end of the schedule.
 PROBE_STATES = 8
-
-
-def check_count(value, name) -> int:
-    """``value`` as an int >= 1, or a ValueError naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
-        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-    return int(value)
-
-
-def check_arrays(Q, h, n_layers):
-    """Validated (Q, h, L): Q square, symmetric and finite (as C-contiguous float64), h of length P."""
-    L = check_count(n_layers, "n_layers (L)")
-    Q = np.ascontiguousarray(Q, dtype=np.float64)
-    h = np.ascontiguousarray(h, dtype=np.float64)
-    if Q.ndim != 2 or Q.shape[0] != Q.shape[1]:
-        raise ValueError(f"Q must be a square matrix, got shape {Q.shape}")
-    if h.shape != (Q.shape[0],):
-        raise ValueError(f"h has shape {h.shape}, expected ({Q.shape[0]},) to match Q")
-    if not np.isfinite(Q).all():
-        raise ValueError("Q contains NaN or inf")
-    if not np.isfinite(h).all():
-        raise ValueError("h contains NaN or inf")
-    scale = float(np.abs(Q).max(initial=0.0))
-    if not np.allclose(Q, Q.T, rtol=1e-10, atol=1e-12 * max(scale, 1e-300)):
-        raise ValueError("Q must be symmetric (E = Wᵀ Q W only sees Q + Qᵀ; pass (Q + Q.T) / 2)")
-    return Q, h, L
 
 
 def check_beta_range(beta_range):

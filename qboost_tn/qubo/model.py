@@ -10,9 +10,36 @@ that the L spins of a feature are interchangeable.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from numbers import Integral
 
 import dimod
 import numpy as np
+
+
+def check_count(value, name) -> int:
+    """``value`` as an int >= 1, or a ValueError naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
+        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+    return int(value)
+
+
+def check_arrays(Q, h, n_layers):
+    """Validated (Q, h, L): Q square, symmetric and finite (as C-contiguous float64), h of length P."""
+    L = check_count(n_layers, "n_layers (L)")
+    Q = np.ascontiguousarray(Q, dtype=np.float64)
+    h = np.ascontiguousarray(h, dtype=np.float64)
+    if Q.ndim != 2 or Q.shape[0] != Q.shape[1]:
+        raise ValueError(f"Q must be a square matrix, got shape {Q.shape}")
+    if h.shape != (Q.shape[0],):
+        raise ValueError(f"h has shape {h.shape}, expected ({Q.shape[0]},) to match Q")
+    if not np.isfinite(Q).all():
+        raise ValueError("Q contains NaN or inf: it must be finite")
+    if not np.isfinite(h).all():
+        raise ValueError("h contains NaN or inf: it must be finite")
+    scale = float(np.abs(Q).max(initial=0.0))
+    if not np.allclose(Q, Q.T, rtol=1e-10, atol=1e-12 * max(scale, 1e-300)):
+        raise ValueError("Q must be symmetric (E = Wᵀ Q W only sees Q + Qᵀ; pass (Q + Q.T) / 2)")
+    return Q, h, L
 
 
 @dataclass(frozen=True, eq=False)
@@ -37,22 +64,13 @@ class LayeredProblem:
     n_layers: int
 
     def __post_init__(self):
-        Q = np.ascontiguousarray(self.Q, dtype=np.float64)
-        h = np.ascontiguousarray(self.h, dtype=np.float64)
-        if Q.ndim != 2 or Q.shape[0] != Q.shape[1]:
-            raise ValueError(f"LayeredProblem: Q must be square, got shape {Q.shape}")
-        if h.shape != (Q.shape[0],):
-            raise ValueError(f"LayeredProblem: h has shape {h.shape}, expected ({Q.shape[0]},)")
-        if not (np.isfinite(Q).all() and np.isfinite(h).all() and np.isfinite(self.offset)):
-            raise ValueError("LayeredProblem: Q, h and offset must be finite")
-        if not np.allclose(Q, Q.T, rtol=1e-10, atol=1e-12 * max(1.0, float(np.abs(Q).max(initial=0)))):
-            raise ValueError("LayeredProblem: Q must be symmetric")
-        if int(self.n_layers) != self.n_layers or self.n_layers < 1:
-            raise ValueError(f"LayeredProblem: n_layers must be an integer >= 1, got {self.n_layers}")
+        Q, h, L = check_arrays(self.Q, self.h, self.n_layers)
+        if not np.isfinite(self.offset):
+            raise ValueError("LayeredProblem: offset must be finite")
         object.__setattr__(self, "Q", (Q + Q.T) / 2)
         object.__setattr__(self, "h", h)
         object.__setattr__(self, "offset", float(self.offset))
-        object.__setattr__(self, "n_layers", int(self.n_layers))
+        object.__setattr__(self, "n_layers", L)
 
     @property
     def n_features(self) -> int:
@@ -124,12 +142,7 @@ def least_squares_problem(X, y, *, scale, lam, regularizer, n_layers, curvature=
     default the mean feature variance, so λ keeps its meaning when features are rescaled or their number
     changes.
     """
-    X = np.asarray(X, dtype=np.float64)
-    y = np.asarray(y, dtype=np.float64)
-    v = np.full(X.shape[0], 1.0 / X.shape[0]) if sample_weight is None else np.asarray(sample_weight, float)
-    v = v / v.sum()
-    Xc = X - v @ X
-    yc = y - v @ y
+    v, Xc, yc = _centred(X, y, sample_weight)
     if curvature is None:
         curvature = feature_curvature(Xc)
     Q = scale**2 * (Xc.T @ (v[:, None] * Xc))
@@ -150,15 +163,20 @@ def ridge_weights(X, y, *, lam, curvature, sample_weight=None) -> np.ndarray:
     In ``w`` the squared regulariser is ``λ · curvature · ||w||²`` whatever the scale, so this is ridge
     regression with ``α = λ · curvature``; it tells which weight sizes the spins must represent.
     """
-    X = np.asarray(X, dtype=np.float64)
-    v = np.full(X.shape[0], 1.0 / X.shape[0]) if sample_weight is None else np.asarray(sample_weight, float)
-    v = v / v.sum()
-    Xc = X - v @ X
-    yc = np.asarray(y, dtype=np.float64) - v @ y
+    v, Xc, yc = _centred(X, y, sample_weight)
     gram = Xc.T @ (v[:, None] * Xc)
     # A tiny floor keeps λ = 0 solvable when features outnumber samples.
     alpha = max(lam * curvature, 1e-8 * curvature)
     return np.linalg.solve(gram + alpha * np.eye(X.shape[1]), Xc.T @ (v * yc))
+
+
+def _centred(X, y, sample_weight):
+    """(weights summing to 1, X and y centred on their weighted means): minimising out a free bias."""
+    X = np.asarray(X, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    v = np.full(X.shape[0], 1.0 / X.shape[0]) if sample_weight is None else np.asarray(sample_weight, float)
+    v = v / v.sum()
+    return v, X - v @ X, y - v @ y
 
 
 def feature_curvature(Xc) -> float:
