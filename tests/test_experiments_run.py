@@ -42,7 +42,7 @@ def fake_kinds(monkeypatch):
         raise ValueError("second variant failed")
 
     for kind, fn in (("boom", boom), ("interrupt", interrupt), ("half", half)):
-        monkeypatch.setitem(ADAPTERS, kind, Adapter(kind, fn, Record({}), kind))
+        monkeypatch.setitem(ADAPTERS, kind, Adapter(kind, fn, Record({}), kind, "classical"))
 
 
 def test_run_writes_a_complete_run_directory(tmp_path):

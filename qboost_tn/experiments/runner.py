@@ -30,7 +30,7 @@ from .._io import write_json, write_text
 from .adapters import ADAPTERS, Task
 from .config import dump_config, load_config
 
-SUMMARY_COLUMNS = ["model", "kind", "seed", "status", "macro_auc", "accuracy", "log_loss", "n_params",
+SUMMARY_COLUMNS = ["model", "kind", "family", "seed", "status", "macro_auc", "accuracy", "log_loss", "n_params",
                    "fit_time_s", "sparsity"]
 
 
@@ -180,7 +180,8 @@ def _record(entry, task, outcome, figures_dir: Path, draw: bool) -> dict:
         figures.append({"kind": name, "path": f"figures/{path.name}"})
     summary = ev.summary
     return {
-        "model": label, "entry": entry["name"], "kind": entry["kind"], "variant": outcome.variant,
+        "model": label, "entry": entry["name"], "kind": entry["kind"], "family": ADAPTERS[entry["kind"]].family,
+        "variant": outcome.variant,
         "seed": task.seed, "status": "ok", "error": None,
         "macro_auc": summary["macro_auc"], "accuracy": summary["accuracy"], "log_loss": summary["log_loss"],
         "n_params": int(outcome.n_params), "fit_time_s": float(outcome.fit_time),
@@ -200,7 +201,8 @@ def _failure(entry, seed, exc, path: Path, done_variants: int) -> dict:
     stem = slug(entry["name"]) + f"-seed{seed}"
     write_text(path / "errors" / f"{stem}.txt", "".join(traceback.format_exception(exc)))
     label = entry["name"] + (" (remaining variants)" if done_variants else "")
-    return {"model": label, "entry": entry["name"], "kind": entry["kind"], "variant": None, "seed": seed,
+    return {"model": label, "entry": entry["name"], "kind": entry["kind"], "family": ADAPTERS[entry["kind"]].family,
+            "variant": None, "seed": seed,
             "status": "failed", "error": f"{type(exc).__name__}: {exc}", "info": {}, "figures": [],
             "traceback": f"errors/{stem}.txt"}
 

@@ -9,10 +9,12 @@ import difflib
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from ..errors import QBoostTNError
+
 REQUIRED = object()
 
 
-class ConfigError(ValueError):
+class ConfigError(QBoostTNError):
     """A config that does not match its schema; ``problems`` holds one ``"path: message"`` per mistake."""
 
     def __init__(self, problems, source=None):

@@ -10,7 +10,7 @@ import numpy as np
 
 from ...qubo import SOLVERS, QBoostClassifier, ShallowWideClassifier
 from ..schema import Bool, Field, Float, Int, Nullable, OneOf, Record, Str
-from . import Outcome, Timer, estimator_scores, fit_tuned, register, searchable
+from .base import Outcome, Timer, estimator_scores, fit_tuned, register, searchable
 
 SW = ShallowWideClassifier().get_params()
 QB = QBoostClassifier().get_params()
@@ -48,7 +48,7 @@ def _estimator(cls, task, p):
     "zero_to_minus_one": OneOf(Bool(), Str(choices=("auto",))),
     "class_weight": Nullable(Str(choices=("balanced",))),
     **_SOLVING,
-})))
+})), family="annealer")
 def shallow_wide(task, params):
     """Shallow-wide Ising learner (spin-layer weights trained by annealing); lists of n_layers/k/lam are searched."""
     with Timer() as timer:
@@ -60,7 +60,7 @@ def shallow_wide(task, params):
 @register("qboost", Record(_fields(QB, {
     "lam": searchable(Nullable(Float(min=0.0))),
     **_SOLVING,
-})))
+})), family="annealer")
 def qboost(task, params):
     """Classic QBoost: annealed selection of decision stumps; a list of lam values is searched."""
     with Timer() as timer:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..schema import Field, Float, Int, Record
-from . import Outcome, Timer, estimator_scores, fit_tuned, register, searchable
+from .base import Outcome, Timer, estimator_scores, fit_tuned, register, searchable
 
 
 @register("logistic-regression", Record({
@@ -12,7 +12,7 @@ from . import Outcome, Timer, estimator_scores, fit_tuned, register, searchable
                "inverse regularisation strength; a list is searched on the validation part"),
     "l1_ratio": Field(Float(0.0, 1.0), 0.0, "0 = L2 penalty, 1 = L1 (sparse weights), between = elastic net"),
     "max_iter": Field(Int(min=1), 1000),
-}))
+}), family="classical")
 def logistic_regression(task, params):
     """Logistic regression (multinomial for several classes); weights double as per-class weight maps."""
     from sklearn.linear_model import LogisticRegression

@@ -13,7 +13,7 @@ import functools
 import numpy as np
 
 from ..schema import Bool, Field, Float, Int, List, Nullable, OneOf, Record, Str
-from . import Outcome, Timer, register
+from .base import Outcome, Timer, register
 
 _BONDS = OneOf(Int(min=1), List(Int(min=1), min_len=1))
 MLP_FIELDS = {
@@ -105,7 +105,7 @@ def _with_threads(fit):
     return wrapped
 
 
-@register("mlp", Record(MLP_FIELDS))
+@register("mlp", Record(MLP_FIELDS), family="network")
 @_with_threads
 def mlp(task, params):
     """Dense ReLU MLP trained with Adam and early stopping (the hands-on's baseline)."""
@@ -121,7 +121,7 @@ def mlp(task, params):
     **MLP_FIELDS, **MPO_FIELDS,
     "finetune_epochs": Field(Int(min=0), 20, "fine-tuning epochs after compression (0: none)"),
     "cores_only": Field(Bool(), False, "fine-tune only the MPO cores"),
-}))
+}), family="network")
 @_with_threads
 def mpo_compressed(task, params):
     """Dense MLP trained, then its layers compressed by TT-SVD at each max_bond and fine-tuned: one model per chi.
@@ -153,7 +153,7 @@ def mpo_compressed(task, params):
         yield _outcome(model, task, train.seconds + timer.seconds, f"chi={chi}", info, figures)
 
 
-@register("mpo-scratch", Record(MLP_FIELDS | MPO_FIELDS))
+@register("mpo-scratch", Record(MLP_FIELDS | MPO_FIELDS), family="network")
 @_with_threads
 def mpo_scratch(task, params):
     """MLP whose layers are MPOs from the start (variance-preserving init), trained directly: one model per chi."""

@@ -1,0 +1,176 @@
+"""What every model adapter builds on: one per model kind, each turning a config entry into fitted models and their scores.
+
+An adapter is a generator function ``fit(task, params)`` registered with :func:`register`. It fits on
+``task.X_train`` (and uses ``task.X_val`` where it tunes or stops early), then yields one :class:`Outcome` per
+model it produced — most kinds yield one; a kind that sweeps a setting (an MPO bond dimension, say) yields one
+per value, so a sweep shares its expensive common work. The runner evaluates each outcome on the evaluation
+part and records it; an exception fails only that model.
+
+Adding a model kind = one module beside this one that calls :func:`register`, plus one line in
+``adapters/__init__.py`` importing it. Heavy libraries (torch) are imported inside the functions, so
+validating a config stays fast.
+"""
+from __future__ import annotations
+
+import itertools
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
+
+import numpy as np
+
+from ..schema import Record
+
+
+@dataclass(frozen=True)
+class Task:
+    """What every adapter receives: scaled arrays of one split plus what is known about the data."""
+
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_val: np.ndarray
+    y_val: np.ndarray
+    X_eval: np.ndarray
+    y_eval: np.ndarray
+    class_names: list
+    image_shape: tuple | None
+    seed: int
+    progress: bool = True
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.class_names)
+
+    @property
+    def n_features(self) -> int:
+        return self.X_train.shape[1]
+
+    @property
+    def has_val(self) -> bool:
+        return len(self.y_val) > 0
+
+
+@dataclass
+class Outcome:
+    """One fitted model's results on the evaluation part.
+
+    Attributes
+    ----------
+    scores : ndarray, shape (n,) for binary tasks or (n, n_classes)
+        Larger means more likely (``decision_function`` convention), on ``task.X_eval``.
+    n_params : int
+        Numbers the fitted model stores, as it reports them (Ising models: non-zero weights plus intercepts).
+    fit_time : float
+        Seconds spent fitting (and tuning), not predicting.
+    proba : ndarray like ``scores``, optional
+    sparsity : float, optional
+        Fraction of weights that are exactly zero, where the model has a notion of it.
+    weight_maps : ndarray (n_maps, n_features), optional
+        Per-class (or per-output) weights over the input features; drawn as images for image data.
+    variant : str, optional
+        Distinguishes outcomes of one config entry (``"chi=4"``); appended to the model's name.
+    info : dict
+        Extra scalar columns for the table (chosen hyper-parameters, compression ratio, ...).
+    figures : dict
+        ``file stem -> matplotlib Figure`` to save and show in the report (e.g. entanglement plots).
+    """
+
+    scores: np.ndarray
+    n_params: int
+    fit_time: float
+    proba: np.ndarray | None = None
+    sparsity: float | None = None
+    weight_maps: np.ndarray | None = None
+    variant: str | None = None
+    info: dict = field(default_factory=dict)
+    figures: dict = field(default_factory=dict)
+
+
+FAMILIES = ("annealer", "classical", "network", "tensor-network")
+
+
+@dataclass(frozen=True)
+class Adapter:
+    kind: str
+    fit: Callable[[Task, dict], Iterator[Outcome]]
+    params: Record
+    doc: str
+    family: str
+
+
+ADAPTERS: dict[str, Adapter] = {}
+
+
+def register(kind: str, params: Record, family: str):
+    """Decorator: make ``fit(task, params)`` the adapter of model kind ``kind`` with parameter schema ``params``.
+
+    ``family`` (one of :data:`FAMILIES`) groups the kind in reports: the best row of each family is marked.
+    """
+    if family not in FAMILIES:
+        raise ValueError(f"family must be one of {', '.join(FAMILIES)}, got {family!r}")
+
+    def deco(fit):
+        ADAPTERS[kind] = Adapter(kind, fit, params, (fit.__doc__ or "").strip().splitlines()[0], family)
+        return fit
+    return deco
+
+
+class Timer:
+    """``with Timer() as t: ...`` then ``t.seconds``; adapters time fitting only."""
+
+    def __enter__(self):
+        self._start = time.perf_counter()
+        self.seconds = 0.0
+        return self
+
+    def __exit__(self, *exc):
+        self.seconds = time.perf_counter() - self._start
+        return False
+
+
+def estimator_scores(estimator, X, n_classes):
+    """(scores, proba) from a fitted scikit-learn classifier, in the shapes :func:`qboost_tn.evaluate` takes."""
+    proba = estimator.predict_proba(X) if hasattr(estimator, "predict_proba") else None
+    scores = estimator.decision_function(X) if hasattr(estimator, "decision_function") else proba
+    if n_classes == 2:
+        scores = scores[:, 1] if scores.ndim == 2 else scores
+        proba = proba[:, 1] if proba is not None else None
+    return np.asarray(scores, dtype=np.float64), proba
+
+
+def macro_auc(y, scores) -> float:
+    """Validation criterion shared by the adapters that tune: the evaluation layer's macro ROC-AUC."""
+    from ...eval import evaluate
+
+    return evaluate(y, scores)["macro_auc"]
+
+
+def searchable(spec):
+    """Schema of a parameter given as one value or as a list of values to choose from on the validation part."""
+    from ..schema import List, OneOf
+
+    return OneOf(spec, List(spec, min_len=1))
+
+
+def fit_tuned(build, params, task, searched):
+    """Fit ``build(params)`` on the training part for every combination of the list-valued ``searched`` params.
+
+    Returns ``(model, info)``: with one combination, that model and ``{}``; with several, the one with the
+    best validation macro ROC-AUC (ties: the first) and ``info`` holding the chosen values and that AUC.
+    Fitting on the training part only, the chosen model needs no refit.
+    """
+    keys = [k for k in searched if isinstance(params[k], list)]
+    grid = [dict(zip(keys, combo)) for combo in itertools.product(*(params[k] for k in keys))]
+    if len(grid) > 1 and not task.has_val:
+        raise ValueError(f"lists of values for {', '.join(keys)} need a validation part to choose from "
+                         "(split.n_val > 0)")
+    best, info = None, {}
+    for setting in grid:
+        model = build({**params, **setting})
+        model.fit(task.X_train, task.y_train)
+        if len(grid) == 1:
+            return model, {}
+        score = macro_auc(task.y_val, estimator_scores(model, task.X_val, task.n_classes)[0])
+        if best is None or score > info["val_macro_auc"]:
+            best, info = model, {**setting, "val_macro_auc": score}
+    return best, info
