@@ -52,7 +52,7 @@ def main(argv=None):
         modes = factorize(n, n_cores)
         bond = bond_for_fraction(args.fraction, modes, modes, n * n)
         for mode in ("auto", "factorized", "reconstructed"):
-            layer = MPOLinear(n, n, bond=bond, n_cores=n_cores, forward_mode=mode)
+            layer = MPOLinear(n, n, max_bond=bond, n_cores=n_cores, forward_mode=mode)
             with torch.no_grad():
                 error = (layer(x[:8]) - nn.functional.linear(x[:8], layer.weight, layer.bias)).abs().max()
             dense_ms, mpo_ms, speedup = compare(dense, layer, x, args.repeats)

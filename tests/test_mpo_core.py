@@ -39,7 +39,7 @@ def test_factorize_patterns_and_explicit_modes():
 def test_exact_reconstruction(weight):
     result = tt_svd(weight, (3, 3, 4), (2, 3, 4))
     assert result.discarded_weight == pytest.approx(0.0, abs=1e-20)
-    assert result.bonds == max_bonds((3, 3, 4), (2, 3, 4))
+    assert result.max_bond == max_bonds((3, 3, 4), (2, 3, 4))
     assert [tuple(c.shape) for c in result.cores] == [(1, 2, 3, 6), (6, 3, 3, 16), (16, 4, 4, 1)]
     torch.testing.assert_close(reconstruct(result.cores), weight, rtol=0, atol=1e-12)
 
@@ -52,7 +52,7 @@ def test_truncation_error_equals_discarded_weight(weight, modes):
     assert error == pytest.approx(result.discarded_weight, rel=1e-9)
     assert result.rel_error == pytest.approx(math.sqrt(error) / weight.norm().item(), rel=1e-9)
     # the discarded weight is exactly the tail of each bond's spectrum
-    tails = sum(float((s[b:] ** 2).sum()) for s, b in zip(result.singular_values, result.bonds))
+    tails = sum(float((s[b:] ** 2).sum()) for s, b in zip(result.singular_values, result.max_bond))
     assert tails == pytest.approx(result.discarded_weight, rel=1e-12)
 
 
@@ -61,15 +61,15 @@ def test_rel_tol_is_met_and_used(weight):
         result = tt_svd(weight, (3, 3, 4), (2, 3, 4), rel_tol=tol)
         assert result.rel_error <= tol + 1e-12
         assert (reconstruct(result.cores) - weight).norm() / weight.norm() <= tol + 1e-12
-    assert sum(tt_svd(weight, (3, 3, 4), (2, 3, 4), rel_tol=0.8).bonds) < sum(
-        tt_svd(weight, (3, 3, 4), (2, 3, 4), rel_tol=0.1).bonds)
+    assert sum(tt_svd(weight, (3, 3, 4), (2, 3, 4), rel_tol=0.8).max_bond) < sum(
+        tt_svd(weight, (3, 3, 4), (2, 3, 4), rel_tol=0.1).max_bond)
 
 
 def test_param_fraction_budget(weight):
     result = tt_svd(weight, (3, 3, 4), (2, 3, 4), param_fraction=0.2)
     n = sum(c.numel() for c in result.cores)
     assert n <= 0.2 * weight.numel()
-    bigger = tt_svd(weight, (3, 3, 4), (2, 3, 4), max_bond=max(result.bonds) + 1)
+    bigger = tt_svd(weight, (3, 3, 4), (2, 3, 4), max_bond=max(result.max_bond) + 1)
     assert sum(c.numel() for c in bigger.cores) > 0.2 * weight.numel()
 
 
@@ -147,7 +147,7 @@ def test_forward_modes_agree(mode):
 
 def test_counts():
     layer = MPOLinear.from_linear(nn.Linear(256, 256), max_bond=4)
-    assert layer.bonds == [4, 4, 4]
+    assert layer.max_bond == [4, 4, 4]
     assert layer.n_weight_params == 16 * (4 + 16 + 16 + 4) == 640
     assert layer.n_params == 640 + 256
     assert layer.compression_ratio == pytest.approx(65536 / 640)
@@ -159,7 +159,7 @@ def test_init_variance_matches_nn_linear():
     variances = []
     for seed in range(12):
         torch.manual_seed(seed)
-        variances.append(MPOLinear(784, 256, bond=8).weight.var().item())
+        variances.append(MPOLinear(784, 256, max_bond=8).weight.var().item())
     target = 1 / (3 * 784)
     assert sum(variances) / len(variances) == pytest.approx(target, rel=0.25)
     assert nn.Linear(784, 256).weight.var().item() == pytest.approx(target, rel=0.05)
@@ -167,7 +167,7 @@ def test_init_variance_matches_nn_linear():
 
 def test_bad_input():
     with pytest.raises(ValueError, match="bond dimensions must be integers >= 1"):
-        MPOLinear(16, 16, bond=0)
+        MPOLinear(16, 16, max_bond=0)
     with pytest.raises(ValueError, match="multiply to 12, fewer than the 16"):
         MPOLinear(16, 16, in_modes=(3, 4), out_modes=(4, 4))
     with pytest.raises(ValueError, match="rel_tol must lie in"):
@@ -190,7 +190,7 @@ def test_bad_input():
     with pytest.raises(ValueError, match="even bond 1"):
         tt_svd(torch.ones(16, 16), (4, 4), (4, 4), param_fraction=0.01)
     with pytest.raises(ValueError, match="input has 5 features"):
-        MPOLinear(4, 4, bond=2)(torch.ones(2, 5))
+        MPOLinear(4, 4, max_bond=2)(torch.ones(2, 5))
 
 
 @pytest.mark.parametrize("module", ["qboost_tn.mpo", "qboost_tn.mpo.shapes", "qboost_tn.mpo.layer"])

@@ -182,9 +182,9 @@ def test_bond_spectra_match_tt_svd_and_table():
     layer = MPOLinear.from_linear(nn.Linear(16, 16), max_bond=3)
     # after one truncating sweep the kept values are the MPO's own Schmidt values at the last cut
     spectra = bond_spectra(list(layer.cores))
-    assert [len(s) for s in spectra] == layer.bonds
+    assert [len(s) for s in spectra] == layer.max_bond
     table = entanglement_table(layer)
-    assert list(table.chi) == layer.bonds
+    assert list(table.max_bond) == layer.max_bond
     assert (table.entropy <= table.max_entropy + 1e-9).all()
     assert table.max_entropy.tolist() == pytest.approx([math.log(3)] * 3)
 

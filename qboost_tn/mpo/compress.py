@@ -103,11 +103,11 @@ def compress(model, layers=None, max_bond=None, rel_tol=None, param_fraction=Non
         rows.append({"layer": name, "in_features": linear.in_features, "out_features": linear.out_features,
                      "in_modes": "x".join(map(str, layer.in_modes)),
                      "out_modes": "x".join(map(str, layer.out_modes)),
-                     "bonds": "-".join(map(str, layer.bonds)), "params_before": dense,
+                     "bonds": "-".join(map(str, layer.max_bond)), "params_before": dense,
                      "params_after": layer.n_weight_params, "param_fraction": layer.n_weight_params / dense,
                      "compression_ratio": layer.compression_ratio, "rel_error": float(err),
                      "discarded_weight": layer.decomposition.discarded_weight, "flops_before": 2 * dense,
-                     "flops_factorized": sweep_flops(layer.in_modes, layer.out_modes, layer.bonds),
+                     "flops_factorized": sweep_flops(layer.in_modes, layer.out_modes, layer.max_bond),
                      "flops_after": layer.flops(batch)})
     return model, pd.DataFrame(rows)
 

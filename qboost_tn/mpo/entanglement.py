@@ -64,11 +64,12 @@ def _mpo_layers(model):
 
 
 def entanglement_table(model) -> pd.DataFrame:
-    """One row per MPO layer and bond: ``layer, bond, chi, entropy`` (nats), ``max_entropy`` (= ln chi)."""
+    """One row per MPO layer and bond: ``layer, bond, max_bond, entropy`` (nats), ``max_entropy`` (= ln chi)."""
     rows = []
     for name, layer in _mpo_layers(model):
-        for k, (s, chi) in enumerate(zip(bond_spectra(list(layer.cores)), layer.bonds), start=1):
-            rows.append({"layer": name, "bond": k, "chi": chi, "entropy": entropy(s), "max_entropy": math.log(chi)})
+        for k, (s, chi) in enumerate(zip(bond_spectra(list(layer.cores)), layer.max_bond), start=1):
+            rows.append({"layer": name, "bond": k, "max_bond": chi, "entropy": entropy(s),
+                         "max_entropy": math.log(chi)})
     return pd.DataFrame(rows)
 
 
@@ -82,11 +83,11 @@ def entropy_recorder(model):
     return record
 
 
-def plot_entropy_profile(table, hue="chi", path=None, title=None):
+def plot_entropy_profile(table, hue="max_bond", path=None, title=None):
     """Entropy against bond position, one line per ``hue`` value, with the ``ln chi`` bounds dashed.
 
     ``table`` has columns ``bond, entropy, max_entropy`` and ``hue`` (e.g. stacked :func:`entanglement_table`
-    outputs with a ``chi`` or ``model`` column).
+    outputs with a ``max_bond`` or ``model`` column).
     """
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     for i, (label, group) in enumerate(table.groupby(hue, sort=False)):

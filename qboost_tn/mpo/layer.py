@@ -21,8 +21,9 @@ class MPOLinear(nn.Module):
     Parameters
     ----------
     in_features, out_features : int
-    bond : int or sequence of int, default 8
-        Bond dimension(s) chi between neighbouring cores (>= 1), clipped to their largest useful size.
+    max_bond : int or sequence of int, default 8
+        Bond dimension(s) chi between neighbouring cores (>= 1), clipped to their largest useful size; kept
+        as the per-cut list ``layer.max_bond``.
     n_cores : int, default 4
         Ignored when explicit modes are given.
     in_modes, out_modes : sequence of int, optional
@@ -48,11 +49,11 @@ class MPOLinear(nn.Module):
     Examples
     --------
     >>> layer = MPOLinear.from_linear(nn.Linear(256, 256), max_bond=4)
-    >>> layer.bonds, layer.n_weight_params
+    >>> layer.max_bond, layer.n_weight_params
     ([4, 4, 4], 640)
     """
 
-    def __init__(self, in_features, out_features, bond=8, n_cores=4, in_modes=None, out_modes=None,
+    def __init__(self, in_features, out_features, max_bond=8, n_cores=4, in_modes=None, out_modes=None,
                  pattern="balanced", bias=True, forward_mode="auto", device=None, dtype=None):
         super().__init__()
         if int(in_features) < 1 or int(out_features) < 1:
@@ -62,18 +63,18 @@ class MPOLinear(nn.Module):
         self.in_features, self.out_features = int(in_features), int(out_features)
         self.in_modes, self.out_modes = tensorize_shape(self.in_features, self.out_features, n_cores, in_modes,
                                                         out_modes, pattern)
-        self.bonds = clip_bonds(bond, self.in_modes, self.out_modes)
+        self.max_bond = clip_bonds(max_bond, self.in_modes, self.out_modes)
         self.forward_mode = forward_mode
         factory = {"device": device, "dtype": dtype}
         self.cores = nn.ParameterList(nn.Parameter(torch.empty(shape, **factory))
-                                      for shape in core_shapes(self.in_modes, self.out_modes, self.bonds))
+                                      for shape in core_shapes(self.in_modes, self.out_modes, self.max_bond))
         self.bias = nn.Parameter(torch.empty(self.out_features, **factory)) if bias else None
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
         target_var = 1.0 / (3.0 * self.in_features)
         n = len(self.cores)
-        std = (target_var / math.prod(self.bonds)) ** (1.0 / (2 * n))
+        std = (target_var / math.prod(self.max_bond)) ** (1.0 / (2 * n))
         with torch.no_grad():
             for core in self.cores:
                 core.normal_(0.0, std)
@@ -98,7 +99,7 @@ class MPOLinear(nn.Module):
             raise ValueError("MPOLinear.from_linear: the layer's weight or bias contains NaN or inf")
         ins, outs = tensorize_shape(linear.in_features, linear.out_features, n_cores, in_modes, out_modes, pattern)
         result = tt_svd(weight, ins, outs, max_bond=max_bond, rel_tol=rel_tol, param_fraction=param_fraction)
-        layer = cls(linear.in_features, linear.out_features, bond=result.bonds, in_modes=ins, out_modes=outs,
+        layer = cls(linear.in_features, linear.out_features, max_bond=result.max_bond, in_modes=ins, out_modes=outs,
                     bias=linear.bias is not None, forward_mode=forward_mode, device=weight.device,
                     dtype=weight.dtype)
         with torch.no_grad():
@@ -122,7 +123,7 @@ class MPOLinear(nn.Module):
 
     def config(self) -> dict:
         """Everything needed to rebuild this layer's skeleton (JSON-able); see :meth:`from_config`."""
-        return {"in_features": self.in_features, "out_features": self.out_features, "bond": list(self.bonds),
+        return {"in_features": self.in_features, "out_features": self.out_features, "max_bond": list(self.max_bond),
                 "in_modes": list(self.in_modes), "out_modes": list(self.out_modes),
                 "bias": self.bias is not None, "forward_mode": self.forward_mode}
 
@@ -156,7 +157,7 @@ class MPOLinear(nn.Module):
 
         A multiply-add counts 2; merging cores (paid once per call) is shared over the batch.
         """
-        return plan(self.in_modes, self.out_modes, tuple(self.bonds), int(batch), self.forward_mode)[1] / batch
+        return plan(self.in_modes, self.out_modes, tuple(self.max_bond), int(batch), self.forward_mode)[1] / batch
 
     def forward(self, x):
         if x.shape[-1] != self.in_features:
@@ -166,7 +167,7 @@ class MPOLinear(nn.Module):
         pad = math.prod(self.in_modes) - self.in_features
         if pad:
             flat = F.pad(flat, (0, pad))
-        groups, _ = plan(self.in_modes, self.out_modes, tuple(self.bonds), max(flat.shape[0], 1),
+        groups, _ = plan(self.in_modes, self.out_modes, tuple(self.max_bond), max(flat.shape[0], 1),
                          self.forward_mode)
         out = mpo_matmul(flat, list(self.cores), groups)[:, :self.out_features]
         if self.bias is not None:
@@ -175,4 +176,4 @@ class MPOLinear(nn.Module):
 
     def extra_repr(self) -> str:
         return (f"in_features={self.in_features}, out_features={self.out_features}, in_modes={self.in_modes}, "
-                f"out_modes={self.out_modes}, bonds={self.bonds}, bias={self.bias is not None}")
+                f"out_modes={self.out_modes}, max_bond={self.max_bond}, bias={self.bias is not None}")

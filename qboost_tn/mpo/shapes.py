@@ -106,15 +106,16 @@ def max_bonds(in_modes, out_modes) -> list[int]:
     return [min(math.prod(sites[:k]), math.prod(sites[k:])) for k in range(1, len(sites))]
 
 
-def clip_bonds(bond, in_modes, out_modes) -> list[int]:
-    """An int or per-cut list of bonds, checked (>= 1) and clipped to :func:`max_bonds`."""
+def clip_bonds(max_bond, in_modes, out_modes) -> list[int]:
+    """``max_bond`` (an int or a per-cut list) checked (>= 1) and clipped to :func:`max_bonds`, one per cut."""
     limits = max_bonds(in_modes, out_modes)
-    bonds = [bond] * len(limits) if np.isscalar(bond) else list(bond)
+    bonds = [max_bond] * len(limits) if np.isscalar(max_bond) else list(max_bond)
     if len(bonds) != len(limits):
-        raise ValueError(f"bond: {len(bonds)} values given for {len(limits)} cuts between {len(in_modes)} cores")
+        raise ValueError(f"max_bond: {len(bonds)} values given for {len(limits)} cuts between {len(in_modes)} "
+                         "cores")
     for b in bonds:
         if int(b) != b or b < 1:
-            raise ValueError(f"bond dimensions must be integers >= 1, got {bond}")
+            raise ValueError(f"max_bond: bond dimensions must be integers >= 1, got {max_bond}")
     return [min(int(b), lim) for b, lim in zip(bonds, limits)]
 
 

@@ -45,7 +45,7 @@ def mpo_network(model, layers=None, bond=8, n_cores=4, pattern="balanced", shape
     for name in names:
         linear = model.get_submodule(name)
         ins, outs = shapes.get(name, (None, None))
-        replace_module(model, name, MPOLinear(linear.in_features, linear.out_features, bond=bond, n_cores=n_cores,
+        replace_module(model, name, MPOLinear(linear.in_features, linear.out_features, max_bond=bond, n_cores=n_cores,
                                               in_modes=ins, out_modes=outs, pattern=pattern,
                                               bias=linear.bias is not None))
     return model

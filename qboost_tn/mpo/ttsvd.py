@@ -19,7 +19,7 @@ class TTResult:
         Core ``k`` has shape ``(chi_{k-1}, b_k, a_k, chi_k)``; ``chi_0 = chi_n = 1``.
     singular_values : list of Tensor
         Full spectrum met at each cut during the sweep (kept and discarded), descending.
-    bonds : list of int
+    max_bond : list of int
         Kept bond dimension at each cut.
     discarded_weight : float
         Sum of the squared singular values dropped over all cuts. Because the sweep keeps the left cores
@@ -33,7 +33,7 @@ class TTResult:
 
     cores: list
     singular_values: list
-    bonds: list
+    max_bond: list
     discarded_weight: float
     rel_error: float
 
