@@ -1,10 +1,11 @@
 """QBoostClassifier: choose a subset of weak classifiers by annealing the QBoost selection energy."""
 from __future__ import annotations
 
-import math
 from numbers import Real
 
 import numpy as np
+from sklearn.base import _fit_context
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from .base import AnnealedClassifier, reshape_maps
@@ -50,6 +51,12 @@ class QBoostClassifier(AnnealedClassifier):
         classifier otherwise).
     """
 
+    _parameter_constraints: dict = {
+        **AnnealedClassifier._parameter_constraints,
+        "weak_learners": [StrOptions({"stumps"}), list],
+        "lam": [Interval(Real, 0, None, closed="left"), None],
+    }
+
     def __init__(self, weak_learners="stumps", lam=None, solver=DEFAULT_SOLVER, num_reads=None, num_sweeps=None,
                  n_jobs=None, executor=None, random_state=None, verbose=0):
         self.weak_learners = weak_learners
@@ -62,19 +69,12 @@ class QBoostClassifier(AnnealedClassifier):
         self.random_state = random_state
         self.verbose = verbose
 
-    def _check_params(self):
-        if self.lam is not None and (not isinstance(self.lam, Real) or not math.isfinite(self.lam) or self.lam < 0):
-            raise ValueError(f"lam (λ) must be None or a finite number >= 0, got {self.lam!r}")
-        if isinstance(self.weak_learners, str):
-            if self.weak_learners != "stumps":
-                raise ValueError(f"weak_learners must be 'stumps' or a list of fitted classifiers, "
-                                 f"got {self.weak_learners!r}")
-        else:
-            learners = list(self.weak_learners)
-            if not learners or not all(callable(getattr(c, "predict", None)) for c in learners):
+    def _check_weak_learners(self):
+        """What the declared constraints cannot say: a list must hold fitted classifiers."""
+        if not isinstance(self.weak_learners, str):
+            if not self.weak_learners or not all(callable(getattr(c, "predict", None)) for c in self.weak_learners):
                 raise ValueError("weak_learners must be 'stumps' or a non-empty list of fitted classifiers "
                                  "with a predict method")
-        self._check_solving_params()
 
     def _outputs(self, X, task_index):
         """(n_samples, N) weak outputs for one task."""
@@ -91,6 +91,7 @@ class QBoostClassifier(AnnealedClassifier):
     def _task_labels(self):
         return self.classes_[1:] if len(self.classes_) == 2 else self.classes_
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
         """Fit weak classifiers per task, then anneal which of them to keep.
 
@@ -98,7 +99,7 @@ class QBoostClassifier(AnnealedClassifier):
         -------
         self
         """
-        self._check_params()
+        self._check_weak_learners()
         X, _, targets = self._validate_training_data(X, y)
         if self._stumps:
             stumps = [fit_stumps(X, t) for t in targets]
