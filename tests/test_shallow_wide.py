@@ -4,6 +4,7 @@ import pytest
 from sklearn.base import clone
 from sklearn.datasets import load_digits
 from sklearn.exceptions import NotFittedError
+from sklearn.utils._param_validation import InvalidParameterError
 
 from qboost_tn import ShallowWideClassifier
 from qboost_tn.qubo.persistence import load_model, save_model
@@ -121,20 +122,25 @@ def test_zero_to_minus_one_auto(digits):
     (dict(n_layers=0), "n_layers"),
     (dict(n_layers=2.5), "n_layers"),
     (dict(lam=-1.0), "lam"),
-    (dict(k=0), "k must be"),
-    (dict(k="big"), "k must be"),
+    (dict(k=0), "'k' parameter"),
+    (dict(k="big"), "'k' parameter"),
+    (dict(k=float("inf")), "'k' parameter"),
+    (dict(lam=float("nan")), "'lam' parameter"),
     (dict(regularizer="l1"), "regularizer"),
     (dict(batch_size=1), "batch_size"),
     (dict(zero_to_minus_one="yes"), "zero_to_minus_one"),
-    (dict(solver="qpu"), "unknown solver"),
+    (dict(solver="qpu"), "'solver' parameter.*'layered'.*'neal'"),
+    (dict(solver=42), "'solver' parameter.*implementing 'sample'"),
     (dict(num_reads=0), "num_reads"),
     (dict(executor="threads"), "executor"),
     (dict(n_jobs=0), "n_jobs"),
+    (dict(n_jobs=1.5), "n_jobs"),
+    (dict(class_weight="auto"), "class_weight"),
 ])
 def test_bad_parameters(params, message):
     X = np.random.default_rng(0).random((20, 4))
     y = np.arange(20) % 2
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(InvalidParameterError, match=message):
         ShallowWideClassifier(**{**FAST, **params}).fit(X, y)
 
 
@@ -174,3 +180,15 @@ def test_validation_search_returns_the_best_not_the_last(digits):
                                  validation_fraction=0.3)
     assert refitted.best_estimator.lam == 0.3
     assert refitted.best_estimator.n_features_in_ == 64
+
+
+def test_solver_names_are_read_when_fitting(monkeypatch):
+    """A solver registered after the estimator was created is accepted: the constraint reads the registry."""
+    from qboost_tn.qubo import solvers
+
+    X, y = np.random.default_rng(0).random((20, 4)), np.arange(20) % 2
+    clf = ShallowWideClassifier(**{**FAST, "solver": "mine"})
+    with pytest.raises(InvalidParameterError, match="'solver' parameter"):
+        clf.fit(X, y)
+    monkeypatch.setitem(solvers.SOLVERS, "mine", solvers.SOLVERS["layered"])
+    assert clf.fit(X, y).predict(X).shape == (20,)

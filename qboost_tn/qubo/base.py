@@ -3,16 +3,55 @@ solves, and probabilities and predictions from per-class scores."""
 from __future__ import annotations
 
 import math
+from numbers import Integral
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from . import solvers
 from .model import check_count
-from .parallel import check_executor, run_tasks
-from .solvers import check_solver, solve
+from .parallel import EXECUTORS, check_executor, run_tasks
+from .solvers import solve
+
+
+class RegisteredSolvers(StrOptions):
+    """The solver names registered in :data:`qboost_tn.qubo.solvers.SOLVERS` when a parameter is validated.
+
+    A :class:`~sklearn.utils._param_validation.StrOptions` whose ``options`` are read at validation time, not
+    frozen at import, so a solver registered later (a plugin) is accepted by estimators created before.
+    """
+
+    def __init__(self):
+        # Options.__init__ would assign ``options``; here it is a live view of the registry.
+        super(StrOptions.__mro__[1], self).__init__()
+        self.type = str
+        self.deprecated = set()
+
+    @property
+    def options(self):
+        return set(solvers.SOLVERS)
+
+    def __str__(self):
+        return f"a str among {{{', '.join(repr(name) for name in sorted(self.options))}}}"
+
+
+# Rules of the parameters every annealer-trained classifier shares, in scikit-learn's declarative form
+# (``_parameter_constraints``); each estimator merges this dict into its own. ``n_jobs`` follows joblib's
+# convention: -1 is every core, -2 all but one, and 0 means nothing, so it is refused.
+SOLVING_CONSTRAINTS = {
+    "solver": [RegisteredSolvers(), HasMethods(["sample"]), HasMethods(["sample_layered"])],
+    "num_reads": [Interval(Integral, 1, None, closed="left"), None],
+    "num_sweeps": [Interval(Integral, 1, None, closed="left"), None],
+    "n_jobs": [Interval(Integral, None, -1, closed="right"), Interval(Integral, 1, None, closed="left"), None],
+    # A dask.distributed.Client and a concurrent.futures.Executor both submit work.
+    "executor": [StrOptions(set(EXECUTORS)), HasMethods(["submit"]), None],
+    "random_state": ["random_state"],
+    "verbose": ["verbose"],
+}
 
 
 def task_seeds(random_state, n_tasks: int) -> list[int]:
@@ -52,11 +91,15 @@ class AnnealedClassifier(ClassifierMixin, BaseEstimator):
     """Base of :class:`ShallowWideClassifier` and :class:`QBoostClassifier` (not used on its own).
 
     Subclasses store ``solver``, ``num_reads``, ``num_sweeps``, ``n_jobs``, ``executor``, ``random_state``
-    and ``verbose`` and implement ``decision_function``.
+    and ``verbose``, declare their rules in ``_parameter_constraints`` (merging :data:`SOLVING_CONSTRAINTS`),
+    decorate ``fit`` with ``sklearn.base._fit_context`` and implement ``decision_function``.
     """
 
+    _parameter_constraints: dict = dict(SOLVING_CONSTRAINTS)
+
     def _check_solving_params(self):
-        check_solver(self.solver)
+        # Hand-written checks kept only until QBoostClassifier declares its constraints; then delete.
+        solvers.check_solver(self.solver)
         check_executor(self.executor)
         for name in ("num_reads", "num_sweeps"):
             if getattr(self, name) is not None:  # None: the solver's own budget

@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import math
-from numbers import Real
+from numbers import Integral, Real
 
 import numpy as np
+from sklearn.base import _fit_context
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -129,27 +131,18 @@ class ShallowWideClassifier(AnnealedClassifier):
         self.random_state = random_state
         self.verbose = verbose
 
-    # -- parameters and preprocessing ------------------------------------------------------------------
-    def _check_params(self):
-        if isinstance(self.n_layers, bool) or not isinstance(self.n_layers, (int, np.integer)) or self.n_layers < 1:
-            raise ValueError(f"n_layers (L) must be an integer >= 1, got {self.n_layers!r}")
-        if self.k != "auto" and (isinstance(self.k, str) or not isinstance(self.k, Real)
-                                 or not math.isfinite(self.k) or self.k <= 0):
-            raise ValueError(f"k must be 'auto' or a finite number > 0, got {self.k!r}")
-        if not isinstance(self.lam, Real) or not math.isfinite(self.lam) or self.lam < 0:
-            raise ValueError(f"lam (λ) must be a finite number >= 0, got {self.lam!r}")
-        if self.regularizer not in REGULARIZERS:
-            raise ValueError(f"unknown regularizer {self.regularizer!r}; use one of {list(REGULARIZERS)}")
-        if self.batch_size is not None and (isinstance(self.batch_size, bool) or
-                                            not isinstance(self.batch_size, (int, np.integer))
-                                            or self.batch_size < 2):
-            raise ValueError(f"batch_size must be None or an integer >= 2, got {self.batch_size!r}")
-        if not (self.class_weight in (None, "balanced") or isinstance(self.class_weight, dict)):
-            raise ValueError(f"class_weight must be None, 'balanced' or a dict, got {self.class_weight!r}")
-        if self.zero_to_minus_one not in (True, False, "auto"):
-            raise ValueError(f"zero_to_minus_one must be True, False or 'auto', got {self.zero_to_minus_one!r}")
-        self._check_solving_params()
+    _parameter_constraints: dict = {
+        **AnnealedClassifier._parameter_constraints,
+        "n_layers": [Interval(Integral, 1, None, closed="left")],
+        "k": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
+        "lam": [Interval(Real, 0, None, closed="left")],
+        "regularizer": [StrOptions(set(REGULARIZERS))],
+        "batch_size": [Interval(Integral, 2, None, closed="left"), None],
+        "zero_to_minus_one": ["boolean", StrOptions({"auto"})],
+        "class_weight": [StrOptions({"balanced"}), dict, None],
+    }
 
+    # -- preprocessing -----------------------------------------------------------------------------------
     def _scaling(self, X):
         """(data_min, data_scale, zero_to_minus_one) fitted on training data ``X``."""
         lo, hi = X.min(axis=0), X.max(axis=0)
@@ -211,6 +204,7 @@ class ShallowWideClassifier(AnnealedClassifier):
         return np.where(pos, 0.5 / np.maximum(n_pos, 1), 0.5 / np.maximum(n_neg, 1))
 
     # -- fitting -----------------------------------------------------------------------------------------
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
         """Build one Ising problem per class (and batch), anneal them, and keep the best spins.
 
@@ -223,7 +217,6 @@ class ShallowWideClassifier(AnnealedClassifier):
         -------
         self
         """
-        self._check_params()
         X, y, targets = self._validate_training_data(X, y)
         weights = self._sample_weights(y, targets)
         self.data_min_, self.data_scale_, self.zero_to_minus_one_ = self._scaling(X)
@@ -259,7 +252,7 @@ class ShallowWideClassifier(AnnealedClassifier):
 
         Nothing is fitted or stored; a two-class task is keyed by the positive class ``classes_[1]``.
         """
-        self._check_params()
+        self._validate_params()
         probe = type(self)(**self.get_params())
         X, y, targets = probe._validate_training_data(X, y)
         lo, scale, z2m1 = self._scaling(X)
