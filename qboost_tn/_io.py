@@ -1,11 +1,40 @@
-"""Atomic file output: a reader never sees a half-written file, and a failure leaves nothing behind."""
+"""Atomic file output: a reader never sees a half-written file, and a failure leaves nothing behind.
+
+Temporary files and folders are created with the ordinary modes (``0o666`` / ``0o777``, which the kernel
+reduces by the umask at creation), so nothing here ever reads or changes the process umask: changing it,
+even for a moment, is process-wide and races with every other thread creating files.
+"""
 from __future__ import annotations
 
 import contextlib
 import json
 import os
-import tempfile
+import secrets
 from pathlib import Path
+
+_ATTEMPTS = 100
+
+
+def _create_beside(path: Path, make) -> Path:
+    """Create a fresh hidden ``.NAME.<random>.part`` beside ``path`` with ``make(candidate)``; return it.
+
+    ``make`` must fail with ``FileExistsError`` when the candidate exists (``O_EXCL`` / ``mkdir``), so two
+    writers never share a temporary.
+    """
+    for _ in range(_ATTEMPTS):
+        candidate = path.parent / f".{path.name}.{secrets.token_hex(6)}.part"
+        try:
+            make(candidate)
+        except FileExistsError:
+            continue
+        return candidate
+    raise FileExistsError(f"no free temporary name beside {path} after {_ATTEMPTS} attempts")
+
+
+def _new_file(candidate: Path) -> None:
+    # Mode 0o666 as open() uses: the umask (and any default ACL of the folder) applies at creation, so the
+    # finished file has exactly the mode an ordinary write would have given it.
+    os.close(os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666))
 
 
 @contextlib.contextmanager
@@ -16,12 +45,9 @@ def atomic_path(path):
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    os.close(fd)
+    tmp = _create_beside(path, _new_file)
     try:
-        yield Path(tmp)
-        # mkstemp creates 0600; a finished file gets the mode an ordinary open() would have given it.
-        os.chmod(tmp, 0o666 & ~_umask())
+        yield tmp
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -41,21 +67,26 @@ def atomic_dir(path):
     if path.exists():
         raise FileExistsError(f"output folder {path} already exists; choose a new --out")
     path.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent))
+    # mkdir's default mode 0o777 less the umask: the mode an ordinary mkdir gives the finished folder.
+    staging = _create_beside(path, os.mkdir)
     try:
         yield staging
-        # mkdtemp creates 0700; the finished folder gets the mode an ordinary mkdir would have given it.
-        os.chmod(staging, 0o777 & ~_umask())
-        staging.rename(path)
+        # Claim the name with an atomic mkdir, then rename over the empty folder we own: a plain rename would
+        # silently replace an empty folder another run created at ``path`` meanwhile.
+        try:
+            os.mkdir(path)
+        except FileExistsError:
+            raise FileExistsError(f"output folder {path} appeared while this run was writing; "
+                                  "choose a new --out") from None
+        try:
+            staging.rename(path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.rmdir(path)
+            raise
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def write_text(path, text: str) -> Path:
