@@ -15,7 +15,10 @@ import pandas as pd
 import torch
 
 from ..eval.plots import finish_line_plot
+from .conv import MPOConv2d
 from .layer import MPOLinear
+
+MPO_LAYERS = (MPOLinear, MPOConv2d)
 
 
 def entropy(singular_values) -> float:
@@ -55,11 +58,11 @@ def bond_spectra(cores) -> list[torch.Tensor]:
 
 
 def _mpo_layers(model):
-    if isinstance(model, MPOLinear):
+    if isinstance(model, MPO_LAYERS):
         return [("", model)]
-    layers = [(name, m) for name, m in model.named_modules() if isinstance(m, MPOLinear)]
+    layers = [(name, m) for name, m in model.named_modules() if isinstance(m, MPO_LAYERS)]
     if not layers:
-        raise ValueError(f"{type(model).__name__} has no MPOLinear layer")
+        raise ValueError(f"{type(model).__name__} has no MPOLinear or MPOConv2d layer")
     return layers
 
 
