@@ -5,6 +5,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..errors import DataError
+
 
 @dataclass(frozen=True)
 class Dataset:
@@ -39,21 +41,21 @@ class Dataset:
         X = np.asarray(self.X)
         y = np.asarray(self.y)
         if X.ndim != 2:
-            raise ValueError(f"{self.name}: X must be 2-D (samples x features), got shape {X.shape}")
+            raise DataError(f"{self.name}: X must be 2-D (samples x features), got shape {X.shape}")
         if y.shape != (X.shape[0],):
-            raise ValueError(f"{self.name}: y has shape {y.shape}, expected ({X.shape[0]},) to match X")
+            raise DataError(f"{self.name}: y has shape {y.shape}, expected ({X.shape[0]},) to match X")
         if len(self.feature_names) != X.shape[1]:
-            raise ValueError(
+            raise DataError(
                 f"{self.name}: {len(self.feature_names)} feature names for {X.shape[1]} features")
         if not np.isfinite(X).all():
             bad = np.unique(np.nonzero(~np.isfinite(X))[1])
             names = [self.feature_names[j] for j in bad[:5]]
-            raise ValueError(f"{self.name}: NaN or inf in features {names}"
+            raise DataError(f"{self.name}: NaN or inf in features {names}"
                              + (" ..." if bad.size > 5 else ""))
         if y.size and (y.min() < 0 or y.max() >= len(self.class_names)):
-            raise ValueError(f"{self.name}: labels must lie in 0..{len(self.class_names) - 1}")
+            raise DataError(f"{self.name}: labels must lie in 0..{len(self.class_names) - 1}")
         if self.image_shape is not None and int(np.prod(self.image_shape)) != X.shape[1]:
-            raise ValueError(f"{self.name}: image_shape {self.image_shape} does not hold {X.shape[1]} features")
+            raise DataError(f"{self.name}: image_shape {self.image_shape} does not hold {X.shape[1]} features")
         object.__setattr__(self, "X", np.ascontiguousarray(X, dtype=np.float32))
         object.__setattr__(self, "y", y.astype(np.int64, copy=False))
         object.__setattr__(self, "feature_names", list(self.feature_names))

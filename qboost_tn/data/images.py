@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import DataError
 from .dataset import Dataset
 from .download import cache_dir, fetch, md5sum
 from .idx import read_idx
@@ -40,19 +41,19 @@ def _image_dataset(name, images, labels, class_names, size, provenance) -> Datas
 
 def _read_idx_pair(folder: Path, subset: str, name: str):
     if subset not in ("train", "test", "all"):
-        raise ValueError(f"{name}: subset must be 'train', 'test' or 'all', got {subset!r}")
+        raise DataError(f"{name}: subset must be 'train', 'test' or 'all', got {subset!r}")
     parts = ["train", "test"] if subset == "all" else [subset]
     images, labels, sources = [], [], []
     for part in parts:
         img_file, lab_file = (folder / f for f in IDX_FILES[part])
         imgs, labs = read_idx(img_file), read_idx(lab_file)
         if imgs.ndim != 3 or labs.ndim != 1:
-            raise ValueError(f"{img_file}: expected images (n, h, w) and labels (n,), "
+            raise DataError(f"{img_file}: expected images (n, h, w) and labels (n,), "
                              f"got {imgs.shape} and {labs.shape}")
         if imgs.shape[0] != labs.shape[0]:
-            raise ValueError(f"{folder}: {imgs.shape[0]} images but {labs.shape[0]} labels in the {part} files")
+            raise DataError(f"{folder}: {imgs.shape[0]} images but {labs.shape[0]} labels in the {part} files")
         if labs.max(initial=0) > 9:
-            raise ValueError(f"{lab_file}: label {labs.max()} outside 0..9")
+            raise DataError(f"{lab_file}: label {labs.max()} outside 0..9")
         images.append(imgs)
         labels.append(labs)
         sources.append(f"{img_file.name} (md5 {md5sum(img_file)})")

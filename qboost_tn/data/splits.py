@@ -1,11 +1,14 @@
 """Disjoint, stratified, seeded train/validation/test splits and train-fitted scaling."""
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
+
+from ..errors import DataError
 
 from .dataset import Dataset
 
@@ -32,7 +35,7 @@ def _take(pool, y, n, stratify, seed, what):
         return pool[:0], pool
     strat = y[pool] if stratify else None
     if strat is not None and n < len(np.unique(strat)):
-        raise ValueError(f"split: {what} of {n} samples cannot hold every one of the "
+        raise DataError(f"split: {what} of {n} samples cannot hold every one of the "
                          f"{len(np.unique(strat))} classes")
     taken, rest = train_test_split(pool, train_size=n, stratify=strat, random_state=seed)
     return np.sort(taken), np.sort(rest)
@@ -57,29 +60,31 @@ def split(dataset: Dataset, n_train=None, n_val=None, n_test=None, train_size=No
     pool = np.arange(n)
     if train_size is not None:
         if any(v is not None for v in (n_train, n_val, n_test)):
-            raise ValueError("split: give either train_size or n_train/n_val/n_test, not both")
-        if not 0 < train_size < 1:
-            raise ValueError(f"split: train_size must lie in (0, 1), got {train_size}")
+            raise DataError("split: give either train_size or n_train/n_val/n_test, not both")
+        if isinstance(train_size, bool) or not isinstance(train_size, numbers.Real) or not 0 < train_size < 1:
+            raise DataError(f"split: train_size must be a number in (0, 1), got {train_size!r}")
         n_fit = int(round(train_size * n))
         fit, test = _take(pool, y, n_fit, stratify, seed, "training+validation")
         train, val = _take(fit, y, int(round(train_size * len(fit))), stratify, seed, "training")
     else:
         if n_train is None:
-            raise ValueError("split: give n_train (with optional n_val, n_test) or train_size")
+            raise DataError("split: give n_train (with optional n_val, n_test) or train_size")
         counts = {"n_train": n_train, "n_val": n_val or 0, "n_test": n_test or 0}
         for key, value in counts.items():
-            if int(value) != value or value < 0:
-                raise ValueError(f"split: {key} must be a non-negative integer, got {value}")
+            # bool is an int and "50" is not a count: both are mistakes, not 1 or 50.
+            if isinstance(value, bool) or not isinstance(value, (numbers.Integral, float)) \
+                    or not float(value).is_integer() or value < 0:
+                raise DataError(f"split: {key} must be a non-negative integer, got {value!r}")
         asked = sum(counts.values())
         if asked > n or n_train < 1:
-            raise ValueError(f"split: asks for {asked} samples (train {n_train}, val {n_val or 0}, "
+            raise DataError(f"split: asks for {asked} samples (train {n_train}, val {n_val or 0}, "
                              f"test {n_test or 0}) but the data set has {n}")
         train, rest = _take(pool, y, int(n_train), stratify, seed, "training")
         val, rest = _take(rest, y, int(n_val or 0), stratify, seed, "validation") if n_val else (rest[:0], rest)
         test = _take(rest, y, int(n_test), stratify, seed, "test")[0] if n_test is not None else rest
     missing = sorted(set(range(dataset.n_classes)) - set(np.unique(y[train]).tolist()))
     if missing:
-        raise ValueError(f"split: class(es) {[dataset.class_names[c] for c in missing]} are empty in the training part")
+        raise DataError(f"split: class(es) {[dataset.class_names[c] for c in missing]} are empty in the training part")
     return Split(train, val, test)
 
 
@@ -103,7 +108,7 @@ def prepare(dataset: Dataset, parts: Split, scale="minmax") -> Prepared:
     Min-max leaves one-hot and [0, 1] pixel columns as they are when the training part spans their range.
     """
     if scale is not None and scale not in SCALERS:
-        raise ValueError(f"prepare: unknown scale {scale!r}; use one of {list(SCALERS)} or None")
+        raise DataError(f"prepare: unknown scale {scale!r}; use one of {list(SCALERS)} or None")
     X, y = dataset.X, dataset.y
     scaler = SCALERS[scale]().fit(X[parts.train]) if scale else None
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..errors import DataError
+
 
 def _area_matrix(n_in: int, n_out: int) -> np.ndarray:
     """(n_out, n_in) weights: output cell i averages the input cells it overlaps, by overlap length."""
@@ -14,6 +16,17 @@ def _area_matrix(n_in: int, n_out: int) -> np.ndarray:
     return overlap / overlap.sum(axis=1, keepdims=True)
 
 
+def _check_size(size, shape) -> tuple[int, int]:
+    """``size`` (an int or a pair) as ``(height, width)``, each in ``1 .. 4 x`` the image's side."""
+    pair = [size, size] if not isinstance(size, (list, tuple)) else list(size)
+    # bool is an int in Python, and "20" from a quoted YAML value is not a size: both are mistakes.
+    valid = len(pair) == 2 and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in pair)
+    if not valid or not all(1 <= v <= 4 * side for v, side in zip(pair, shape)):
+        raise DataError(f"size must be a positive integer or a (height, width) pair of them, at most 4x the "
+                        f"images' {shape[0]}x{shape[1]}; got {size!r}")
+    return int(pair[0]), int(pair[1])
+
+
 def resize_images(images: np.ndarray, size) -> np.ndarray:
     """Resize a stack of images ``(n, H, W)`` to ``size`` by area averaging.
 
@@ -22,12 +35,10 @@ def resize_images(images: np.ndarray, size) -> np.ndarray:
     """
     images = np.asarray(images, dtype=np.float64)
     if images.ndim != 3:
-        raise ValueError(f"resize_images expects (n, height, width), got shape {images.shape}")
-    out_h, out_w = (size, size) if np.isscalar(size) else tuple(size)
-    if out_h < 1 or out_w < 1:
-        raise ValueError(f"size must be positive, got {size}")
-    rows = _area_matrix(images.shape[1], int(out_h))
-    cols = _area_matrix(images.shape[2], int(out_w))
+        raise DataError(f"resize_images expects (n, height, width), got shape {images.shape}")
+    out_h, out_w = _check_size(size, images.shape[1:])
+    rows = _area_matrix(images.shape[1], out_h)
+    cols = _area_matrix(images.shape[2], out_w)
     return np.einsum("ih,nhw,jw->nij", rows, images, cols, optimize=True)
 
 
