@@ -10,6 +10,7 @@ import pytest
 
 from qboost_tn.data import load_dataset, tabular
 from qboost_tn.data.download import md5sum
+from qboost_tn.errors import DataError
 
 from test_data_images import FakeNetwork
 
@@ -78,6 +79,53 @@ def test_csv_one_class_only(tmp_path, small_csv):
     frame = small_csv[1].assign(label="yes")
     with pytest.raises(ValueError, match="only one class"):
         load_dataset("csv", path=write_csv(tmp_path / "one.csv", frame), target="label", categorical=["colour"])
+
+
+@pytest.mark.parametrize("options, features", [
+    ({"categorical": "colour"}, ["a", "b", "colour=blue", "colour=green", "colour=red"]),
+    ({"categorical": "colour", "drop": "a"}, ["b", "colour=blue", "colour=green", "colour=red"]),
+    ({"categorical": "colour", "drop": "a, b"}, ["colour=blue", "colour=green", "colour=red"]),
+    ({"features": "b,a"}, ["b", "a"]),
+    ({"features": ("a",)}, ["a"]),
+])
+def test_column_options_given_as_strings_are_names_not_letters(small_csv, options, features):
+    """Issue 12 item 7: "colour" is one column, "a,b" two, never the letters c, o, l, ..."""
+    assert load_dataset("csv", path=small_csv[0], target="label", **options).feature_names == features
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"categorical": "color"}, r"categorical column\(s\) \['color'\] not found; the columns are "
+                               r"\['a', 'b', 'colour', 'label'\]"),
+    ({"categorical": "colour", "drop": "ab"}, r"drop column\(s\) \['ab'\] not found"),
+    ({"categorical": 3}, "categorical must be a column name, a comma-separated string of names or a list"),
+    ({"features": ["a", 1]}, r"features must be a column name.*got \['a', 1\]"),
+    ({"features": "a,,b"}, "features: empty column name in 'a,,b'"),
+    ({"features": "a,a"}, r"features: column\(s\) \['a'\] named more than once"),
+    ({"features": []}, r"no feature columns left \(features=\[\]"),
+    ({"features": "a", "drop": "b"}, "give features or drop, not both"),
+    ({"target": 1}, "target must be the label column's name"),
+    ({"sep": ""}, "sep must be a non-empty string"),
+])
+def test_column_options_are_validated(small_csv, options, message):
+    options = {"target": "label", **options}
+    with pytest.raises(DataError, match=message):
+        load_dataset("csv", path=small_csv[0], **options)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("x,label,label\n1,0,0\n2,1,1\n", "the target column 'label' appears 2 times in the header; a copy of the "
+                                      "label would become a feature"),
+    ("x,x,label\n1,2,0\n2,3,1\n", r"duplicate column name\(s\) \['x'\] in the header"),
+    ("", "the file is empty"),
+    ("x,label\n", "has a header but no data rows"),
+])
+def test_silent_csv_problems_are_errors_naming_the_file(tmp_path, text, message):
+    """Issue 12 item 10: no target leakage, no silent renames, and the file's name in every message."""
+    path = tmp_path / "user.csv"
+    path.write_text(text)
+    with pytest.raises(DataError, match=message) as info:
+        load_dataset("csv", path=path, target="label")
+    assert str(info.value).startswith(f"{path}: ")
 
 
 def test_unknown_dataset_and_option():
