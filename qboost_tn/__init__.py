@@ -1,9 +1,38 @@
 """qboost-tn: annealer-trained shallow-wide Ising learners and MPO-compressed networks, on one data and
-evaluation layer."""
-from .data import load_dataset, prepare, split
-from .errors import QBoostTNError
-from .eval import evaluate
-from .qubo import QBoostClassifier, ShallowWideClassifier
+evaluation layer.
+
+The names below are imported on first use (PEP 562), so that ``import qboost_tn`` — and the command line's
+start-up — does not pay for numpy, scikit-learn, numba and torch until they are needed.
+"""
+from __future__ import annotations
+
+import importlib
 
 __version__ = "0.1.0"
-__all__ = ["QBoostClassifier", "QBoostTNError", "ShallowWideClassifier", "evaluate", "load_dataset", "prepare", "split"]
+
+# public name -> module that defines it
+_EXPORTS = {
+    "QBoostClassifier": "qboost_tn.qubo",
+    "ShallowWideClassifier": "qboost_tn.qubo",
+    "MPSClassifier": "qboost_tn.mps",
+    "save_model": "qboost_tn.qubo",
+    "load_model": "qboost_tn.qubo",
+    "QBoostTNError": "qboost_tn.errors",
+    "evaluate": "qboost_tn.eval",
+    "load_dataset": "qboost_tn.data",
+    "prepare": "qboost_tn.data",
+    "split": "qboost_tn.data",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        globals()[name] = value  # later look-ups skip this function
+        return value
+    raise AttributeError(f"module 'qboost_tn' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_EXPORTS))

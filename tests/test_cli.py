@@ -1,21 +1,28 @@
-"""The command line as a user types it: data set listing, info, errors, and the demo."""
+"""The command line as a user types it: start-up, help, every preset writing the one run layout, and errors."""
 from __future__ import annotations
 
+import importlib
 import json
 import subprocess
 import sys
 
 import pytest
 
-from qboost_tn.cli import main
+from qboost_tn.cli import COMMANDS, main
+
+TRAIN_FAST = ["train", "--dataset", "digits", "--n-train", "100", "--n-val", "100", "--n-test", "100",
+              "--num-reads", "1", "--num-sweeps", "50", "--quiet"]
+LAYOUT = {"config.yaml", "metrics.json", "metrics.csv", "report.html", "figures", "models"}
 
 
-def test_datasets_lists_every_loader(capsys):
+def test_datasets_lists_every_registered_loader(capsys):
+    from qboost_tn.data import DATASETS
+
     assert main(["datasets"]) == 0
     out = capsys.readouterr().out
-    for name in ("mnist", "fashion-mnist", "digits", "bank-marketing", "csv"):
+    for name in DATASETS:
         assert name in out
-    assert "yes (ships with a package)" in out
+    assert "yes (ships with scikit-learn)" in out and "yes (your file)" in out
 
 
 def test_info_describes_a_data_set(capsys):
@@ -26,24 +33,143 @@ def test_info_describes_a_data_set(capsys):
 
 @pytest.mark.parametrize("argv, message", [
     (["info", "cifar"], "unknown data set 'cifar'"),
-    (["info", "mnist", "-o", "path=/nonexistent/mnist"], "data path not found"),
+    (["info", "mnist", "-o", "path=/nonexistent/mnist"], "not found"),
     (["info", "mnist", "-o", "size"], "not KEY=VALUE"),
+    (["info", "mnist", "-o", "size=[20"], "option 'size=[20': '[20' is not a valid YAML value"),
+    (["run", "digits", "--set", "split.n_train=[1"], "override 'split.n_train=[1': '[1' is not a valid YAML value"),
+    (["run", "digits", "--set", "split.n_train=5000", "--no-progress"], "asks for 5300 samples"),
+    (["train", "--n-jobs", "0"], "--n-jobs: must be int <= -1 or int >= 1, got 0"),
+    (["train", "--solver", "qpu"], "--solver: 'qpu' is not one of"),
+    (["train", "--model", "qboost", "--n-layers", "3"], "--model qboost does not take --n-layers"),
+    (["train", "--k", "[1,"], "--k '[1,' is not a valid value"),
+    (["train", "--dataset", "nope"], "--dataset: 'nope' is not one of"),
 ])
-def test_user_errors_are_one_line_and_exit_2(capsys, argv, message):
+def test_user_errors_are_one_line_and_exit_2(capsys, tmp_path, monkeypatch, argv, message):
+    monkeypatch.chdir(tmp_path)
     assert main(argv) == 2
     err = capsys.readouterr().err
-    assert message in err and "Traceback" not in err
+    assert message in err, err
+    assert "Traceback" not in err and err.count("error:") == 1
+    assert not list(tmp_path.iterdir()), "a mistake found before training leaves nothing behind"
+
+
+def test_debug_shows_the_traceback(capsys):
+    with pytest.raises(Exception, match="unknown data set"):
+        main(["info", "cifar", "--debug"])
+
+
+def test_help_and_version_are_fast_because_they_import_nothing_heavy():
+    code = ("import sys, contextlib, io\n"
+            "from qboost_tn.cli import main\n"
+            "for argv in (['--help'], ['--version']):\n"
+            "    with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
+            "        main(argv)\n"
+            "heavy = sorted(m for m in ('numpy', 'pandas', 'sklearn', 'torch', 'numba', 'yaml') if m in sys.modules)\n"
+            "print(heavy)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+    version = subprocess.run([sys.executable, "-m", "qboost_tn.cli", "--version"], capture_output=True, text=True)
+    assert version.returncode == 0 and version.stdout.startswith("qboost-tn ")
+
+
+def test_the_help_table_matches_each_command_module():
+    for name, (module_path, help_text) in COMMANDS.items():
+        module = importlib.import_module(module_path)
+        assert module.__doc__.strip().splitlines()[0] == help_text, name
+        assert callable(module.add_arguments) and callable(module.run)
 
 
 def test_console_script_entry_point():
     done = subprocess.run([sys.executable, "-m", "qboost_tn.cli", "--help"], capture_output=True, text=True)
-    assert done.returncode == 0 and "demo" in done.stdout
+    assert done.returncode == 0 and "demo" in done.stdout and "init-config" in done.stdout
 
 
-def test_demo_writes_metrics_and_weight_maps(tmp_path, capsys):
-    assert main(["demo", "--out", str(tmp_path / "demo")]) == 0
-    metrics = json.loads((tmp_path / "demo" / "metrics.json").read_text())
-    assert metrics["config"]["model"] == "shallow-wide" and metrics["config"]["split"]["train"] == 150
-    assert len(metrics["val"]["per_class"]) == 10 and metrics["val"]["summary"]["macro_auc"] > 0.93
-    assert (tmp_path / "demo" / "weight_maps.png").is_file() and (tmp_path / "demo" / "model.npz").is_file()
-    assert "macro AUC" in capsys.readouterr().out
+def test_demo_writes_the_run_layout(tmp_path, capsys):
+    assert main(["demo", "--out", str(tmp_path / "demo"), "--no-progress",
+                 "--set", "models[0].params.num_sweeps=100"]) == 0
+    run = tmp_path / "demo"
+    assert LAYOUT <= {p.name for p in run.iterdir()}
+    metrics = json.loads((run / "metrics.json").read_text())
+    record = metrics["models"][0]
+    assert metrics["run"]["status"] == "finished" and metrics["run"]["splits"]["0"]["train"] == 150
+    assert record["kind"] == "shallow-wide" and len(record["per_class"]) == 10 and record["macro_auc"] > 0.9
+    assert (run / record["model_file"]).is_file() and (run / "figures" / "weights-shallow-wide-seed0.png").is_file()
+    out = capsys.readouterr().out
+    assert "ROC-AUC per class" in out and "report:" in out
+
+
+def test_train_is_a_preset_over_the_runner(tmp_path, capsys):
+    from qboost_tn import load_model
+
+    out = tmp_path / "run"
+    assert main(TRAIN_FAST + ["--n-layers", "2", "--seed", "3", "--out", str(out)]) == 0
+    assert LAYOUT <= {p.name for p in out.iterdir()}
+    record = json.loads((out / "metrics.json").read_text())["models"][0]
+    assert record["seed"] == 3 and record["macro_auc"] > 0.8 and record["status"] == "ok"
+    assert load_model(out / record["model_file"]).n_layers == 2
+    capsys.readouterr()
+    # The --out rule is the runner's: the same folder again is refused, before any training.
+    assert main(TRAIN_FAST + ["--out", str(out)]) == 2
+    assert "already exists and is not empty" in capsys.readouterr().err
+
+
+def test_train_options_come_from_the_estimators(capsys):
+    """API, config and CLI agree: every configurable parameter is an option, its help gives the estimator's
+    default, and the --dry-run config holds exactly the estimator's defaults."""
+    import yaml
+
+    from qboost_tn import QBoostClassifier, ShallowWideClassifier
+    from qboost_tn.experiments import ADAPTERS
+
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    for kind, cls in (("shallow-wide", ShallowWideClassifier), ("qboost", QBoostClassifier)):
+        fields = ADAPTERS[kind].params.fields
+        for name in fields:
+            assert "--" + name.replace("_", "-") in help_text, name
+        assert main(["train", "--model", kind, "--dry-run"]) == 0
+        params = yaml.safe_load(capsys.readouterr().out)["models"][0]["params"]
+        assert params == {k: v for k, v in cls().get_params().items() if k in fields}
+    assert "default: 'layered'" in help_text or "default: layered" in help_text
+    assert "one of dense, exact, layered, neal" in help_text
+
+
+def test_init_config_writes_the_commented_template_once(tmp_path, capsys, monkeypatch):
+    from qboost_tn.experiments import load_config
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["init-config", "my.yaml"]) == 0
+    text = (tmp_path / "my.yaml").read_text()
+    assert text.startswith("# Template for your own data") and "qboost-tn init-config" in text
+    assert load_config(tmp_path / "my.yaml", check_paths=False)["data"]["name"] == "csv"
+    assert main(["init-config", "my.yaml"]) == 2
+    assert "already exists" in capsys.readouterr().err and (tmp_path / "my.yaml").read_text() == text
+    assert main(["init-config", "digits"]) == 0 and (tmp_path / "digits.yaml").is_file()
+    assert main(["init-config", "nope", "x.yaml"]) == 2 and not (tmp_path / "x.yaml").exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_compress_offline_error_names_the_flag(capsys, monkeypatch):
+    """Without --path and without the data, the message names the flag that fixes it (not path=...)."""
+    import dataclasses
+
+    from qboost_tn.data import DATASETS
+
+    def offline(path=None, download=True):
+        raise RuntimeError("could not download bank-additional.zip: no network; download the file elsewhere "
+                           "and pass its location with path=...")
+
+    monkeypatch.setitem(DATASETS, "bank-marketing", dataclasses.replace(DATASETS["bank-marketing"], loader=offline))
+    assert main(["compress", "--no-progress", "--set", "data.options.path=null"]) == 2
+    err = capsys.readouterr().err
+    assert "--path DIR" in err and "path=..." not in err and "Traceback" not in err
+
+
+def test_compress_dry_run_is_the_handson_config(capsys):
+    import yaml
+
+    assert main(["compress", "--dry-run", "--path", "."]) == 0
+    cfg = yaml.safe_load(capsys.readouterr().out)
+    kinds = [m["kind"] for m in cfg["models"]]
+    assert cfg["name"] == "bank-marketing-handson" and "mpo-compressed" in kinds and "mpo-scratch" in kinds

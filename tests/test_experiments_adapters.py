@@ -98,14 +98,18 @@ def test_networks_need_a_validation_part(tmp_path):
     ("mlp", "hidden=256", "models[0].params.hidden: expected list of int, got int"),
     ("mlp", "lr=0", "models[0].params.lr: must lie in (0.0, inf), got 0.0"),
     ("mlp", "patience=null", None),
-    ("shallow-wide", "lam=-1", "models[0].params.lam: must lie in [0.0, inf], got -1.0"),
+    ("shallow-wide", "lam=-1", "models[0].params.lam: must lie in [0, inf), got -1.0"),
     ("shallow-wide", "k=big", "models[0].params.k: 'big' is not one of auto"),
     ("shallow-wide", "k=auto", None),
-    ("shallow-wide", "solver=qpu", "models[0].params.solver: 'qpu' is not one of neal"),
+    ("shallow-wide", "solver=qpu", "models[0].params.solver: 'qpu' is not one of dense, exact, layered"),
+    ("shallow-wide", "n_jobs=0", "models[0].params.n_jobs: must be int <= -1 or int >= 1, got 0"),
+    ("shallow-wide", "n_jobs=-2", None),
+    ("shallow-wide", "class_weight=balanced", None),
     ("shallow-wide", "batch_size=1", "models[0].params.batch_size: must be >= 2, got 1"),
     ("shallow-wide", "random_state=3", "models[0].params.random_state: unknown key"),
     ("qboost", "lam=[0.01, null]", None),
-    ("qboost", "weak_learners=trees", "models[0].params.weak_learners: unknown key"),
+    ("qboost", "weak_learners=trees", "models[0].params.weak_learners: 'trees' is not one of stumps"),
+    ("qboost", "random_state=1", "models[0].params.random_state: unknown key"),
 ])
 def test_model_parameter_errors_name_the_key(kind, override, expected):
     cfg = config([{"kind": kind}])

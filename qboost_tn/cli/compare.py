@@ -1,4 +1,4 @@
-"""The default comparison in one command: every model kind on the MNIST 20x20 task (150 train, 300 val).
+"""The default comparison: every model kind on MNIST 20x20 (150 train).
 
 Runs the shipped config `mnist` (see `qboost-tn run --list`) and writes runs/mnist-<timestamp>/report.html.
 """
@@ -14,4 +14,4 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    return execute(CONFIG, args)
+    return execute(CONFIG, args)[0]

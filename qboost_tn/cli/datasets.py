@@ -1,4 +1,4 @@
-"""List the data sets: size, source and whether each loads without a network."""
+"""List the data sets: size, source and whether each loads offline."""
 from __future__ import annotations
 
 

@@ -1,4 +1,4 @@
-"""Load one data set and describe it: shape, classes and their counts, feature range, provenance."""
+"""Load one data set and describe it: shape, classes, feature range, provenance."""
 from __future__ import annotations
 
 from ._options import dataset_options

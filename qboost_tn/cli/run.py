@@ -1,8 +1,9 @@
-"""Run the models of an experiment config and write a run directory with metrics, figures and report.html.
+"""Run the models of an experiment config; write metrics, figures and report.html.
 
-CONFIG is a YAML file or the name of a shipped config (list them with --list). Relative paths inside a
-config resolve against the current directory. Every run gets a new folder <output>/<name>-<timestamp>;
-nothing earlier is overwritten.
+CONFIG is a YAML file or the name of a shipped config (list them with --list; start your own with
+`qboost-tn init-config`). Relative paths inside a config resolve against the current directory. Every run gets
+a new folder <output>/<name>-<timestamp>, or exactly --out DIR, which must be new or empty: nothing earlier is
+ever overwritten.
 """
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import sys
 
 
 def add_run_options(parser) -> None:
-    """Options shared by ``run`` and ``compare``."""
+    """Options shared by every command that runs a config (run, compare, demo, train, compress)."""
     parser.add_argument("--out", metavar="DIR", help="exact run directory (must be new or empty); "
                                                      "default: <output>/<name>-<timestamp> from the config")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
@@ -19,7 +20,8 @@ def add_run_options(parser) -> None:
     parser.add_argument("--model", dest="models", action="append", default=[], metavar="NAME",
                         help="run only this model of the config; repeatable")
     parser.add_argument("--dry-run", action="store_true", help="validate and print the resolved config, run nothing")
-    parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    parser.add_argument("--no-progress", action="store_true",
+                        help="no progress output (default: bars on a terminal, one line per model otherwise)")
 
 
 def add_arguments(parser) -> None:
@@ -33,21 +35,25 @@ def list_configs() -> None:
 
     for name, path in shipped_configs().items():
         description = read_yaml(path).get("description", "")
-        print(f"{name:18s} {description}")
-    print("\nCopy one to start your own:  qboost-tn run NAME --dry-run > my.yaml")
+        print(f"{name:24s} {description}")
+    print("\nStart your own from a commented copy:  qboost-tn init-config NAME my.yaml")
 
 
-def execute(config, args) -> int:
-    """Run (or with --dry-run, only validate) ``config`` with the shared options; print the table."""
+def execute(config, args, overrides=(), dataset=None):
+    """Run (or with --dry-run, only validate) ``config`` with the shared options; print the table.
+
+    Returns ``(exit status, Run or None)``: 1 when a model failed.
+    """
     from ..experiments.config import dump_config, load_config, select_models
     from ..experiments.runner import run_experiment
 
+    overrides = list(overrides) + list(args.overrides)
     if args.dry_run:
-        cfg = load_config(config, args.overrides)
+        cfg = load_config(config, overrides)
         print(dump_config(select_models(cfg, args.models) if args.models else cfg), end="")
-        return 0
-    run = run_experiment(config, out=args.out, overrides=args.overrides, models=args.models or None,
-                         progress=not args.no_progress)
+        return 0, None
+    run = run_experiment(config, out=args.out, overrides=overrides, models=args.models or None,
+                         progress=False if args.no_progress else None, dataset=dataset)
     table = run.table
     columns = [c for c in ("model", "seed", "macro_auc", "accuracy", "n_params", "fit_time_s", "sparsity", "status")
                if c in table.columns]
@@ -56,13 +62,15 @@ def execute(config, args) -> int:
     for _, row in failed.iterrows():
         print(f"FAILED {row['model']} (seed {row['seed']}): {row['error']}", file=sys.stderr)
     print(f"report: {run.report}")
-    return 1 if len(failed) else 0
+    return (1 if len(failed) else 0), run
 
 
 def run(args) -> int:
+    from ..errors import QBoostTNError
+
     if args.list:
         list_configs()
         return 0
     if args.config is None:
-        raise ValueError("give a CONFIG (a YAML file or a shipped config name; see --list)")
-    return execute(args.config, args)
+        raise QBoostTNError("give a CONFIG (a YAML file or a shipped config name; see --list)")
+    return execute(args.config, args)[0]

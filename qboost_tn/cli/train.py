@@ -1,72 +1,93 @@
-"""Train a shallow-wide Ising learner or classic QBoost by annealing; write metrics JSON and weight maps.
+"""Train one annealer-trained learner (shallow-wide or QBoost) on a data set.
 
-Example: qboost-tn train --dataset mnist --size 20 --n-train 150 --n-val 300 --model shallow-wide --layers 4
+A preset over the experiments runner: the flags build a one-model config (print it with --dry-run) and the
+run directory is the one every command writes (runs/train-<model>-<timestamp>, or --out DIR, new or empty).
+The model options below are generated from the estimators' own parameter declarations, so their defaults and
+choices are exactly those of ShallowWideClassifier / QBoostClassifier; values are read as YAML (3, 0.5, null,
+auto) and checked before anything is trained.
+
+Example: qboost-tn train --dataset mnist --size 20 --n-train 150 --n-val 300 --model shallow-wide --n-layers 3
 """
 from __future__ import annotations
 
 from ._options import dataset_options
 
 
+def estimator_kinds() -> dict:
+    """Model kind -> parameter schema, for the kinds whose schema is generated from an estimator."""
+    from ..experiments.adapters import ADAPTERS
+
+    return {kind: a.params for kind, a in ADAPTERS.items() if getattr(a.params, "source", None) is not None}
+
+
 def add_arguments(parser) -> None:
+    from ..experiments.params import add_options
+
+    kinds = estimator_kinds()
     data = parser.add_argument_group("data")
     data.add_argument("--dataset", default="mnist", help="registered data set (default: %(default)s)")
     data.add_argument("--size", type=int, default=None,
-                      help="resize images to SIZE x SIZE (default: 20 for mnist / fashion-mnist)")
-    data.add_argument("--option", action="append", metavar="KEY=VALUE", default=[],
+                      help="resize images to SIZE x SIZE (default: 20 for mnist and fashion-mnist)")
+    data.add_argument("--option", "-o", action="append", metavar="KEY=VALUE", default=[],
                       help="further loader option, e.g. path=../shared/data/bank-marketing (repeatable)")
     data.add_argument("--n-train", type=int, default=150)
     data.add_argument("--n-val", type=int, default=300)
-    data.add_argument("--n-test", type=int, default=None, help="default: every sample left over")
-    model = parser.add_argument_group("model")
-    model.add_argument("--model", choices=["shallow-wide", "qboost"], default="shallow-wide")
-    model.add_argument("--layers", type=int, default=None, help="spin layers L (shallow-wide)")
-    model.add_argument("--k", default=None, help="score scale k: a number or 'auto' (shallow-wide)")
-    model.add_argument("--lam", type=float, default=None, help="regularisation strength λ")
-    model.add_argument("--regularizer", choices=["squared", "linear"], default=None)
-    model.add_argument("--batch-size", type=int, default=None, help="mini-batch bagging (shallow-wide)")
-    solve = parser.add_argument_group("solving")
-    solve.add_argument("--solver", default=None, help="neal, tabu, steepest, exact, layered (default: neal)")
-    solve.add_argument("--num-reads", type=int, default=None)
-    solve.add_argument("--num-sweeps", type=int, default=None)
-    solve.add_argument("--n-jobs", type=int, default=None, help="worker processes (-1: every core)")
+    data.add_argument("--n-test", type=int, default=None,
+                      help="default: every sample left over; 0: metrics on the validation part")
+    model = parser.add_argument_group("model (defaults are the estimator's own)")
+    model.add_argument("--model", choices=list(kinds), default="shallow-wide")
+    parser.set_defaults(_param_dests=add_options(model, kinds))
     parser.add_argument("--seed", type=int, default=0, help="seeds the split and the annealing")
-    parser.add_argument("--out", default="qboost-tn-output/train", help="output folder (default: %(default)s)")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--out", metavar="DIR", help="run directory, new or empty (default: runs/train-MODEL-<timestamp>)")
+    parser.add_argument("--dry-run", action="store_true", help="print the config these flags make, run nothing")
+    parser.add_argument("--quiet", "--no-progress", dest="no_progress", action="store_true",
+                        help="no progress output")
 
 
-def _params(args) -> dict:
-    chosen = {"n_layers": args.layers, "k": args.k, "lam": args.lam, "regularizer": args.regularizer,
-              "batch_size": args.batch_size, "solver": args.solver, "num_reads": args.num_reads,
-              "num_sweeps": args.num_sweeps, "n_jobs": args.n_jobs}
-    if chosen["k"] is not None and chosen["k"] != "auto":
-        try:
-            chosen["k"] = float(chosen["k"])
-        except ValueError:
-            raise ValueError(f"--k must be a number or 'auto', got {args.k!r}") from None
-    params = {key: value for key, value in chosen.items() if value is not None}
-    if args.model == "qboost":
-        flags = {"n_layers": "--layers", "k": "--k", "regularizer": "--regularizer", "batch_size": "--batch-size"}
-        ignored = [flag for key, flag in flags.items() if key in params]
-        if ignored:
-            raise ValueError(f"--model qboost does not use {', '.join(ignored)}")
-    return params
+def build_config(args) -> dict:
+    """The one-model config the flags describe."""
+    from ..experiments.params import chosen_params
 
-
-def run(args) -> int:
-    from ..qubo.train import train_and_evaluate
-
+    kinds = estimator_kinds()
+    params = chosen_params(args, args._param_dests, kinds[args.model], args.model)
     options = dataset_options(args.option)
     if args.size is not None:
         options["size"] = args.size
     elif args.dataset in ("mnist", "fashion-mnist"):
-        options.setdefault("size", 20)
-    result = train_and_evaluate(args.dataset, model=args.model, params=_params(args), dataset_options=options,
-                                n_train=args.n_train, n_val=args.n_val, n_test=args.n_test, seed=args.seed,
-                                out=args.out, progress=not args.quiet)
-    for part, evaluation in result.evaluations.items():
-        s = evaluation.summary
-        print(f"{part}: macro AUC {s['macro_auc']:.4f}, accuracy {s['accuracy']:.4f} on {s['n_samples']} samples")
-    m = result.metrics
-    print(f"fit {m['fit_seconds']:.1f} s, sparsity {m['sparsity']:.2f}, {m['n_params']} parameters; "
-          f"wrote {', '.join(str(p) for p in result.paths.values())}")
-    return 0
+        options.setdefault("size", 20)  # the hackathon's resolution; 28x28 is four times the spins
+    split = {"n_train": args.n_train, "n_val": args.n_val, "n_test": args.n_test}
+    if args.n_test == 0:
+        split["evaluate_on"] = "val"
+    return {"name": f"train-{args.model}",
+            "description": f"qboost-tn train: {args.model} on {args.dataset}",
+            "data": {"name": args.dataset, "options": options},
+            "split": split, "seeds": [args.seed], "output": "runs",
+            "models": [{"kind": args.model, "name": args.model, "params": params}]}
+
+
+_FLAGS = [(r"^models\[0\]\.params\.(\w+)", lambda m: "--" + m.group(1).replace("_", "-")),
+          (r"^split\.(n_\w+)", lambda m: "--" + m.group(1).replace("_", "-")),
+          (r"^data\.name", lambda m: "--dataset"), (r"^data\.options\.(\w+)", lambda m: f"--option {m.group(1)}")]
+
+
+def _as_flags(problem: str) -> str:
+    """A config problem ("models[0].params.n_jobs: ...") named by the flag that set it ("--n-jobs: ...")."""
+    import re
+
+    for pattern, flag in _FLAGS:
+        problem, n = re.subn(pattern, flag, problem)
+        if n:
+            break
+    return problem
+
+
+def run(args) -> int:
+    from ..errors import QBoostTNError
+    from ..experiments.schema import ConfigError
+    from .run import execute
+
+    args.overrides, args.models = [], []
+    try:
+        return execute(build_config(args), args)[0]
+    except ConfigError as exc:
+        raise QBoostTNError("; ".join(_as_flags(p) for p in exc.problems)) from exc

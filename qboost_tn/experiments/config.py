@@ -20,6 +20,7 @@ from pathlib import Path
 import yaml
 
 from ..data import DATASETS
+from ..errors import QBoostTNError
 from .adapters import ADAPTERS
 from .schema import (Bool, ConfigError, Field, Float, Int, List, Mapping, Nullable, Record, Spec, Str, join,
                      type_name, validate)
@@ -95,7 +96,7 @@ SCHEMA = Record({
     "name": Field(Str(), doc="names the run directory: <output>/<name>-<timestamp>"),
     "description": Field(Str(), ""),
     "data": Field(Record({
-        "name": Field(Str(choices=tuple(DATASETS))),
+        "name": Field(Str(choices=lambda: tuple(DATASETS))),  # asked at each load: registered plugins count
         "options": Field(Mapping(), {}, "loader options, e.g. size: 20, path: ../shared/data/mnist"),
         "scale": Field(Nullable(Str(choices=("minmax", "standard"))), "minmax",
                        "feature scaling fitted on the training part only"),
@@ -176,8 +177,13 @@ def apply_overrides(raw: dict, overrides) -> dict:
         key, sep, text = item.partition("=")
         key = key.strip()
         if not sep or not _KEY.fullmatch(key):
-            raise ValueError(f"override {item!r} is not KEY=VALUE with KEY like split.n_train or models[0].params.C")
-        value = yaml.safe_load(text) if text.strip() else None
+            raise QBoostTNError(f"override {item!r} is not KEY=VALUE with KEY like split.n_train or "
+                                "models[0].params.C")
+        try:
+            value = yaml.safe_load(text) if text.strip() else None
+        except yaml.YAMLError as exc:
+            raise QBoostTNError(f"override {item!r}: {text!r} is not a valid YAML value "
+                                f"({str(exc).splitlines()[0]})") from None
         node, where = raw, ""
         steps = [m.group(1) if m.group(1) is not None else int(m.group(2)) for m in _TOKEN.finditer(key)]
         for step, nxt in zip(steps, steps[1:] + [None]):
@@ -185,9 +191,9 @@ def apply_overrides(raw: dict, overrides) -> dict:
             if isinstance(step, int):
                 if not isinstance(node, list) or step >= len(node):
                     size = len(node) if isinstance(node, list) else 0
-                    raise ValueError(f"override {item!r}: {where or 'config'} has {size} item(s), no [{step}]")
+                    raise QBoostTNError(f"override {item!r}: {where or 'config'} has {size} item(s), no [{step}]")
             elif not isinstance(node, dict):
-                raise ValueError(f"override {item!r}: {where} is a {type_name(node)}, not a mapping")
+                raise QBoostTNError(f"override {item!r}: {where} is a {type_name(node)}, not a mapping")
             if last:
                 node[step] = value
             else:
@@ -257,7 +263,7 @@ def select_models(cfg: dict, names) -> dict:
     known = [m["name"] for m in cfg["models"]]
     unknown = [n for n in names if n not in known]
     if unknown:
-        raise ValueError(f"model(s) {unknown} not in this config; it has {', '.join(known)}")
+        raise QBoostTNError(f"model(s) {unknown} not in this config; it has {', '.join(known)}")
     cfg = copy.deepcopy(cfg)
     cfg["models"] = [m for m in cfg["models"] if m["name"] in names]
     return cfg

@@ -26,6 +26,7 @@ th { background: #f0f0f0; } td.text { text-align: left; }
 tr.failed td { background: #fde8e8; } td.best { font-weight: bold; background: #e6f4ea; }
 .status { display: inline-block; padding: .1em .5em; border-radius: .3em; background: #eee; }
 .status.finished { background: #e6f4ea; } .status.interrupted, .status.running { background: #fff4d6; }
+.status.failed { background: #fde8e8; }
 figure { display: inline-block; margin: .5em; vertical-align: top; } figcaption { font-size: .85em; color: #444; }
 img { max-width: 100%; } pre { background: #f7f7f7; padding: 1em; overflow-x: auto; }
 """
@@ -62,49 +63,64 @@ def _img(path: Path, alt: str) -> str:
     return f'<img src="data:image/png;base64,{data}" alt="{_esc(alt)}">'
 
 
+_FRAME_COLUMNS = ["model", "kind", "family", "seeds", "failed", "error", "macro_auc", "accuracy", "n_params",
+                  "fit_time_s", "sparsity", "macro_auc_std", "best_in_family"]
+
+
 def comparison_frame(records) -> pd.DataFrame:
-    """One row per model (means over seeds, with the spread of macro AUC when there are several)."""
+    """One row per model (means over seeds, with the spread of macro AUC when there are several).
+
+    ``best_in_family`` marks the row with the highest mean macro AUC of its family (annealer, classical,
+    network, tensor-network); a run with no successful row has none marked.
+    """
     rows = []
     order = list(dict.fromkeys(r["model"] for r in records))
     for model in order:
         recs = [r for r in records if r["model"] == model]
         ok = [r for r in recs if r["status"] == "ok"]
         failed = [r for r in recs if r["status"] != "ok"]
-        row = {"model": model, "kind": recs[0]["kind"], "seeds": len(recs), "failed": len(failed),
-               "error": failed[0]["error"] if failed else None}
+        row = {"model": model, "kind": recs[0]["kind"], "family": recs[0].get("family"), "seeds": len(recs),
+               "failed": len(failed), "error": failed[0]["error"] if failed else None}
         for key in ("macro_auc", "accuracy", "n_params", "fit_time_s", "sparsity"):
             values = [r[key] for r in ok if r.get(key) is not None]
             row[key] = sum(values) / len(values) if values else None
         aucs = [r["macro_auc"] for r in ok]
         row["macro_auc_std"] = pd.Series(aucs).std() if len(aucs) > 1 else None
         rows.append(row)
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(rows, columns=_FRAME_COLUMNS)
+    auc = pd.to_numeric(frame["macro_auc"], errors="coerce")
+    best = auc.groupby(frame["family"].fillna(""), sort=False).transform("max")
+    frame["best_in_family"] = auc.notna() & (auc == best)
+    return frame
 
 
 def _comparison_table(records) -> str:
     frame = comparison_frame(records)
-    best = frame["macro_auc"].max() if frame["macro_auc"].notna().any() else None  # NaN when all failed
     spread = frame["macro_auc_std"].notna().any()
-    head = ("<tr><th>model</th><th>kind</th><th>macro ROC-AUC</th>" + ("<th>± std</th>" if spread else "")
+    head = ("<tr><th>model</th><th>family</th><th>kind</th><th>macro ROC-AUC</th>"
+            + ("<th>± std</th>" if spread else "")
             + "<th>accuracy</th><th>parameters</th><th>fit time (s)</th><th>sparsity</th><th>seeds</th>"
               "<th>error</th></tr>")
     body = []
     for r in frame.to_dict("records"):
         r = {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in r.items()}
-        cls = ' class="failed"' if r["failed"] else ""
-        auc_cls = ' class="best"' if best is not None and r["macro_auc"] == best else ""
-        cells = [f'<td class="text">{_esc(r["model"])}</td>', f'<td class="text">{_esc(r["kind"])}</td>',
-                 f"<td{auc_cls}>{_num(r['macro_auc'], '.4f')}</td>"]
+        classes = (["failed"] if r["failed"] else []) + (["best-in-family"] if r["best_in_family"] else [])
+        cls = f' class="{" ".join(classes)}"' if classes else ""
+        auc_cls = ' class="best" title="best of its family"' if r["best_in_family"] else ""
+        sparsity = "" if r["sparsity"] is None else f"{100 * r['sparsity']:.1f}%"
+        n_params = None if r["n_params"] is None else int(round(r["n_params"]))
+        cells = [f'<td class="text">{_esc(r["model"])}</td>', f'<td class="text">{_esc(r["family"] or "")}</td>',
+                 f'<td class="text">{_esc(r["kind"])}</td>', f"<td{auc_cls}>{_num(r['macro_auc'], '.4f')}</td>"]
         if spread:
             cells.append(f"<td>{_num(r['macro_auc_std'], '.4f')}</td>")
-        cells += [f"<td>{_num(r['accuracy'], '.4f')}</td>",
-                  f"<td>{_num(None if r['n_params'] is None else int(round(r['n_params'])), ',d')}</td>",
-                  f"<td>{_num(r['fit_time_s'], '.2f')}</td>",
-                  f"<td>{_num(None if r['sparsity'] is None else 100 * r['sparsity'], '.1f')}{'%' if r['sparsity'] is not None else ''}</td>",
+        cells += [f"<td>{_num(r['accuracy'], '.4f')}</td>", f"<td>{_num(n_params, ',d')}</td>",
+                  f"<td>{_num(r['fit_time_s'], '.2f')}</td>", f"<td>{sparsity}</td>",
                   f"<td>{r['seeds'] - r['failed']}/{r['seeds']}</td>",
                   f'<td class="text">{_esc(r["error"] or "")}</td>']
         body.append(f"<tr{cls}>{''.join(cells)}</tr>")
-    return f'<table id="comparison"><thead>{head}</thead><tbody>{"".join(body)}</tbody></table>'
+    return (f'<table id="comparison"><thead>{head}</thead><tbody>{"".join(body)}</tbody></table>'
+            '<p class="meta">Bold on green: the best macro ROC-AUC of its family (annealer, classical, network, '
+            'tensor-network).</p>')
 
 
 def _per_class_table(records) -> str:

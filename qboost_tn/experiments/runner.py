@@ -1,23 +1,36 @@
-"""Run every model of a config on every seed and write a run directory.
+"""Run every model of a config on every seed and write a run directory: the one pipeline of every command.
 
-Layout of a run directory (``<output>/<name>-<YYYYmmdd-HHMMSS>[-N]``)::
+``qboost-tn run``, ``compare``, ``demo``, ``train`` and ``compress`` all end here, so they all write the same
+layout (``<output>/<name>-<YYYYmmdd-HHMMSS>[-N]``, or exactly ``--out``)::
 
     config.yaml      the resolved config (defaults filled in, absolute paths)
     metrics.json     run status, data provenance, one record per model and seed (per-class metrics included)
     metrics.csv      the same records flattened: one row per model and seed
     figures/         AUC-versus-parameters, and per model (first seed): weight maps and figures it adds
-                     (entanglement, ...)
+    models/          each fitted model that can be saved without pickle: annealer-trained estimators as
+                     ``.npz`` (:func:`qboost_tn.qubo.load_model`), torch networks as a ``.pt`` state_dict plus
+                     ``.pt.mpo.json`` (:func:`qboost_tn.mpo.load_compressed` into the uncompressed skeleton)
     errors/          the traceback of each model that failed
     report.html      one self-contained page: table and figures
 
+The ``--out`` rule: an output folder is claimed atomically and must be new or empty; a run never writes into
+another's folder. Everything that can be checked cheaply (the config, the data, every seed's split, that the
+folder can be written) is checked before the folder is claimed, so a mistake leaves nothing behind; a run whose
+first model never finished (an error or Ctrl-C before any result) removes what it wrote.
+
 ``metrics.*`` and ``report.html`` are rewritten (atomically) after every model, so an interrupted run keeps
-every finished model's results and a reader never sees a half-written file.
+every finished model's results and a reader never sees a half-written file. A model that raises is recorded
+as ``failed`` and the others still run; a failure to *write* (disk full, folder removed) is not a model's
+failure: it stops the run with one :class:`RunWriteError`.
 """
 from __future__ import annotations
 
+import contextlib
 import itertools
+import os
 import re
-import time
+import shutil
+import sys
 import traceback
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -27,11 +40,17 @@ import numpy as np
 import pandas as pd
 
 from .._io import write_json, write_text
+from ..errors import QBoostTNError
 from .adapters import ADAPTERS, Task
 from .config import dump_config, load_config
 
 SUMMARY_COLUMNS = ["model", "kind", "family", "seed", "status", "macro_auc", "accuracy", "log_loss", "n_params",
                    "fit_time_s", "sparsity"]
+_CLAIM = "config.yaml"  # created with O_EXCL: whoever creates it owns the folder
+
+
+class RunWriteError(QBoostTNError):
+    """The run directory could not be written (missing, read-only, not a folder, disk full)."""
 
 
 @dataclass
@@ -51,27 +70,59 @@ class Run:
         return self.path / "report.html"
 
 
+def _write_error(path, exc: OSError, doing="write") -> RunWriteError:
+    reason = exc.strerror or type(exc).__name__
+    return RunWriteError(f"cannot {doing} the run directory {path}: {reason}")
+
+
+def claim_run_dir(path) -> Path:
+    """Claim ``path`` as a run directory: create it (parents too) or take an existing empty folder.
+
+    Atomic: the claim is the ``O_EXCL`` creation of ``config.yaml`` inside the folder, so of two runs given the
+    same folder at the same moment exactly one wins; the other gets :class:`QBoostTNError`. A folder holding
+    anything else is refused. Unwritable, read-only or not-a-directory paths raise :class:`RunWriteError`.
+    """
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise RunWriteError(f"output directory {path} exists and is not a directory") from None
+    except NotADirectoryError:
+        raise RunWriteError(f"output directory {path}: a parent of it is a file, not a directory") from None
+    except OSError as exc:
+        raise _write_error(path, exc, "create") from None
+    try:
+        os.close(os.open(path / _CLAIM, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+    except FileExistsError:
+        raise _not_empty(path) from None
+    except OSError as exc:
+        raise _write_error(path, exc) from None
+    if any(p.name != _CLAIM for p in path.iterdir()):
+        os.unlink(path / _CLAIM)
+        raise _not_empty(path)
+    return path
+
+
+def _not_empty(path) -> QBoostTNError:
+    return QBoostTNError(f"output directory {path} already exists and is not empty; a run never overwrites "
+                         "another - choose a new folder or leave --out out to get a fresh timestamped one")
+
+
 def new_run_dir(output, name) -> Path:
     """Create ``output/name-<timestamp>``, adding ``-2``, ``-3``, ... rather than reuse an existing folder."""
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    output = Path(output)
-    output.mkdir(parents=True, exist_ok=True)
     for n in itertools.count(1):
-        candidate = output / (f"{name}-{stamp}" if n == 1 else f"{name}-{stamp}-{n}")
+        candidate = Path(output) / (f"{name}-{stamp}" if n == 1 else f"{name}-{stamp}-{n}")
         try:
-            candidate.mkdir()  # atomic: two runs started in the same second get different folders
-            return candidate
+            candidate.mkdir(parents=True)  # atomic: two runs started in the same second get different folders
+            return claim_run_dir(candidate)
         except FileExistsError:
-            continue
-
-
-def _claim_dir(path) -> Path:
-    path = Path(path)
-    if path.exists() and (not path.is_dir() or any(path.iterdir())):
-        raise ValueError(f"output directory {path} already exists and is not empty; a run never overwrites "
-                         "another - choose a new folder or leave --out out to get a fresh timestamped one")
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+            if not candidate.is_dir():
+                raise RunWriteError(f"output folder {output}: {candidate} is not a directory") from None
+        except NotADirectoryError:
+            raise RunWriteError(f"output folder {output} is not a directory") from None
+        except OSError as exc:
+            raise _write_error(output, exc, "create") from None
 
 
 def slug(text: str) -> str:
@@ -88,7 +139,7 @@ def records_frame(records) -> pd.DataFrame:
         row.update(rec.get("info", {}))
         row["error"] = rec.get("error")
         rows.append(row)
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=None if rows else SUMMARY_COLUMNS + ["entry", "error"])
 
 
 def _weight_map_figure(maps, task: Task, title):
@@ -106,14 +157,58 @@ def _weight_map_figure(maps, task: Task, title):
                             ncols=5 if task.image_shape is not None else 1)
 
 
+def save_fitted(model, stem: Path) -> Path | None:
+    """Save ``model`` without pickle where its family supports it; returns the file, or None (not savable).
+
+    Annealer-trained estimators: ``stem.npz`` by :func:`qboost_tn.qubo.save_model`. Torch networks:
+    ``stem.pt`` (state_dict) and ``stem.pt.mpo.json`` (MPO layer shapes) by :func:`qboost_tn.mpo.save_compressed`.
+    Other models (scikit-learn's own) are not saved: their only portable format would be pickle.
+    """
+    from ..qubo.persistence import CLASSES, save_model
+
+    torch = sys.modules.get("torch")  # a torch model exists only if torch was imported
+    if torch is not None and isinstance(model, torch.nn.Module):
+        from ..mpo import save_compressed
+
+        path = stem.with_name(stem.name + ".pt")
+        save_compressed(model, path)
+        return path
+    if type(model).__name__ in CLASSES:
+        return save_model(model, stem.with_name(stem.name + ".npz"))
+    return None
+
+
 class _Recorder:
-    """Holds the records of a run and rewrites metrics and report after each change."""
+    """Holds the records of a run and owns every write to its folder: records, figures, models, errors.
+
+    Any ``OSError`` here is a failure to write the run, raised as :class:`RunWriteError`, never a model's.
+    """
 
     def __init__(self, path: Path, cfg: dict, meta: dict):
         self.path, self.cfg, self.meta = path, cfg, meta
         self.records: list[dict] = []
 
-    def add(self, record):
+    def add(self, record, figures=(), model=None, tb=None):
+        """Write ``figures`` (``(name, Figure)`` pairs), ``model`` and traceback ``tb`` of ``record``, then it."""
+        from ..eval.plots import save_figure
+
+        stem = slug(record["model"]) + f"-seed{record['seed']}"
+        try:
+            for name, fig in figures:
+                target = self.path / "figures" / f"{slug(name)}-{stem}.png"
+                save_figure(fig, target)
+                record["figures"].append({"kind": name, "path": f"figures/{target.name}"})
+            if model is not None:
+                saved = save_fitted(model, self.path / "models" / stem)
+                if saved is not None:
+                    record["model_file"] = saved.relative_to(self.path).as_posix()
+            if tb is not None:
+                write_text(self.path / "errors" / f"{stem}.txt", tb)
+                record["traceback"] = f"errors/{stem}.txt"
+        except OSError as exc:
+            raise _write_error(self.path, exc) from exc
+        finally:
+            _close_figures(fig for _, fig in figures)
         self.records.append(record)
         self.flush("running")
 
@@ -122,92 +217,156 @@ class _Recorder:
         from .report import write_report
 
         meta = dict(self.meta, status=status, updated=_now())
-        write_json(self.path / "metrics.json", {"run": meta, "models": self.records})
-        write_text(self.path / "metrics.csv", records_frame(self.records).to_csv(index=False))
-        if status != "running" and any(r["status"] == "ok" for r in self.records):
-            self._plot_auc_vs_params()
-        write_report(self.path)
+        try:
+            write_json(self.path / "metrics.json", {"run": meta, "models": self.records})
+            write_text(self.path / "metrics.csv", records_frame(self.records).to_csv(index=False))
+            if status != "running" and any(r["status"] == "ok" for r in self.records):
+                self._plot_auc_vs_params()
+            write_report(self.path)
+        except OSError as exc:
+            raise _write_error(self.path, exc) from exc
 
     def _plot_auc_vs_params(self):
         from ..eval.plots import plot_metric_vs_params
 
         ok = records_frame([r for r in self.records if r["status"] == "ok"])
         mean = ok.groupby(["entry", "model"], sort=False)[["n_params", "macro_auc"]].mean().reset_index()
+        seeds = len(self.cfg["seeds"])
         plot_metric_vs_params(mean, x="n_params", y="macro_auc", hue="entry",
                               path=self.path / "figures" / "auc_vs_params.png",
                               title=f"{self.cfg['name']}: macro ROC-AUC vs parameters"
-                                    + (f" (mean of {len(self.cfg['seeds'])} seeds)" if len(self.cfg["seeds"]) > 1 else ""))
+                                    + (f" (mean of {seeds} seeds)" if seeds > 1 else ""))
 
 
 def _now():
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def _task(dataset, cfg, seed, progress) -> Task:
-    from ..data import prepare, split
+def _split(dataset, cfg, seed):
+    from ..data import split
 
     s = cfg["split"]
     if s["train_size"] is not None:
-        parts = split(dataset, train_size=s["train_size"], stratify=s["stratify"], seed=seed)
-    else:
-        parts = split(dataset, n_train=s["n_train"], n_val=s["n_val"], n_test=s["n_test"], stratify=s["stratify"],
-                      seed=seed)
+        return split(dataset, train_size=s["train_size"], stratify=s["stratify"], seed=seed)
+    return split(dataset, n_train=s["n_train"], n_val=s["n_val"], n_test=s["n_test"], stratify=s["stratify"],
+                 seed=seed)
+
+
+def _task(dataset, cfg, parts, seed, progress) -> Task:
+    from ..data import prepare
+
     p = prepare(dataset, parts, scale=cfg["data"]["scale"])
-    X_eval, y_eval = (p.X_test, p.y_test) if s["evaluate_on"] == "test" else (p.X_val, p.y_val)
+    X_eval, y_eval = (p.X_test, p.y_test) if cfg["split"]["evaluate_on"] == "test" else (p.X_val, p.y_val)
     return Task(p.X_train, p.y_train, p.X_val, p.y_val, X_eval, y_eval, dataset.class_names,
                 dataset.image_shape, seed, progress)
 
 
-def _record(entry, task, outcome, figures_dir: Path, draw: bool) -> dict:
-    """Evaluate one outcome; with ``draw``, save its figures (done for the first seed only: the report shows
-    one set per model, and drawing dominates the run time of fast models)."""
+def _evaluate(entry, task, outcome, draw: bool):
+    """The record of one outcome and the figures to save (first seed only: the report shows one set per model,
+    and drawing dominates the run time of fast models). Part of the model's work: an error here fails it."""
     from ..eval import evaluate
-    from ..eval.plots import save_figure
 
     label = entry["name"] + (f" ({outcome.variant})" if outcome.variant else "")
     ev = evaluate(task.y_eval, outcome.scores, task.class_names, outcome.proba)
     figures = []
-    stem = slug(label) + f"-seed{task.seed}"
-    if not draw:
-        _close_figures(outcome.figures)
-    elif outcome.weight_maps is not None:
-        path = figures_dir / f"weights-{stem}.png"
-        save_figure(_weight_map_figure(outcome.weight_maps, task, f"{label}: weights (seed {task.seed})"), path)
-        figures.append({"kind": "weights", "path": f"figures/{path.name}"})
-    for name, fig in outcome.figures.items() if draw else ():
-        path = figures_dir / f"{slug(name)}-{stem}.png"
-        save_figure(fig, path)
-        figures.append({"kind": name, "path": f"figures/{path.name}"})
+    if draw and outcome.weight_maps is not None:
+        figures.append(("weights", _weight_map_figure(outcome.weight_maps, task,
+                                                      f"{label}: weights (seed {task.seed})")))
+    if draw:
+        figures += list(outcome.figures.items())
+    else:
+        _close_figures(outcome.figures.values())
     summary = ev.summary
-    return {
+    record = {
         "model": label, "entry": entry["name"], "kind": entry["kind"], "family": ADAPTERS[entry["kind"]].family,
         "variant": outcome.variant,
         "seed": task.seed, "status": "ok", "error": None,
         "macro_auc": summary["macro_auc"], "accuracy": summary["accuracy"], "log_loss": summary["log_loss"],
         "n_params": int(outcome.n_params), "fit_time_s": float(outcome.fit_time),
         "sparsity": None if outcome.sparsity is None else float(outcome.sparsity),
-        "per_class": ev.per_class.to_dict(orient="records"), "info": dict(outcome.info), "figures": figures,
+        "per_class": ev.per_class.to_dict(orient="records"), "info": dict(outcome.info), "figures": [],
     }
+    return record, figures
 
 
 def _close_figures(figures):
     import matplotlib.pyplot as plt
 
-    for fig in figures.values():
+    for fig in figures:
         plt.close(fig)
 
 
-def _failure(entry, seed, exc, path: Path, done_variants: int) -> dict:
-    stem = slug(entry["name"]) + f"-seed{seed}"
-    write_text(path / "errors" / f"{stem}.txt", "".join(traceback.format_exception(exc)))
+def _failure(entry, seed, exc, done_variants: int) -> dict:
     label = entry["name"] + (" (remaining variants)" if done_variants else "")
     return {"model": label, "entry": entry["name"], "kind": entry["kind"], "family": ADAPTERS[entry["kind"]].family,
             "variant": None, "seed": seed,
-            "status": "failed", "error": f"{type(exc).__name__}: {exc}", "info": {}, "figures": [],
-            "traceback": f"errors/{stem}.txt"}
+            "status": "failed", "error": f"{type(exc).__name__}: {exc}", "info": {}, "figures": []}
 
 
-def run_experiment(config, out=None, overrides=(), models=None, progress=True) -> Run:
+def _fit_entry(entry, task, recorder, draw):
+    """Fit one config entry and record each outcome. The model's exceptions are caught here and recorded as
+    its failure; the recorder's write errors are outside that ``try`` and stop the run."""
+    outcomes = ADAPTERS[entry["kind"]].fit(task, entry["params"])
+    done = 0
+    while True:
+        try:
+            outcome = next(outcomes)
+            record, figures = _evaluate(entry, task, outcome, draw)
+        except StopIteration:
+            return
+        except Exception as exc:  # noqa: BLE001 - one model's failure must not stop the others
+            recorder.add(_failure(entry, task.seed, exc, done), tb="".join(traceback.format_exception(exc)))
+            return
+        recorder.add(record, figures, model=outcome.model)
+        done += 1
+
+
+class _Progress:
+    """The overall line ("model 3/11, seed 1/3") over the learners' own bars; plain lines when not a terminal."""
+
+    def __init__(self, cfg, mode):
+        self.cfg, self.mode = cfg, mode
+        self.bar = None
+        if mode == "bars":
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=len(cfg["seeds"]) * len(cfg["models"]), desc=cfg["name"], unit="model",
+                            position=0, leave=True)
+
+    def start(self, i_seed, i_model, entry):
+        n_models, n_seeds = len(self.cfg["models"]), len(self.cfg["seeds"])
+        text = f"model {i_model + 1}/{n_models} ({entry['name']}), seed {i_seed + 1}/{n_seeds}"
+        if self.bar is not None:
+            self.bar.set_description_str(f"{self.cfg['name']}: {text}")
+        elif self.mode == "lines":
+            print(f"{self.cfg['name']}: {text}", file=sys.stderr, flush=True)
+
+    def done(self):
+        if self.bar is not None:
+            self.bar.update(1)
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _progress_mode(progress) -> str:
+    if progress is None:
+        return "bars" if sys.stderr.isatty() else "lines"
+    return "bars" if progress else "off"
+
+
+def _discard(path: Path, created: bool):
+    """Remove what an unfinished run wrote into its folder (and the folder, if the run created it)."""
+    if created:
+        shutil.rmtree(path, ignore_errors=True)
+        return
+    for child in path.iterdir():
+        with contextlib.suppress(OSError):
+            shutil.rmtree(child) if child.is_dir() else child.unlink()
+
+
+def run_experiment(config, out=None, overrides=(), models=None, progress=None, dataset=None) -> Run:
     """Run every model of ``config`` on every seed and write a run directory (see the module docstring).
 
     Parameters
@@ -215,58 +374,75 @@ def run_experiment(config, out=None, overrides=(), models=None, progress=True) -
     config : str, Path or dict
         A config file, the name of a shipped config, or a parsed config mapping.
     out : str or Path, optional
-        Exact run directory (must not exist or be empty). Default: a new ``<output>/<name>-<timestamp>``.
+        Exact run directory (must be new or empty). Default: a new ``<output>/<name>-<timestamp>``.
     overrides : list of str
         ``KEY.PATH=VALUE`` changes applied before validation, e.g. ``["split.n_train=50"]``.
     models : list of str, optional
         Run only the models with these names.
-    progress : bool
-        Show a progress bar over models (and the learners' own bars).
+    progress : bool, optional
+        True: an overall bar ("model 3/11, seed 1/3") and the learners' own bars; False: nothing. Default:
+        bars when stderr is a terminal, else one plain line per model.
+    dataset : qboost_tn.data.Dataset, optional
+        The data set already loaded (it must be the one the config names); default: load it from the config.
 
     Returns
     -------
     Run
         ``.path``, ``.status`` (``"finished"``), ``.records`` and ``.table``.
 
+    Raises
+    ------
+    ConfigError, QBoostTNError
+        Before anything is written: a bad config, unusable data or split, an output folder that is taken.
+    RunWriteError
+        The run directory could not be written; the run stops (status ``"failed"`` where it can be written).
+
     A model that raises is recorded with status ``"failed"`` and its error; the others still run. On
     Ctrl-C the finished models' results stay in the run directory (status ``"interrupted"``) and
     ``KeyboardInterrupt`` propagates.
     """
-    from tqdm.auto import tqdm
-
     from ..data import load_dataset
     from .config import select_models
 
     cfg = load_config(config, overrides)
     if models:
         cfg = select_models(cfg, models)
-    dataset = load_dataset(cfg["data"]["name"], **cfg["data"]["options"])
-    path = _claim_dir(out) if out is not None else new_run_dir(cfg["output"], cfg["name"])
-    write_text(path / "config.yaml", dump_config(cfg))
+    if dataset is None:
+        dataset = load_dataset(cfg["data"]["name"], **cfg["data"]["options"])
+    parts = {seed: _split(dataset, cfg, seed) for seed in dict.fromkeys(cfg["seeds"])}  # cheap; fails early
+    mode = _progress_mode(progress)
+
+    created = out is None or not Path(out).exists()
+    path = claim_run_dir(out) if out is not None else new_run_dir(cfg["output"], cfg["name"])
     meta = {"name": cfg["name"], "description": cfg["description"], "started": _now(),
             "dataset": repr(dataset), "provenance": dataset.provenance, "splits": {}}
     recorder = _Recorder(path, cfg, meta)
     status = "interrupted"
-    jobs = [(seed, entry) for seed in cfg["seeds"] for entry in cfg["models"]]
-    bar = tqdm(jobs, desc=cfg["name"], unit="model", disable=not progress)
+    bar = _Progress(cfg, mode)
     try:
-        task = None
-        for seed, entry in bar:
-            if task is None or task.seed != seed:
-                task = _task(dataset, cfg, seed, progress)
-                meta["splits"][str(seed)] = {"train": len(task.y_train), "val": len(task.y_val),
-                                             "eval": len(task.y_eval), "evaluate_on": cfg["split"]["evaluate_on"]}
-            bar.set_postfix_str(f"{entry['name']} seed {seed}")
-            done = 0
-            try:
-                for outcome in ADAPTERS[entry["kind"]].fit(task, entry["params"]):
-                    recorder.add(_record(entry, task, outcome, path / "figures", draw=seed == cfg["seeds"][0]))
-                    done += 1
-            except Exception as exc:  # noqa: BLE001 - one model's failure must not stop the others
-                recorder.add(_failure(entry, seed, exc, path, done))
+        try:
+            write_text(path / "config.yaml", dump_config(cfg))
+        except OSError as exc:
+            raise _write_error(path, exc) from exc
+        for i_seed, seed in enumerate(cfg["seeds"]):
+            task = _task(dataset, cfg, parts[seed], seed, mode == "bars")
+            meta["splits"][str(seed)] = {"train": len(task.y_train), "val": len(task.y_val),
+                                         "eval": len(task.y_eval), "evaluate_on": cfg["split"]["evaluate_on"]}
+            for i_model, entry in enumerate(cfg["models"]):
+                bar.start(i_seed, i_model, entry)
+                _fit_entry(entry, task, recorder, draw=i_seed == 0)
+                bar.done()
         status = "finished"
+    except Exception:
+        status = "failed"
+        raise
     finally:
         bar.close()
-        recorder.meta["finished"] = _now()
-        recorder.flush(status)
+        if not recorder.records and status != "finished":
+            _discard(path, created)  # nothing ran: leave no half-made run behind
+        else:
+            recorder.meta["finished"] = _now()
+            # An unfinished run's last flush is best effort: the error that stopped it is the one to report.
+            with contextlib.suppress(RunWriteError) if status != "finished" else contextlib.nullcontext():
+                recorder.flush(status)
     return Run(path, status, recorder.records)

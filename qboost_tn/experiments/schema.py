@@ -77,26 +77,43 @@ class Int(Spec):
             errors.append(f"{path}: must be <= {self.max}, got {value}")
         return value
 
+    def describe(self):
+        bounds = ([f">= {self.min}"] if self.min is not None else []) + ([f"<= {self.max}"] if self.max is not None
+                                                                          else [])
+        return " ".join(["int", " and ".join(bounds)]) if bounds else "int"
+
 
 @dataclass
 class Float(Spec):
     min: float | None = None
     max: float | None = None
-    exclusive: bool = False  # bounds are open: (min, max)
+    exclusive: bool = False  # both bounds open: (min, max); ``closed`` says it per side
+    closed: str | None = None  # "both", "left", "right" or "neither" (scikit-learn's Interval convention)
     name = "float"
+
+    def _closed(self):
+        return self.closed or ("neither" if self.exclusive else "both")
+
+    def interval(self) -> str:
+        closed = self._closed()
+        lo = "-inf" if self.min is None else self.min
+        hi = "inf" if self.max is None else self.max
+        return ("[" if closed in ("both", "left") else "(") + f"{lo}, {hi}" + ("]" if closed in ("both", "right")
+                                                                               else ")")
 
     def check(self, value, path, errors):
         if type_name(value) not in ("int", "float"):
             return self._wrong_type(value, path, errors)
         value = float(value)
-        low_bad = self.min is not None and (value <= self.min if self.exclusive else value < self.min)
-        high_bad = self.max is not None and (value >= self.max if self.exclusive else value > self.max)
-        if low_bad or high_bad:
-            lo = "-inf" if self.min is None else self.min
-            hi = "inf" if self.max is None else self.max
-            interval = f"({lo}, {hi})" if self.exclusive else f"[{lo}, {hi}]"
-            errors.append(f"{path}: must lie in {interval}, got {value}")
+        closed = self._closed()
+        low_bad = self.min is not None and (value < self.min or (value == self.min and closed in ("right", "neither")))
+        high_bad = self.max is not None and (value > self.max or (value == self.max and closed in ("left", "neither")))
+        if low_bad or high_bad or value != value:  # NaN lies in no interval
+            errors.append(f"{path}: must lie in {self.interval()}, got {value}")
         return value
+
+    def describe(self):
+        return "float" if self.min is None and self.max is None else f"float in {self.interval()}"
 
 
 class Bool(Spec):
@@ -108,19 +125,39 @@ class Bool(Spec):
 
 @dataclass
 class Str(Spec):
-    choices: tuple | None = None
+    """A string; ``choices`` is a tuple, or a callable returning one, asked at each check (a live registry)."""
+
+    choices: tuple | Callable | None = None
     name = "str"
+
+    def options(self) -> tuple | None:
+        return tuple(self.choices()) if callable(self.choices) else self.choices
 
     def check(self, value, path, errors):
         if not isinstance(value, str):
             return self._wrong_type(value, path, errors)
-        if self.choices is not None and value not in self.choices:
-            errors.append(f"{path}: {value!r} is not one of {', '.join(map(str, self.choices))}"
-                          + _suggest(value, self.choices))
+        choices = self.options()
+        if choices is not None and value not in choices:
+            errors.append(f"{path}: {value!r} is not one of {', '.join(map(str, choices))}"
+                          + _suggest(value, choices))
         return value
 
     def describe(self):
-        return "one of " + ", ".join(map(str, self.choices)) if self.choices else "str"
+        choices = self.options()
+        return "one of " + ", ".join(map(str, choices)) if choices else "str"
+
+
+class Choice(Spec):
+    """One of a fixed set of values of any YAML type (scikit-learn's ``Options``)."""
+
+    def __init__(self, options):
+        self.options = tuple(options)
+        self.name = "one of " + ", ".join(map(repr, self.options))
+
+    def check(self, value, path, errors):
+        if value not in self.options or isinstance(value, bool) != any(isinstance(o, bool) for o in self.options):
+            errors.append(f"{path}: {value!r} is not {self.name}")
+        return value
 
 
 class Nullable(Spec):
@@ -129,6 +166,9 @@ class Nullable(Spec):
     def __init__(self, inner: Spec):
         self.inner = inner
         self.name = f"{inner.name} or null"
+
+    def describe(self):
+        return f"{self.inner.describe()} or null"
 
     def check(self, value, path, errors):
         if value is None:
@@ -157,6 +197,44 @@ class OneOf(Spec):
                 errors.extend(probe)
                 return out
         return self._wrong_type(value, path, errors)
+
+
+class Null(Spec):
+    name = "null"
+
+    def check(self, value, path, errors):
+        return value if value is None else self._wrong_type(value, path, errors)
+
+
+class AnyOf(Spec):
+    """Accepted when any alternative accepts it (e.g. ``n_jobs``: an int <= -1 or an int >= 1, or null).
+
+    Unlike :class:`OneOf`, alternatives may share a type; the error lists what each would have taken.
+    """
+
+    def __init__(self, *alternatives: Spec):
+        self.alternatives = alternatives
+        self.name = self.describe()
+
+    def check(self, value, path, errors):
+        typed = []  # alternatives of the value's type, and what they said
+        for alt in self.alternatives:
+            probe = []
+            out = alt.check(value, path, probe)
+            if not probe:
+                return out
+            if not any(p.startswith(f"{path}: expected ") for p in probe):
+                typed.append((alt, probe))
+        if len(typed) == 1:
+            errors.extend(typed[0][1])  # e.g. "'big' is not one of auto": the one alternative it was meant for
+        elif typed:
+            errors.append(f"{path}: must be {' or '.join(a.describe() for a, _ in typed)}, got {value!r}")
+        else:
+            errors.append(f"{path or 'config'}: expected {self.describe()}, got {type_name(value)}")
+        return value
+
+    def describe(self):
+        return " or ".join(a.describe() for a in self.alternatives)
 
 
 class List(Spec):
@@ -198,14 +276,16 @@ class Record(Spec):
     """A mapping with a fixed set of keys: unknown keys and missing required keys are errors.
 
     ``validator`` runs on the checked mapping for rules that involve several keys; it returns
-    ``(path, message)`` pairs.
+    ``(path, message)`` pairs. ``source`` names what the fields were generated from (an estimator class, see
+    :func:`qboost_tn.experiments.params.estimator_record`), so the command line can build options from it.
     """
 
     name = "mapping"
 
-    def __init__(self, fields: dict[str, Field], validator: Callable | None = None):
+    def __init__(self, fields: dict[str, Field], validator: Callable | None = None, source=None):
         self.fields = fields
         self.validator = validator
+        self.source = source
 
     def check(self, value, path, errors):
         if value is None:

@@ -1,7 +1,7 @@
-"""Annealer-trained learners: layered Ising problems, solvers, parallel solves, the estimators and training.
+"""Annealer-trained learners: layered Ising problems, solvers, parallel solves and the estimators.
 
-``qboost_tn.qubo.train.train_and_evaluate`` (data -> fit -> evaluation -> files) is imported on demand: it
-pulls in matplotlib."""
+A pure library: it imports neither ``qboost_tn.data`` nor ``qboost_tn.experiments`` (training on a data set and
+writing files is the experiments runner's job, ``qboost-tn train``)."""
 from .dense_anneal import DenseSimulatedAnnealingSampler
 from .layered_anneal import LayeredAnnealingSolver
 from .model import LayeredProblem

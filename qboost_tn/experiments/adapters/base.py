@@ -73,6 +73,9 @@ class Outcome:
         Extra scalar columns for the table (chosen hyper-parameters, compression ratio, ...).
     figures : dict
         ``file stem -> matplotlib Figure`` to save and show in the report (e.g. entanglement plots).
+    model : object, optional
+        The fitted model, for the run's ``models/`` folder: saved if it is an annealer-trained estimator
+        (``.npz``) or a torch module (``.pt`` state_dict); other kinds leave it out.
     """
 
     scores: np.ndarray
@@ -84,6 +87,7 @@ class Outcome:
     variant: str | None = None
     info: dict = field(default_factory=dict)
     figures: dict = field(default_factory=dict)
+    model: object | None = None
 
 
 FAMILIES = ("annealer", "classical", "network", "tensor-network")
