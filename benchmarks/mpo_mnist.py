@@ -17,7 +17,8 @@ import pandas as pd
 import torch
 
 from qboost_tn.data import Prepared, load_dataset, split
-from qboost_tn.mpo import compress, evaluate_model, fine_tune, fit, make_mlp, mpo_network
+from qboost_tn.mpo import compress, fine_tune, mpo_network
+from qboost_tn.nets import evaluate_model, fit, make_mlp
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -54,7 +55,7 @@ def main(argv=None):
     rows = []
 
     def row(name, model, layer_params, seconds, epochs):
-        summary = evaluate_model(model, data.X_test, data.y_test).summary
+        summary = evaluate_model(model, data.X_test, data.y_test)
         rows.append({"model": name, "layer0_params": layer_params, "layer0_fraction": layer_params / (784 * 256),
                      "test_accuracy_%": 100 * summary["accuracy"], "test_macro_auc": summary["macro_auc"],
                      "epochs": epochs, "seconds": seconds})
@@ -66,20 +67,20 @@ def main(argv=None):
 
     t = time.perf_counter()
     shapes = None if args.in_modes == "auto" else {"0": (tuple(map(int, args.in_modes.split(","))), (4, 4, 4, 4))}
-    compressed, report = compress(dense, layers=["0"], param_fraction=args.fraction, shapes=shapes)
-    bonds = [int(b) for b in report.bonds.iloc[0].split("-")]
-    row(f"MPO layer 0 (chi={report.bonds.iloc[0]}), no fine-tuning", compressed, int(report.params_after.iloc[0]),
+    compressed, report = compress(dense, layers=["0"], budget=args.fraction, shapes=shapes)
+    bonds = [int(b) for b in report.bond_dims.iloc[0].split("-")]
+    row(f"MPO layer 0 (chi={report.bond_dims.iloc[0]}), no fine-tuning", compressed, int(report.params_after.iloc[0]),
         time.perf_counter() - t, 0)
     t = time.perf_counter()
     history = fine_tune(compressed, data, **{**train_args, "epochs": args.finetune_epochs})
-    row(f"MPO layer 0 (chi={report.bonds.iloc[0]}), fine-tuned", compressed, int(report.params_after.iloc[0]),
+    row(f"MPO layer 0 (chi={report.bond_dims.iloc[0]}), fine-tuned", compressed, int(report.params_after.iloc[0]),
         time.perf_counter() - t, len(history))
 
     t = time.perf_counter()
     scratch = mpo_network(make_mlp(784, hidden=(256,), n_outputs=10, seed=args.seed), layers=["0"],
-                          bond=bonds, seed=args.seed, **({} if shapes is None else {"shapes": shapes}))
+                          max_bond=bonds, seed=args.seed, **({} if shapes is None else {"shapes": shapes}))
     history = fit(scratch, data, desc="scratch", **train_args)
-    row(f"MPO layer 0 (chi={report.bonds.iloc[0]}), from scratch", scratch, scratch[0].n_weight_params,
+    row(f"MPO layer 0 (chi={report.bond_dims.iloc[0]}), from scratch", scratch, scratch[0].n_weight_params,
         time.perf_counter() - t, len(history))
 
     table = pd.DataFrame(rows)

@@ -1,4 +1,4 @@
-"""compress() on whole models, save/load, training with early stopping, entanglement, baselines, the CLI."""
+"""compress() on whole models, save/load, MPO training and fine-tuning, entanglement, the baselines."""
 import json
 import math
 from pathlib import Path
@@ -9,11 +9,11 @@ import pytest
 import torch
 from torch import nn
 
-from qboost_tn.data import Dataset
-from qboost_tn.mpo import (MPOLinear, bond_spectra, compress, entanglement_table, entropy, entropy_recorder, fine_tune,
-                           fit, load_compressed, low_rank_layer, make_mlp, make_permanent, mpo_network,
-                           plot_entropy_evolution, prune_layer, quantize_layer, save_compressed, tt_svd)
-from qboost_tn.mpo.handson import run_bank_marketing
+from qboost_tn.errors import QBoostTNError
+from qboost_tn.mpo import (MPOLinear, bond_spectra, compress, compress_fine_tune, entanglement_table, entropy,
+                           entropy_recorder, fine_tune, load_compressed, make_permanent, mpo_network,
+                           plot_entropy_evolution, save_compressed, truncation_steps, tt_svd)
+from qboost_tn.nets import fit, make_mlp, scores
 
 torch.set_num_threads(1)
 
@@ -48,7 +48,8 @@ def test_compress_sequential_exact_and_report():
     x = torch.randn(5, 12)
     torch.testing.assert_close(compressed(x), model(x), rtol=1e-4, atol=1e-5)
     assert report.rel_error.max() < 1e-5
-    assert {"params_before", "params_after", "compression_ratio", "rel_error", "flops_after"} <= set(report.columns)
+    assert {"params_before", "params_after", "compression_ratio", "rel_error", "flops_after", "max_bond",
+            "bond_dims"} <= set(report.columns)
 
 
 def test_compress_non_sequential_selected_layers():
@@ -70,8 +71,12 @@ def test_compress_rel_tol_and_fraction():
     model = nn.Sequential(nn.Linear(64, 64))
     _, tol = compress(model, rel_tol=0.5)
     assert tol.rel_error.iloc[0] <= 0.5 + 1e-6
-    _, frac = compress(model, param_fraction=0.1)
-    assert frac.param_fraction.iloc[0] <= 0.1
+    _, frac = compress(model, budget=0.1)
+    assert frac.fraction.iloc[0] <= 0.1
+    _, count = compress(model, budget=400)
+    assert count.params_after.iloc[0] <= 400
+    _, both = compress(model, budget=0.5, max_bond=2)  # both limits: the tighter one wins
+    assert both.max_bond.iloc[0] == 2
 
 
 def test_compress_bad_input():
@@ -80,8 +85,16 @@ def test_compress_bad_input():
         compress(model, layers=["nope"])
     with pytest.raises(ValueError, match="is Tanh, not nn.Linear"):
         compress(model, layers=["encoder.act"])
-    with pytest.raises(ValueError, match="bond dimensions must be integers >= 1"):
+    with pytest.raises(QBoostTNError, match="max_bond must be an int >= 1"):
         compress(model, max_bond=0)
+    with pytest.raises(QBoostTNError, match="budget must be"):
+        compress(model, budget=1.5)
+    with pytest.raises(QBoostTNError, match="max_bond is the MPO bond dimension"):
+        compress(model, method="low-rank", max_bond=2)
+    with pytest.raises(QBoostTNError, match="unknown method 'svd'"):
+        compress(model, method="svd")
+    with pytest.raises(QBoostTNError, match="pruning needs a budget"):
+        compress(model, method="prune")
     with pytest.raises(ValueError, match="rel_tol must lie in"):
         compress(model, rel_tol=1.5)
     with pytest.raises(ValueError, match="fewer than the 12"):
@@ -106,10 +119,13 @@ def test_save_load_weights_only(tmp_path):
     torch.testing.assert_close(restored(x), compressed(x))
     # the state_dict is plain tensors: loadable with weights_only=True
     assert set(torch.load(path, weights_only=True)) == set(compressed.state_dict())
-    # a single layer through its config
+    # a single layer through its config and its own file, into a fresh object with other weights
     layer = compressed.skip
-    clone = MPOLinear.from_config(json.loads(json.dumps(layer.config())))
-    clone.load_state_dict(torch.load(path, weights_only=True) and layer.state_dict())
+    torch.save(layer.state_dict(), tmp_path / "layer.pt")
+    (tmp_path / "layer.json").write_text(json.dumps(layer.config()))
+    clone = MPOLinear.from_config(json.loads((tmp_path / "layer.json").read_text()))
+    assert not torch.allclose(clone(x), layer(x))  # freshly initialised: the load below must do the work
+    clone.load_state_dict(torch.load(tmp_path / "layer.pt", weights_only=True))
     torch.testing.assert_close(clone(x), layer(x))
     with pytest.raises(FileNotFoundError):
         load_compressed(TwoBranch(), tmp_path / "missing.pt")
@@ -124,9 +140,8 @@ def test_fit_restores_best_weights_as_a_deep_copy():
     best = history.attrs["best_epoch"]
     assert history.val_loss.iloc[best - 1] == history.val_loss.min()
     assert best < len(history), "the test needs a run whose last epoch is not its best"
-    from qboost_tn.mpo.train import _loss_fn, scores
-
-    final = float(_loss_fn(1)(torch.as_tensor(scores(model, X[160:])).reshape(-1, 1), torch.as_tensor(y[160:])))
+    final = float(torch.nn.functional.binary_cross_entropy_with_logits(torch.as_tensor(scores(model, X[160:])),
+                                                                       torch.as_tensor(y[160:]).float()))
     assert final == pytest.approx(history.val_loss.min(), rel=1e-5)
 
 
@@ -144,21 +159,21 @@ def test_fit_patience_and_cores_only():
     assert all(p.requires_grad for p in model.parameters())
     short = fit(make_mlp(12, hidden=(4,), seed=0), data, epochs=50, lr=1.0, patience=2, progress=False)
     assert len(short) < 50
-    with pytest.raises(ValueError, match="no MPOLinear"):
+    with pytest.raises(QBoostTNError, match="no MPOLinear"):
         fine_tune(make_mlp(12, hidden=(4,)), data, cores_only=True, progress=False)
 
 
 def test_mpo_network_from_scratch_learns():
     X, y = synthetic(400)
     data = (X[:300], y[:300], X[300:], y[300:])
-    model = mpo_network(make_mlp(12, hidden=(16, 16), seed=0), layers=["2"], bond=2)
+    model = mpo_network(make_mlp(12, hidden=(16, 16), seed=0), layers=["2"], max_bond=2)
     assert isinstance(model[2], MPOLinear)
-    shaped = mpo_network(make_mlp(12, hidden=(16, 16)), layers=["0"], bond=2, shapes={"0": ((4, 3), (2, 8))})
+    shaped = mpo_network(make_mlp(12, hidden=(16, 16)), layers=["0"], max_bond=2, shapes={"0": ((4, 3), (2, 8))})
     assert (shaped[0].in_modes, shaped[0].out_modes) == ((4, 3), (2, 8))
     with pytest.raises(ValueError, match="shapes given for"):
         mpo_network(make_mlp(12, hidden=(16, 16)), layers=["0"], shapes={"2": ((4, 4), (4, 4))})
     history = fit(model, data, epochs=15, lr=1e-2, progress=False)
-    assert history.val_auc.max() > 0.9
+    assert history.val_macro_auc.max() > 0.9
 
 
 def test_entropy_of_known_states():
@@ -204,60 +219,39 @@ def test_entropy_recorder_and_plot(tmp_path):
 def test_baselines_keep_the_budget():
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 32))
-    pruned = prune_layer(model, "2", 100)
-    assert int((pruned[2].weight != 0).sum()) == 100
+    pruned, report = compress(model, "2", method="prune", budget=100)
+    assert int((pruned[2].weight != 0).sum()) == 100 and report.params_after.iloc[0] == 100
     make_permanent(pruned)
     assert "2.weight" in dict(pruned.named_parameters()) and int((pruned[2].weight != 0).sum()) == 100
     x = torch.randn(4, 16)
-    exact = low_rank_layer(model, "2", 32)
+    exact, report = compress(model, "2", method="low-rank")
     torch.testing.assert_close(exact(x), model(x), rtol=1e-4, atol=1e-5)
-    assert sum(p.numel() for p in low_rank_layer(model, "2", 2)[2][:].parameters()) == 2 * 64 + 32
-    quantized = quantize_layer(model, "2")
+    assert report["rank"].iloc[0] == 32 and report.rel_error.iloc[0] < 1e-5
+    small, report = compress(model, "2", method="low-rank", budget=2 * 64 + 5)
+    assert report["rank"].iloc[0] == 2 and sum(p.numel() for p in small[2].parameters()) == 2 * 64 + 32
+    quantized, report = compress(model, "2", method="int8")
     assert isinstance(quantized[2], torch.ao.nn.quantized.dynamic.Linear)
-    assert (quantized(x) - model(x)).abs().max() < 0.05
-    with pytest.raises(ValueError, match="n_keep"):
-        prune_layer(model, "2", 0)
-    with pytest.raises(ValueError, match="no layer named"):
-        low_rank_layer(model, "9", 2)
+    assert (quantized(x) - model(x)).abs().max() < 0.05 and report.fraction.iloc[0] == 0.25
+    assert not report.trainable.iloc[0]
+    with pytest.raises(QBoostTNError, match="no layer named"):
+        compress(model, "9", method="low-rank", budget=10)
 
 
-def _tiny_dataset(n=300, d=10):
-    X, y = synthetic(n, d, seed=1)
-    return Dataset("tiny", X, y, [f"f{i}" for i in range(d)], ["no", "yes"])
-
-
-def test_handson_runner_on_tiny_data():
-    results = run_bank_marketing(dataset=_tiny_dataset(), bonds=(2, None), epochs=2, finetune_epochs=1,
-                                 progress=False)
-    assert {"dense", "sweep", "scratch", "baselines", "layers", "entanglement", "histories"} <= set(results)
-    sweep = results["sweep"]
-    assert list(sweep.chi) == [2, "full"]
-    full = sweep[sweep.chi == "full"].iloc[0]
-    assert abs(full.test_auc_before_ft - results["dense"].test_auc.iloc[0]) < 1e-4
-    assert len(results["baselines"]) == 4 and len(results["layers"]) == 2
-    with pytest.raises(ValueError, match="no layer named '7'"):
-        run_bank_marketing(dataset=_tiny_dataset(), layer="7", progress=False)
-
-
-def test_cli_compress(tmp_path, capsys):
-    from qboost_tn.cli import main
-
-    X, y = synthetic(200, 6)
-    csv = tmp_path / "d.csv"
-    pd.DataFrame(X, columns=[f"x{i}" for i in range(6)]).assign(label=y).to_csv(csv, index=False)
-    out = tmp_path / "out"
-    args = ["compress", "--dataset", "csv", "--path", str(csv), "--target", "label", "--bond", "2", "full",
-            "--epochs", "1", "--finetune-epochs", "1", "--no-progress", "--out", str(out)]
-    assert main(args) == 0
-    for name in ("sweep.csv", "report.json", "entropy_profile.png", "auc_vs_params.png"):
-        assert (out / name).is_file(), name
-    assert main(args) == 2  # the directory exists now
-    assert "already exists" in capsys.readouterr().err
-    bad = args[:-1] + [str(tmp_path / "other")]
-    bad[bad.index("2")] = "0"
-    assert main(bad) == 2
-    assert "must be >= 1" in capsys.readouterr().err
-    assert not (tmp_path / "other").exists()
+def test_gradual_compress_fine_tune_and_distillation():
+    X, y = synthetic(300)
+    data = (X[:200], y[:200], X[200:], y[200:])
+    dense = make_mlp(12, hidden=(16, 16), seed=0)
+    fit(dense, data, epochs=20, lr=1e-2, progress=False)
+    assert truncation_steps(64, 4) == [64, 32, 16, 8, 4]
+    before = [p.detach().clone() for p in dense.parameters()]
+    model, report, history = compress_fine_tune(dense, data, layers=["2"], max_bond=1, steps=[4, 2], step_epochs=2,
+                                                distill=0.5, epochs=3, lr=1e-2, progress=False)
+    assert model[2].max_bond == [1, 1, 1] and len(history) <= 3
+    assert all(torch.equal(a, b) for a, b in zip(before, dense.parameters()))  # the dense network is untouched
+    # the reported error is against the dense weights, not the previous step's
+    w = dense[2].weight.detach().double()
+    assert report.rel_error.iloc[0] == pytest.approx(float((model[2].weight.detach().double() - w).norm() / w.norm()),
+                                                     rel=0.5)
 
 
 BANK = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "bank-marketing"
@@ -267,7 +261,7 @@ BANK = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "bank-ma
                     reason=f"Bank Marketing CSV not found at {BANK} (../shared/data relative to the project)")
 def test_bank_marketing_untruncated_mpo_keeps_the_auc():
     from qboost_tn.data import load_dataset, prepare, split
-    from qboost_tn.mpo import evaluate_model
+    from qboost_tn.nets import evaluate_model
 
     dataset = load_dataset("bank-marketing", path=BANK)
     assert dataset.n_features == 62
@@ -276,7 +270,7 @@ def test_bank_marketing_untruncated_mpo_keeps_the_auc():
     fit(dense, data, epochs=1, progress=False)
     exact, _ = compress(dense, layers=["2"])
     small, report = compress(dense, layers=["2"], max_bond=4)
-    assert report.param_fraction.iloc[0] < 0.02
-    auc = evaluate_model(dense, data.X_test, data.y_test).summary["macro_auc"]
+    assert report.fraction.iloc[0] < 0.02
+    auc = evaluate_model(dense, data.X_test, data.y_test)["macro_auc"]
     assert auc > 0.7
-    assert evaluate_model(exact, data.X_test, data.y_test).summary["macro_auc"] == pytest.approx(auc, abs=1e-4)
+    assert evaluate_model(exact, data.X_test, data.y_test)["macro_auc"] == pytest.approx(auc, abs=1e-4)

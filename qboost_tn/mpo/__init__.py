@@ -1,9 +1,10 @@
-"""MPO (tensor-train) compression of fully-connected networks in PyTorch.
+"""MPO (tensor-train) compression of networks in PyTorch.
 
 One path: :func:`tt_svd` factors a matrix into cores (shapes from :mod:`.shapes`), :mod:`.contract` applies
-them core by core, :class:`MPOLinear` is the layer, :func:`compress` puts such layers into any model,
-:mod:`.train` trains and fine-tunes, :mod:`.entanglement` measures bond entropies and :mod:`.baselines`
-compresses the same layers by other means for comparison.
+them core by core, :class:`MPOLinear` is the layer, :func:`compress` replaces layers of any model through a
+registered compression method (``"mpo"`` here; ``"low-rank"``, ``"prune"``, ``"int8"`` in :mod:`.baselines`)
+with one report schema, :mod:`.train` builds MPO networks and fine-tunes them (generic training is
+:mod:`qboost_tn.nets`), and :mod:`.entanglement` measures bond entropies.
 
 Example
 -------
@@ -14,25 +15,33 @@ Example
 >>> small, report = compress(build(), layers=["2"], max_bond=4)
 >>> report[["layer", "params_before", "params_after"]].values.tolist()
 [['2', 65536, 640]]
+>>> _, same_budget = compress(build(), layers=["2"], method="low-rank", budget=640)
+>>> int(same_budget.params_after.iloc[0])
+512
 
 Saving: ``save_compressed(small, "m.pt")`` writes the state_dict (``m.pt``) and the MPO layer shapes
 (``m.pt.mpo.json``); ``load_compressed(build(), "m.pt")`` puts MPO layers of those shapes into a fresh skeleton
 and loads the tensors with ``torch.load(weights_only=True)``. A single layer: ``MPOLinear.from_config(cfg)``
 with ``cfg = layer.config()``.
+
+A new compression method is one :class:`CompressionMethod` subclass with a handler per module type
+(``@Method.handles(nn.Linear)``) and ``register_compression(name, Method)``.
 """
-from .baselines import low_rank_layer, make_permanent, prune_layer, quantize_layer
-from .compress import compress, load_compressed, mpo_config, restore_mpo_layers, save_compressed
+from .compress import (COMPRESSIONS, REPORT_COLUMNS, Budget, CompressionMethod, MPOCompression, compress,
+                       load_compressed, mpo_config, register_compression, restore_mpo_layers, save_compressed)
+from .baselines import Int8Compression, LowRankCompression, PruneCompression, make_permanent  # noqa: I001
 from .contract import mpo_matmul, plan, reconstruct
 from .entanglement import (bond_spectra, entanglement_table, entropy, entropy_recorder, plot_entropy_evolution,
                            plot_entropy_profile)
-from .handson import run_bank_marketing
 from .layer import MPOLinear
 from .shapes import factorize, tensorize_shape
-from .train import evaluate_model, fine_tune, fit, make_mlp, mpo_network, scores
+from .train import compress_fine_tune, core_parameters, fine_tune, mpo_network, truncation_steps
 from .ttsvd import TTResult, tt_svd
 
-__all__ = ["MPOLinear", "TTResult", "bond_spectra", "compress", "entanglement_table", "entropy",
-           "entropy_recorder", "evaluate_model", "factorize", "fine_tune", "fit", "load_compressed",
-           "low_rank_layer", "make_mlp", "make_permanent", "mpo_config", "mpo_matmul", "mpo_network", "plan",
-           "plot_entropy_evolution", "plot_entropy_profile", "prune_layer", "quantize_layer", "reconstruct",
-           "restore_mpo_layers", "run_bank_marketing", "save_compressed", "scores", "tensorize_shape", "tt_svd"]
+__all__ = ["COMPRESSIONS", "REPORT_COLUMNS", "Budget", "CompressionMethod", "Int8Compression",
+           "LowRankCompression", "MPOCompression", "MPOLinear", "PruneCompression", "TTResult", "bond_spectra",
+           "compress", "compress_fine_tune", "core_parameters", "entanglement_table", "entropy", "entropy_recorder",
+           "factorize", "fine_tune", "load_compressed", "make_permanent", "mpo_config", "mpo_matmul",
+           "mpo_network", "plan", "plot_entropy_evolution", "plot_entropy_profile", "reconstruct",
+           "register_compression", "restore_mpo_layers", "save_compressed", "tensorize_shape", "truncation_steps",
+           "tt_svd"]

@@ -1,5 +1,6 @@
-"""Other ways to shrink the same layer, for comparison with MPO at the same budget: magnitude pruning,
-int8 dynamic quantisation and a two-factor low-rank SVD."""
+"""Other ways to shrink the same layers, registered as compression methods so they compare with MPO at the
+same budget: ``"low-rank"`` (two-factor truncated SVD), ``"prune"`` (magnitude pruning) and ``"int8"``
+(dynamic quantisation). Use them through :func:`qboost_tn.mpo.compress`."""
 from __future__ import annotations
 
 import copy
@@ -9,30 +10,55 @@ import torch
 from torch import nn
 from torch.nn.utils import prune
 
-from .compress import replace_module, resolve_layers
+from ..errors import QBoostTNError
+from .compress import CompressionMethod, dense_params, register_compression, relative_error
 
 
-def _one_layer(model, layer):
-    names = resolve_layers(model, layer)
-    if len(names) != 1:
-        raise ValueError(f"name exactly one nn.Linear layer, got {names}")
-    return names[0]
+class LowRankCompression(CompressionMethod):
+    """``Linear(in, out)`` -> ``Sequential(Linear(in, r, bias=False), Linear(r, out))`` from a truncated SVD
+    (the best rank-``r`` approximation); ``r`` is the largest rank whose ``r * (in + out)`` weights fit the
+    budget (at least 1); no budget: full rank."""
 
 
-def prune_layer(model, layer, n_keep: int):
-    """A copy of ``model`` with all but the ``n_keep`` largest-magnitude weights of ``layer`` zeroed.
+@LowRankCompression.handles(nn.Linear)
+def _low_rank_linear(method, linear, budget, name):
+    n_in, n_out = linear.in_features, linear.out_features
+    full = min(n_in, n_out)
+    rank = full if budget.n_params is None else max(1, min(full, budget.n_params // (n_in + n_out)))
+    u, s, vh = torch.linalg.svd(linear.weight.detach().double(), full_matrices=False)
+    root = s[:rank].sqrt()
+    first = nn.Linear(n_in, rank, bias=False, dtype=linear.weight.dtype)
+    second = nn.Linear(rank, n_out, bias=linear.bias is not None, dtype=linear.weight.dtype)
+    with torch.no_grad():
+        first.weight.copy_(root[:, None] * vh[:rank])
+        second.weight.copy_(u[:, :rank] * root)
+        if linear.bias is not None:
+            second.bias.copy_(linear.bias)
+    module = nn.Sequential(first, second)
+    return module, {"params_after": rank * (n_in + n_out),
+                    "rel_error": relative_error(second.weight @ first.weight, linear.weight),
+                    "flops_before": 2 * n_in * n_out, "flops_after": 2 * rank * (n_in + n_out), "rank": rank}
 
-    Uses ``torch.nn.utils.prune.l1_unstructured``: the mask stays attached, so fine-tuning keeps the pruned
-    weights at zero; call :func:`make_permanent` afterwards to fold it into ``weight``.
+
+class PruneCompression(CompressionMethod):
+    """Keep the ``budget`` largest-magnitude weights, zero the rest (``torch.nn.utils.prune.l1_unstructured``).
+
+    The mask stays attached, so fine-tuning keeps the pruned weights at zero; :func:`make_permanent` folds it
+    into ``weight`` afterwards. The layer still runs dense: ``flops_after`` equals ``flops_before``.
     """
-    name = _one_layer(model, layer)
-    model = copy.deepcopy(model)
-    linear = model.get_submodule(name)
-    total = linear.weight.numel()
-    if not 1 <= n_keep <= total:
-        raise ValueError(f"prune_layer: n_keep must lie in 1..{total}, got {n_keep}")
-    prune.l1_unstructured(linear, "weight", amount=int(total - n_keep))
-    return model
+
+
+@PruneCompression.handles(nn.Linear)
+def _prune_linear(method, linear, budget, name):
+    total = dense_params(linear)
+    if budget.n_params is None:
+        raise QBoostTNError("pruning needs a budget (weights to keep, or a fraction)")
+    keep = min(budget.n_params, total)
+    pruned = copy.deepcopy(linear)
+    prune.l1_unstructured(pruned, "weight", amount=int(total - keep))
+    flops = 2 * linear.in_features * linear.out_features
+    return pruned, {"params_after": keep, "rel_error": relative_error(pruned.weight, linear.weight),
+                    "flops_before": flops, "flops_after": flops}
 
 
 def make_permanent(model):
@@ -43,43 +69,31 @@ def make_permanent(model):
     return model
 
 
-def quantize_layer(model, layer):
-    """A copy of ``model`` with ``layer`` as an int8 dynamically quantised linear (CPU inference only).
+class Int8Compression(CompressionMethod):
+    """int8 dynamic quantisation (``torch.ao.quantization.quantize_dynamic``): every weight kept at a quarter
+    of the bytes, activations quantised on the fly; CPU inference only, not trainable.
 
-    ``torch.ao.quantization.quantize_dynamic`` stores the weight in int8 with one scale; activations are
-    quantised on the fly. The result cannot be trained further.
+    It cannot meet a smaller budget, which it ignores; ``params_after`` counts float32 equivalents
+    (a quarter of the weights) so its row sits on the same axis as the others.
     """
-    name = _one_layer(model, layer)
+
+    trainable = False
+
+
+@Int8Compression.handles(nn.Linear)
+def _int8_linear(method, linear, budget, name):
     with warnings.catch_warnings():
         # torch 2.13 flags its quantised tensor constructors as deprecated; the module still works as documented
         warnings.filterwarnings("ignore", message=".*quantize_per_tensor.*deprecated", category=UserWarning)
         warnings.filterwarnings("ignore", message="torch.ao.quantization is deprecated", category=DeprecationWarning)
-        return torch.ao.quantization.quantize_dynamic(copy.deepcopy(model).eval(), {name}, dtype=torch.qint8)
+        quantized = torch.ao.quantization.quantize_dynamic(nn.Sequential(copy.deepcopy(linear)).eval(),
+                                                           {nn.Linear}, dtype=torch.qint8)[0]
+    flops = 2 * linear.in_features * linear.out_features
+    return quantized, {"params_after": dense_params(linear) / 4,
+                       "rel_error": relative_error(quantized.weight().dequantize(), linear.weight),
+                       "flops_before": flops, "flops_after": flops}
 
 
-def low_rank_layer(model, layer, rank: int):
-    """A copy of ``model`` with ``layer`` replaced by ``Linear(in, rank) -> Linear(rank, out)`` from a
-    truncated SVD (the best rank-``rank`` approximation); ``rank * (in + out)`` weights."""
-    name = _one_layer(model, layer)
-    model = copy.deepcopy(model)
-    linear = model.get_submodule(name)
-    if not 1 <= rank <= min(linear.in_features, linear.out_features):
-        raise ValueError(f"low_rank_layer: rank must lie in 1..{min(linear.in_features, linear.out_features)}, "
-                         f"got {rank}")
-    weight = linear.weight.detach().double()
-    u, s, vh = torch.linalg.svd(weight, full_matrices=False)
-    root = s[:rank].sqrt()
-    first = nn.Linear(linear.in_features, rank, bias=False)
-    second = nn.Linear(rank, linear.out_features, bias=linear.bias is not None)
-    with torch.no_grad():
-        first.weight.copy_(root[:, None] * vh[:rank])
-        second.weight.copy_(u[:, :rank] * root)
-        if linear.bias is not None:
-            second.bias.copy_(linear.bias)
-    replace_module(model, name, nn.Sequential(first, second))
-    return model
-
-
-def rank_for_budget(in_features, out_features, budget) -> int:
-    """Largest rank whose two factors hold at most ``budget`` weights (at least 1)."""
-    return max(1, int(budget) // (in_features + out_features))
+register_compression("low-rank", LowRankCompression)
+register_compression("prune", PruneCompression)
+register_compression("int8", Int8Compression)

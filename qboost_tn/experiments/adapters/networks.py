@@ -1,53 +1,70 @@
-"""Neural networks from ``qboost_tn.mpo``: a dense MLP, the same MLP compressed into MPO layers at several bond
-dimensions (then fine-tuned), and an MPO network trained from scratch.
+"""Neural networks: a dense MLP, the same MLP compressed into MPO layers at several bond dimensions (then
+fine-tuned), an MPO network trained from scratch, and the compression baselines at one budget.
 
-All three train with Adam and early stopping on the validation part (which must therefore be non-empty).
-Binary tasks use one logit output, several classes one per class. ``layers`` names the ``nn.Linear`` layers
-of :func:`qboost_tn.mpo.make_mlp` (``"0"``, ``"2"``, ``"4"``, ...); by default every layer but the output one.
+Every network row is trained the same way (:mod:`qboost_tn.nets`): AdamW with early stopping on the
+validation part (patience, best weights restored; ``epochs`` is only an upper bound), and the learning rate,
+weight decay and dropout chosen on validation from the same grid (``lr``, ``weight_decay``, ``dropout``: a
+list is a grid, a value is fixed). The default grid, lr {1e-3, 3e-3} x weight decay {0, 0.1} x dropout
+{0, 0.3}, is what measured best on MNIST 20x20 from 150 samples (see ``configs/mnist.yaml``). Fine-tuning after
+compression gets the same stopping rule and searches the same lr and weight-decay grid (dropout is the
+dense network's). Each row's ``info`` records its epochs, best epoch and chosen setting.
+
+Binary tasks use one logit output, several classes one per class. ``layers`` names the ``nn.Linear`` layers of
+:func:`qboost_tn.nets.make_mlp` (``"0"``, ``"2"``, ``"4"``, ...); by default every layer but the output one.
 """
 from __future__ import annotations
 
-import contextlib
 import functools
 
 import numpy as np
 
 from ..schema import Bool, Field, Float, Int, List, Nullable, OneOf, Record, Str
-from .base import Outcome, Timer, register
+from .base import Outcome, Timer, register, searchable
 
 _BONDS = OneOf(Int(min=1), List(Int(min=1), min_len=1))
 MLP_FIELDS = {
     "hidden": Field(List(Int(min=1), min_len=1), [256, 256], "hidden layer widths (the hands-on: 256, 256)"),
-    "epochs": Field(Int(min=1), 200),
-    "batch_size": Field(Int(min=1), 128),
-    "lr": Field(Float(0.0, None, exclusive=True), 1e-4, "Adam learning rate (the hands-on: 1e-4)"),
-    "patience": Field(Nullable(Int(min=1)), 20, "early-stopping patience in epochs; null trains every epoch"),
+    "lr": Field(searchable(Float(0.0, None, exclusive=True)), [1e-3, 3e-3],
+                "AdamW learning rate; a list is searched on validation"),
+    "weight_decay": Field(searchable(Float(0.0, None)), [0.0, 0.1],
+                          "AdamW's decoupled weight decay; a list is searched on validation"),
+    "dropout": Field(searchable(Float(0.0, 1.0, closed="left")), [0.0, 0.3],
+                     "dropout after each hidden activation; a list is searched on validation"),
+    "epochs": Field(Int(min=1), 500, "upper bound on epochs; early stopping ends training sooner"),
+    "batch_size": Field(Int(min=1), 32),
+    "patience": Field(Nullable(Int(min=1)), 30, "epochs without a better validation figure before stopping; "
+                                                "null trains every epoch (the best is restored either way)"),
+    "monitor": Field(Str(choices=("metric", "loss")), "metric",
+                     "early stopping and the grid search on validation macro AUC (metric) or loss"),
     "threads": Field(Int(min=1), 1, "torch intra-op threads while training; small networks are fastest on one, "
                                     "and on a shared machine more threads oversubscribe the cores (5x slower)"),
 }
 MPO_FIELDS = {
     "max_bond": Field(_BONDS, [2, 4, 8, 16], "bond dimension chi; a list gives one model per value"),
     "n_cores": Field(Int(min=2), 4),
-    "pattern": Field(Str(), "balanced", "how layer sizes are factorised (see qboost_tn.mpo.factorize)"),
-    "layers": Field(Nullable(List(Str(), min_len=1)), None, "layers to make MPO; default all but the output"),
+    "pattern": Field(Str(choices=lambda: __import__("qboost_tn.mpo.shapes", fromlist=["PATTERNS"]).PATTERNS),
+                     "balanced", "how layer sizes are factorised (see qboost_tn.mpo.factorize)"),
+    "layers": Field(Nullable(List(Str(), min_len=1)), None, "layers to compress; default all but the output"),
 }
+FINETUNE_FIELDS = {
+    "finetune_epochs": Field(Int(min=0), 500, "upper bound on fine-tuning epochs after compression (early "
+                                              "stopping ends it sooner); 0: no fine-tuning"),
+    "cores_only": Field(Bool(), False, "fine-tune only the MPO cores"),
+    "distill": Field(Float(0.0, 1.0), 0.0, "weight of distillation from the dense network's outputs while "
+                                           "fine-tuning (0: labels only)"),
+    "gradual": Field(Bool(), False, "truncate gradually: chi 64, 32, ... down to max_bond with short "
+                                    "fine-tunes between"),
+}
+_SEARCHED = ("lr", "weight_decay", "dropout")
 
 
-@contextlib.contextmanager
-def _threads(n):
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
+def _grid(p, keys=_SEARCHED):
+    return {k: p[k] if isinstance(p[k], list) else [p[k]] for k in keys}
 
 
-def _train_args(task, p):
-    return {"epochs": p["epochs"], "batch_size": p["batch_size"], "lr": p["lr"], "patience": p["patience"],
-            "seed": task.seed, "progress": task.progress}
+def _fit_args(task, p):
+    return {"epochs": p["epochs"], "batch_size": p["batch_size"], "patience": p["patience"],
+            "monitor": p["monitor"], "progress": task.progress}
 
 
 def _data(task):
@@ -56,11 +73,32 @@ def _data(task):
     return task.X_train, task.y_train, task.X_val, task.y_val
 
 
-def _mlp(task, p):
-    from ...mpo import make_mlp
+def _builder(task, p):
+    from ...nets import make_mlp
 
-    return make_mlp(task.n_features, hidden=p["hidden"], n_outputs=1 if task.n_classes == 2 else task.n_classes,
-                    seed=task.seed)
+    n_outputs = 1 if task.n_classes == 2 else task.n_classes
+    return functools.partial(make_mlp, task.n_features, p["hidden"], n_outputs)
+
+
+def _train_dense(task, p, desc="mlp"):
+    """The dense MLP chosen on validation from the grid: ``(model, info)``."""
+    from ...nets import tune
+
+    model, _, info = tune(_builder(task, p), _data(task), _grid(p), seed=task.seed, desc=desc,
+                          **_fit_args(task, p))
+    return model, info
+
+
+def _fine_tune(model, task, p, tune_args=None, **extra):
+    """Fine-tune a compressed copy for every (lr, weight decay) of the grid; keep the best on validation."""
+    import copy
+
+    from ...nets import tune
+
+    tuned, _, info = tune(lambda seed: copy.deepcopy(model), _data(task), _grid(p, ("lr", "weight_decay")),
+                          seed=task.seed, desc="fine-tune", **{**_fit_args(task, p), "epochs": p["finetune_epochs"],
+                                                               **extra})
+    return tuned, info
 
 
 def _layers(model, p):
@@ -71,17 +109,22 @@ def _layers(model, p):
     return [name for name, m in model.named_modules() if isinstance(m, nn.Linear)][:-1]
 
 
-def _outcome(model, task, seconds, variant=None, info=None, figures=None):
-    import torch
+def _n_params(model) -> int:
+    return int(sum(p.numel() for p in model.parameters()))
 
-    from ...mpo import scores
+
+def _outcome(model, task, seconds, variant=None, info=None, figures=None, n_params=None):
+    from ...nets import probabilities, scores
 
     logits = scores(model, task.X_eval)
-    t = torch.as_tensor(logits)
-    proba = (torch.sigmoid(t) if logits.ndim == 1 else torch.softmax(t, 1)).numpy()
-    return Outcome(scores=np.asarray(logits, dtype=np.float64), proba=np.asarray(proba, dtype=np.float64),
-                   fit_time=seconds, n_params=int(sum(p.numel() for p in model.parameters())),
-                   variant=variant, info=info or {}, figures=figures or {})
+    return Outcome(scores=np.asarray(logits, dtype=np.float64),
+                   proba=np.asarray(probabilities(logits), dtype=np.float64), fit_time=seconds,
+                   n_params=_n_params(model) if n_params is None else int(n_params), variant=variant,
+                   info=info or {}, figures=figures or {})
+
+
+def _prefixed(prefix, info):
+    return {f"{prefix}{k}": v for k, v in info.items()}
 
 
 def _entanglement_figure(tables, title):
@@ -92,85 +135,173 @@ def _entanglement_figure(tables, title):
 
     table = pd.concat(tables, ignore_index=True)
     first = table["layer"].iloc[0]
-    return plot_entropy_profile(table[table["layer"] == first], hue="chi_max",
+    return plot_entropy_profile(table[table["layer"] == first], hue="chi",
                                 title=f"{title}: layer {first}, entanglement entropy per bond")
+
+
+def _entropy_info(table) -> dict:
+    """Mean bond entropy over the MPO layers' bonds, and as a fraction of the ln chi bound."""
+    bound = table["max_entropy"].where(table["max_entropy"] > 0)
+    return {"mean_entropy": float(table["entropy"].mean()),
+            "entropy_over_bound": float((table["entropy"] / bound).mean()) if bound.notna().any() else 0.0}
 
 
 def _with_threads(fit):
     """Run an adapter generator with ``params["threads"]`` torch threads, restoring the caller's setting."""
     @functools.wraps(fit)
     def wrapped(task, params):
-        with _threads(params["threads"]):
+        from ...nets import torch_threads
+
+        with torch_threads(params["threads"]):
             yield from fit(task, params)
     return wrapped
+
+
+def _bonds(p):
+    return p["max_bond"] if isinstance(p["max_bond"], list) else [p["max_bond"]]
 
 
 @register("mlp", Record(MLP_FIELDS), family="network")
 @_with_threads
 def mlp(task, params):
-    """Dense ReLU MLP trained with Adam and early stopping (the hands-on's baseline)."""
-    from ...mpo import fit
-
-    model = _mlp(task, params)
+    """Dense ReLU MLP, early stopping and lr / weight decay / dropout chosen on validation."""
     with Timer() as timer:
-        history = fit(model, _data(task), desc="mlp", **_train_args(task, params))
-    yield _outcome(model, task, timer.seconds, info={"best_epoch": history.attrs["best_epoch"]})
+        model, info = _train_dense(task, params)
+    yield _outcome(model, task, timer.seconds, info=info)
 
 
-@register("mpo-compressed", Record({
-    **MLP_FIELDS, **MPO_FIELDS,
-    "finetune_epochs": Field(Int(min=0), 20, "fine-tuning epochs after compression (0: none)"),
-    "cores_only": Field(Bool(), False, "fine-tune only the MPO cores"),
-}), family="network")
+@register("mpo-compressed", Record({**MLP_FIELDS, **MPO_FIELDS, **FINETUNE_FIELDS}), family="network")
 @_with_threads
 def mpo_compressed(task, params):
     """Dense MLP trained, then its layers compressed by TT-SVD at each max_bond and fine-tuned: one model per chi.
 
-    ``fit_time`` of each is the dense training plus its own compression and fine-tuning.
+    ``fit_time`` of each is the dense training plus its own compression and fine-tuning. ``info`` holds the
+    fine-tune's ``epochs``/``best_epoch`` and the dense network's as ``dense_epochs``/``dense_best_epoch``,
+    and the bond entropies before and after fine-tuning.
     """
-    from ...mpo import compress, entanglement_table, fine_tune, fit
+    from ...mpo import compress, entanglement_table, truncation_steps
 
-    dense = _mlp(task, params)
-    data = _data(task)
     with Timer() as train:
-        fit(dense, data, desc="mlp", **_train_args(task, params))
+        dense, dense_info = _train_dense(task, params)
     layers = _layers(dense, params)
-    bonds = params["max_bond"] if isinstance(params["max_bond"], list) else [params["max_bond"]]
-    tables = []
+    options = {"n_cores": params["n_cores"], "pattern": params["pattern"]}
+    teacher = {"teacher": dense, "distill": params["distill"]} if params["distill"] else {}
+    tables, bonds = [], _bonds(params)
     for i, chi in enumerate(bonds):
         with Timer() as timer:
-            model, report = compress(dense, layers=layers, max_bond=chi, n_cores=params["n_cores"],
-                                     pattern=params["pattern"])
+            model = dense
+            steps = truncation_steps(64, chi)[:-1] if params["gradual"] else []
+            for step in steps:  # short fine-tunes (a fifth of the patience) between truncations
+                model, _ = compress(_as_dense(model), layers, max_bond=step, **options)
+                if params["finetune_epochs"]:
+                    model, _ = _fine_tune(model, task, {**params, "patience": max(1, (params["patience"] or 25) // 5)},
+                                          **teacher)
+            model, report = compress(_as_dense(model), layers, max_bond=chi, **options)
+            before = entanglement_table(model)
+            ft_info = {}
             if params["finetune_epochs"]:
-                fine_tune(model, data, cores_only=params["cores_only"],
-                          **{**_train_args(task, params), "epochs": params["finetune_epochs"]})
-        tables.append(entanglement_table(model).assign(chi_max=chi))
+                model, ft_info = _fine_tune(model, task, params, **teacher)
+        after = entanglement_table(model)
+        tables.append(after.assign(chi=chi))
         info = {"max_bond": chi, "compressed_fraction": float(report["params_after"].sum()
                                                               / report["params_before"].sum()),
-                "rel_error": float(report["rel_error"].max())}
+                "rel_error": _rel_error(dense, model, layers), **ft_info, **_prefixed("dense_", dense_info),
+                **_prefixed("before_ft_", _entropy_info(before)), **_entropy_info(after)}
         last = i == len(bonds) - 1
         figures = {"entanglement": _entanglement_figure(tables, "MPO-compressed MLP")} if last else {}
         yield _outcome(model, task, train.seconds + timer.seconds, f"chi={chi}", info, figures)
+
+
+def _as_dense(model):
+    """``model`` with its MPO layers as ``nn.Linear`` again, so it can be truncated further (a copy)."""
+    from ...mpo.train import _dense_copy
+
+    return _dense_copy(model)
+
+
+def _rel_error(dense, model, layers) -> float:
+    """Largest relative Frobenius error of the compressed layers' weights against the dense ones."""
+    errors = []
+    for name in layers:
+        w = dense.get_submodule(name).weight.detach().double()
+        errors.append(float((model.get_submodule(name).weight.detach().double() - w).norm() / w.norm()))
+    return max(errors)
 
 
 @register("mpo-scratch", Record(MLP_FIELDS | MPO_FIELDS), family="network")
 @_with_threads
 def mpo_scratch(task, params):
     """MLP whose layers are MPOs from the start (variance-preserving init), trained directly: one model per chi."""
-    from ...mpo import entanglement_table, fit, mpo_network
+    from ...mpo import entanglement_table, mpo_network
+    from ...nets import tune
 
-    bonds = params["max_bond"] if isinstance(params["max_bond"], list) else [params["max_bond"]]
-    dense = _mlp(task, params)
-    layers = _layers(dense, params)
-    data = _data(task)
-    tables = []
+    build = _builder(task, params)
+    layers = _layers(build(dropout=0.0, seed=task.seed), params)
+    tables, bonds = [], _bonds(params)
     for i, chi in enumerate(bonds):
-        model = mpo_network(dense, layers=layers, bond=chi, n_cores=params["n_cores"], pattern=params["pattern"],
-                            seed=task.seed)
+        def make(dropout, seed, chi=chi):
+            return mpo_network(build(dropout=dropout, seed=seed), layers=layers, max_bond=chi,
+                               n_cores=params["n_cores"], pattern=params["pattern"], seed=seed)
+
         with Timer() as timer:
-            history = fit(model, data, desc=f"mpo chi={chi}", **_train_args(task, params))
-        tables.append(entanglement_table(model).assign(chi_max=chi))
+            model, _, info = tune(make, _data(task), _grid(params), seed=task.seed, desc=f"mpo chi={chi}",
+                                  **_fit_args(task, params))
+        table = entanglement_table(model)
+        tables.append(table.assign(chi=chi))
         last = i == len(bonds) - 1
         figures = {"entanglement": _entanglement_figure(tables, "MPO MLP from scratch")} if last else {}
-        yield _outcome(model, task, timer.seconds, f"chi={chi}", {"max_bond": chi,
-                                                                 "best_epoch": history.attrs["best_epoch"]}, figures)
+        yield _outcome(model, task, timer.seconds, f"chi={chi}", {"max_bond": chi, **info, **_entropy_info(table)},
+                       figures)
+
+
+@register("compression-baselines", Record({
+    **MLP_FIELDS,
+    "layers": MPO_FIELDS["layers"],
+    "max_bond": Field(Int(min=1), 4, "MPO bond dimension chi; its parameter count is every method's budget"),
+    "n_cores": MPO_FIELDS["n_cores"],
+    "pattern": MPO_FIELDS["pattern"],
+    # Asked of the registry at load time, so a method added with register_compression is accepted.
+    "methods": Field(List(Str(choices=lambda: tuple(__import__("qboost_tn.mpo.compress", fromlist=["COMPRESSIONS"])
+                                                    .COMPRESSIONS)), min_len=1),
+                     ["mpo", "prune", "low-rank", "int8"], "compression methods, one row each"),
+    "finetune_epochs": FINETUNE_FIELDS["finetune_epochs"],
+}), family="network")
+@_with_threads
+def compression_baselines(task, params):
+    """One trained dense MLP compressed by each method at the MPO's parameter budget, fine-tuned where trainable.
+
+    The MPO at ``max_bond`` fixes each layer's budget (its weight count); pruning keeps that many weights,
+    low-rank the largest rank within it; int8 keeps every weight at a quarter of the bytes (the budget does
+    not apply). ``n_params`` counts the network's numbers with each compressed layer at its report's
+    ``params_after``. ``latency_ms`` is the median of 21 timed forwards over the evaluation part on one
+    thread, after 3 warm-up calls.
+    """
+    from ...mpo import compress, make_permanent
+    from ...nets import latency_ms
+
+    with Timer() as train:
+        dense, dense_info = _train_dense(task, params)
+    layers = _layers(dense, params)
+    _, mpo_report = compress(dense, layers, max_bond=params["max_bond"], n_cores=params["n_cores"],
+                             pattern=params["pattern"])
+    budgets = dict(zip(mpo_report.layer, mpo_report.params_after))
+    total = _n_params(dense)
+    for method in params["methods"]:
+        with Timer() as timer:
+            model, rows = None, []
+            for name in layers:  # one call per layer: each has its own budget
+                options = ({"max_bond": params["max_bond"], "n_cores": params["n_cores"], "pattern": params["pattern"]}
+                           if method == "mpo" else {"budget": int(budgets[name])})
+                model, report = compress(model if model is not None else dense, [name], method=method, **options)
+                rows.append(report)
+            ft_info = {}
+            if report["trainable"].iloc[0] and params["finetune_epochs"]:
+                model, ft_info = _fine_tune(model, task, params)
+                make_permanent(model)
+        before = sum(int(r["params_before"].sum()) for r in rows)
+        after = sum(float(r["params_after"].sum()) for r in rows)
+        info = {"method": method, "max_bond": params["max_bond"], "compressed_fraction": after / before,
+                "rel_error": max(float(r["rel_error"].max()) for r in rows), **ft_info,
+                **_prefixed("dense_", dense_info), "latency_ms": latency_ms(model, task.X_eval)}
+        yield _outcome(model, task, train.seconds + timer.seconds, method, info,
+                       n_params=round(total - before + after))
