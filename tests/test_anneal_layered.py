@@ -7,9 +7,9 @@ import dimod
 import numpy as np
 import pytest
 
-from qboost_tn.qubo.layered_anneal import (LayeredAnnealingSolver, anneal_layered, default_beta_range,
-                                           layer_spins)
+from qboost_tn.qubo.layered_anneal import LayeredAnnealingSolver, anneal_layered, layer_spins
 from qboost_tn.qubo.model import LayeredProblem
+from qboost_tn.qubo.schedule import beta_range, dense_beta_range
 from qboost_tn.qubo.solvers import solve
 
 
@@ -102,9 +102,10 @@ def test_solve_dispatches_to_sample_layered():
 
 def test_default_beta_range_is_ordered_and_finite():
     for problem in (random_problem(20, 3, 0), random_problem(20, 1, 1, psd=False)):
-        hot, cold = default_beta_range(problem.Q, problem.h, problem.n_layers)
+        hot, cold = dense_beta_range(problem.Q, problem.h, problem.n_layers)
         assert 0 < hot < cold < np.inf
-    assert default_beta_range(np.zeros((3, 3)), np.zeros(3), 2) == (1.0, 10.0)
+        assert beta_range(problem) == (hot, cold)  # one heuristic, from the arrays or the problem
+    assert dense_beta_range(np.zeros((3, 3)), np.zeros(3), 2) == (1.0, 10.0)
 
 
 @pytest.mark.parametrize("Q, h, L, kwargs, match", [

@@ -130,7 +130,7 @@ def test_zero_to_minus_one_auto(digits):
     (dict(batch_size=1), "batch_size"),
     (dict(zero_to_minus_one="yes"), "zero_to_minus_one"),
     (dict(solver="qpu"), "'solver' parameter.*'layered'.*'neal'"),
-    (dict(solver=42), "'solver' parameter.*implementing 'sample'"),
+    (dict(solver=42), "'solver' parameter.*LayeredSolver.*Sampler"),
     (dict(num_reads=0), "num_reads"),
     (dict(executor="threads"), "executor"),
     (dict(n_jobs=0), "n_jobs"),

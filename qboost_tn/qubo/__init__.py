@@ -4,12 +4,13 @@ A pure library: it imports neither ``qboost_tn.data`` nor ``qboost_tn.experiment
 writing files is the experiments runner's job, ``qboost-tn train``)."""
 from .dense_anneal import DenseSimulatedAnnealingSampler
 from .layered_anneal import LayeredAnnealingSolver
-from .model import LayeredProblem
+from .model import FactoredLayeredProblem, LayeredProblem
 from .persistence import load_model, save_model
 from .qboost import QBoostClassifier
 from .search import SearchResult, validation_search
 from .shallow_wide import ShallowWideClassifier
-from .solvers import DEFAULT_SOLVER, SOLVERS, solve
+from .solvers import DEFAULT_SOLVER, SOLVERS, DimodLayeredSolver, LayeredSolver, register_solver, solve
 
-__all__ = ["DEFAULT_SOLVER", "DenseSimulatedAnnealingSampler", "LayeredAnnealingSolver", "LayeredProblem", "QBoostClassifier", "SOLVERS", "ShallowWideClassifier",
+__all__ = ["DEFAULT_SOLVER", "DenseSimulatedAnnealingSampler", "DimodLayeredSolver", "FactoredLayeredProblem",
+           "LayeredAnnealingSolver", "LayeredProblem", "LayeredSolver", "register_solver", "QBoostClassifier", "SOLVERS", "ShallowWideClassifier",
            "SearchResult", "load_model", "save_model", "solve", "validation_search"]

@@ -169,3 +169,188 @@ def anneal_sums(Q, h, n_layers, betas, seeds, descend_passes):
         _descend(Q, h, curve, reach, tol, n_layers, W, f, descend_passes)
         out[r] = W
     return out
+
+
+# --- factored form: Q = F Fᵀ + diag(d), F of shape (P, N) ------------------------------------------------
+# The same schedule, proposals, random draws and descent as above, but the kept state is ``u = Fᵀ W`` (the N
+# predictions) instead of the P fields: the field of W_j, ``(Q W)_j = F_j · u + d_j W_j``, costs O(N) to
+# compute and a move O(N) to apply, and nothing of size P × P exists.
+
+
+@njit(cache=True, nogil=True)
+def _factored_field(F, diag, W, u, j):
+    row = F[j]
+    acc = 0.0
+    for i in range(row.shape[0]):
+        acc += row[i] * u[i]
+    return acc + diag[j] * W[j]
+
+
+@njit(cache=True, nogil=True)
+def _factored_move(F, W, u, j, d):
+    W[j] += d
+    row = F[j]
+    for i in range(u.shape[0]):
+        u[i] += d * row[i]
+
+
+@njit(cache=True, nogil=True)
+def _factored_metropolis(F, diag, h, curve, n_layers, betas, W, u):
+    P = W.shape[0]
+    for beta in betas:
+        for j in range(P):
+            w = W[j]
+            if w >= n_layers:
+                d = -2
+            elif w <= -n_layers:
+                d = 2
+            elif np.random.random() < 0.5:
+                d = 2
+            else:
+                d = -2
+            delta = d * (2.0 * _factored_field(F, diag, W, u, j) + h[j]) + curve[j]
+            if delta <= 0.0 or np.random.random() < np.exp(-beta * delta):
+                _factored_move(F, W, u, j, d)
+
+
+@njit(cache=True, nogil=True)
+def _factored_single_descent(F, diag, h, curve, n_layers, W, u, tol):
+    P = W.shape[0]
+    moved = True
+    while moved:
+        moved = False
+        for j in range(P):
+            slope = 2.0 * (2.0 * _factored_field(F, diag, W, u, j) + h[j])
+            up = curve[j] + slope if W[j] < n_layers else np.inf
+            down = curve[j] - slope if W[j] > -n_layers else np.inf
+            if up < down and up < -tol:
+                _factored_move(F, W, u, j, 2)
+                moved = True
+            elif down <= up and down < -tol:
+                _factored_move(F, W, u, j, -2)
+                moved = True
+
+
+@njit(cache=True, nogil=True)
+def _factored_pair_pass(F, diag, h, curve, reach, n_layers, W, u, tol, cand, cfield, block):
+    """One pass of pair moves, as :func:`_pair_pass`, searching partners among the candidates only.
+
+    After a single-move descent every single move costs >= 0, so a pair (j, k) can gain only if BOTH single
+    costs are below their coupling ``8 |Q_jk|`` <= ``reach``: partners outside the candidate set cannot help.
+    The couplings among the C candidates come from BLAS, ``block`` rows of ``F_C F_Cᵀ`` at a time (never a
+    P × P matrix), so a pass costs O(C² N) in BLAS plus O(C²) scanning, instead of O(P²) scalar products.
+    The set is fixed at the start of the pass; a pass that finds nothing has checked every pair of its
+    (unchanged) state, so the descent still ends in a local minimum of single and pair moves.
+    """
+    P, N = F.shape
+    n_cand = 0
+    for j in range(P):
+        slope = 2.0 * (2.0 * _factored_field(F, diag, W, u, j) + h[j])
+        up = curve[j] + slope if W[j] < n_layers else np.inf
+        down = curve[j] - slope if W[j] > -n_layers else np.inf
+        if min(up, down) <= reach[j]:
+            cand[n_cand] = j
+            n_cand += 1
+    if n_cand < 2:
+        return False
+    rows = np.empty((n_cand, N))
+    for a in range(n_cand):
+        rows[a] = F[cand[a]]
+        cfield[a] = _factored_field(F, diag, W, u, cand[a])
+    improved = False
+    for start in range(0, n_cand, block):
+        stop = min(start + block, n_cand)
+        gram = np.dot(rows[start:stop], rows.T)  # Q_jk = F_j · F_k for these candidates j, all candidates k
+        for a in range(start, stop):
+            j = cand[a]
+            for dj in (-2, 2):
+                if abs(W[j] + dj) > n_layers:
+                    continue
+                gain_j = dj * (2.0 * cfield[a] + h[j]) + curve[j]
+                if gain_j > reach[j]:
+                    continue
+                best = -tol
+                best_b = -1
+                best_dk = 0
+                coupling = gram[a - start]
+                for b in range(n_cand):
+                    if b == a:
+                        continue
+                    k = cand[b]
+                    slope = 2.0 * cfield[b] + h[k] + 2.0 * dj * coupling[b]
+                    base = gain_j + curve[k]
+                    if W[k] < n_layers and base + 2.0 * slope < best:
+                        best = base + 2.0 * slope
+                        best_b = b
+                        best_dk = 2
+                    if W[k] > -n_layers and base - 2.0 * slope < best:
+                        best = base - 2.0 * slope
+                        best_b = b
+                        best_dk = -2
+                if best_b >= 0:
+                    k = cand[best_b]
+                    _factored_move(F, W, u, j, dj)
+                    _factored_move(F, W, u, k, best_dk)
+                    # Every candidate's field moves by dj Q_ij + dk Q_ik: O(C N) from the kept rows.
+                    for b in range(n_cand):
+                        cfield[b] = _factored_field(F, diag, W, u, cand[b])
+                    improved = True
+                    break
+    return improved
+
+
+@njit(cache=True, nogil=True)
+def anneal_factored_sums(F, diag, h, n_layers, betas, seeds, descend_passes, reach, block):
+    """:func:`anneal_sums` for ``Q = F Fᵀ + diag(d)``: one replica per seed, same starts and proposals.
+
+    Parameters
+    ----------
+    F : (P, N) float64, C-contiguous
+    diag, h : (P,) float64
+    n_layers, betas, seeds, descend_passes
+        As for :func:`anneal_sums`.
+    reach : (P,) float64
+        An upper bound of ``8 max_{k != j} |Q_jk|`` per feature (prunes the pair search; a looser bound
+        costs time, never correctness).
+    block : int
+        Rows of the candidates' coupling matrix formed at once in the pair search (block × C floats).
+
+    Returns
+    -------
+    (R, P) int64
+    """
+    R = seeds.shape[0]
+    P, N = F.shape
+    out = np.empty((R, P), dtype=np.int64)
+    W = np.empty(P, dtype=np.int64)
+    u = np.empty(N, dtype=np.float64)
+    curve = np.empty(P)
+    norm_sum = 0.0
+    for j in range(P):
+        sq = 0.0
+        for i in range(N):
+            sq += F[j, i] * F[j, i]
+        curve[j] = 4.0 * (sq + diag[j])
+        norm_sum += np.sqrt(sq)
+    # Σ_jk |Q_jk| <= (Σ_j ‖F_j‖)² + Σ_j |d_j|: the dense kernel's rounding tolerance without forming Q.
+    tol = 1e-12 * (np.abs(h).sum() + (norm_sum * norm_sum + np.abs(diag).sum()) * n_layers + 1e-300)
+    cand = np.empty(P, dtype=np.int64)
+    cfield = np.empty(P)
+    for r in range(R):
+        np.random.seed(seeds[r])
+        for j in range(P):
+            w = 0
+            for _ in range(n_layers):
+                w += 1 if np.random.random() < 0.5 else -1
+            W[j] = w
+        u[:] = 0.0
+        for j in range(P):
+            for i in range(N):
+                u[i] += W[j] * F[j, i]
+        _factored_metropolis(F, diag, h, curve, n_layers, betas, W, u)
+        for _ in range(descend_passes):
+            _factored_single_descent(F, diag, h, curve, n_layers, W, u, tol)
+            if not _factored_pair_pass(F, diag, h, curve, reach, n_layers, W, u, tol, cand, cfield, block):
+                break
+        out[r] = W
+    return out

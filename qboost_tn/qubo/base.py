@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from numbers import Integral
 
+import dimod
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils import check_random_state
@@ -43,7 +44,7 @@ class RegisteredSolvers(StrOptions):
 # (``_parameter_constraints``); each estimator merges this dict into its own. ``n_jobs`` follows joblib's
 # convention: -1 is every core, -2 all but one, and 0 means nothing, so it is refused.
 SOLVING_CONSTRAINTS = {
-    "solver": [RegisteredSolvers(), HasMethods(["sample"]), HasMethods(["sample_layered"])],
+    "solver": [RegisteredSolvers(), solvers.LayeredSolver, dimod.Sampler],
     "num_reads": [Interval(Integral, 1, None, closed="left"), None],
     "num_sweeps": [Interval(Integral, 1, None, closed="left"), None],
     "n_jobs": [Interval(Integral, None, -1, closed="right"), Interval(Integral, 1, None, closed="left"), None],
@@ -112,7 +113,7 @@ class AnnealedClassifier(ClassifierMixin, BaseEstimator):
         classes = np.unique(y)
         if len(classes) < 2:
             raise ValueError(f"{type(self).__name__} needs samples of at least 2 classes; y holds only "
-                             f"class {classes[0]!r}")
+                             f"class {classes[0].item()!r}")  # 1, not np.int64(1)
         self.classes_ = classes
         tasks = classes[1:] if len(classes) == 2 else classes
         targets = np.where(y[None, :] == tasks[:, None], 1.0, -1.0)
@@ -124,6 +125,7 @@ class AnnealedClassifier(ClassifierMixin, BaseEstimator):
         tasks = [(p, self.solver, self.num_reads, self.num_sweeps, s) for p, s in zip(problems, seeds)]
         results = run_tasks(solve_task, tasks, n_jobs=self.n_jobs, executor=self.executor,
                             progress=bool(self.verbose), desc=desc)
+        self.solver_ = solvers.solver_name(self.solver)  # what was used, for the saved model and reports
         return [r[0] for r in results], np.array([r[1] for r in results])
 
     def __sklearn_is_fitted__(self):

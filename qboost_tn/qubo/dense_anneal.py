@@ -61,7 +61,7 @@ class DenseSimulatedAnnealingSampler(dimod.Sampler):
         num_sweeps : int, default=1000
         beta_range : (float, float), optional
             (hot, cold) inverse temperatures; default from the problem's energy scales
-            (:func:`qboost_tn.qubo.layered_anneal.default_beta_range`).
+            (:func:`qboost_tn.qubo.schedule.dense_beta_range`).
         seed : int, optional
             Same seed, same samples.
         """

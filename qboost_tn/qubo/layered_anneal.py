@@ -14,53 +14,13 @@ import dimod
 import numpy as np
 
 from ._anneal_kernels import anneal_sums
-from .model import check_arrays, check_count
+from .model import BaseLayeredProblem, FactoredLayeredProblem, check_arrays, check_count
+from .schedule import check_beta_range, dense_beta_range
+from .solvers import LayeredSolver
 
 # Descent ending each replica: it stops as soon as no single or pair move lowers the energy, usually after a few
 # passes; the cap only bounds the pathological case.
 DESCENT_PASSES = 1000
-# Random states whose typical move cost sets the hot end of the schedule.
-PROBE_STATES = 8
-
-
-def check_beta_range(beta_range):
-    """``beta_range`` as (hot, cold) floats with 0 < hot <= cold, or a ValueError."""
-    try:
-        hot, cold = (float(b) for b in beta_range)
-    except (TypeError, ValueError):
-        raise ValueError(f"beta_range must be a pair (hot, cold) of numbers, got {beta_range!r}") from None
-    if not (np.isfinite(hot) and np.isfinite(cold) and 0 < hot <= cold):
-        raise ValueError(f"beta_range must satisfy 0 < hot <= cold (finite), got {beta_range!r}")
-    return hot, cold
-
-
-def default_beta_range(Q, h, n_layers) -> tuple[float, float]:
-    """(hot, cold) inverse temperatures for ±2 moves of the layer sums, from the problem's energy scales.
-
-    Hot: a typical (median) move from a random state is accepted with probability 1/2 — the start is then
-    as good as random, and dwave-neal's worst-case bound (every field adding up) spends most of the schedule
-    hotter than that on dense problems. Cold: a move of the typical smallest cost is accepted with
-    probability 1 % — for L > 1 that cost is the curvature ``2 Q_jj`` (the two moves out of a local minimum
-    of ``W_j`` cost ``8 Q_jj`` together), for L = 1 the typical field or coupling. O(P²) numpy from a few
-    random states; no loop over couplers.
-    """
-    P = h.shape[0]
-    rng = np.random.default_rng(0)  # a property of the problem, not of the run's seed
-    probes = 2 * rng.binomial(n_layers, 0.5, size=(PROBE_STATES, P)) - n_layers
-    diag = np.diag(Q)
-    costs = np.abs(2.0 * (2.0 * probes @ Q + h)) + 4.0 * np.abs(diag)
-    typical = float(np.median(costs)) if P else 0.0
-    if n_layers > 1 and (diag > 0).any():
-        smallest = 2.0 * float(np.median(diag[diag > 0]))
-    else:
-        terms = np.concatenate([2.0 * np.abs(h), 4.0 * np.abs(Q[np.triu_indices(P, k=1)])])
-        terms = terms[terms > 1e-12 * max(float(costs.max(initial=0.0)), 1e-300)]
-        smallest = float(np.median(terms)) if terms.size else typical
-    if not (typical > 0 and smallest > 0):  # no energy scale at all (Q = 0, h = 0): any β does
-        return 1.0, 10.0
-    hot = np.log(2.0) / typical
-    cold = max(np.log(100.0) / smallest, 10.0 * hot)
-    return float(hot), float(cold)
 
 
 def replica_seeds(seed, num_reads) -> np.ndarray:
@@ -84,7 +44,7 @@ def anneal_layered(Q, h, n_layers, *, num_reads=1, num_sweeps=1000, beta_range=N
         Sweeps over the P variables along a geometric β schedule; each replica ends with a greedy descent,
         so every returned state is a local minimum under ±2 moves.
     beta_range : (float, float), optional
-        (hot, cold) inverse temperatures; default :func:`default_beta_range`.
+        (hot, cold) inverse temperatures; default :func:`qboost_tn.qubo.schedule.dense_beta_range`.
     seed : int, optional
         Fixes every replica; the same seed gives the same result on any machine and thread count.
 
@@ -99,7 +59,7 @@ def anneal_layered(Q, h, n_layers, *, num_reads=1, num_sweeps=1000, beta_range=N
     Q, h, L = check_arrays(Q, h, n_layers)
     num_reads = check_count(num_reads, "num_reads")
     num_sweeps = check_count(num_sweeps, "num_sweeps")
-    hot, cold = default_beta_range(Q, h, L) if beta_range is None else check_beta_range(beta_range)
+    hot, cold = dense_beta_range(Q, h, L) if beta_range is None else check_beta_range(beta_range)
     betas = np.geomspace(hot, cold, num_sweeps)
     start = time.perf_counter()
     sums = anneal_sums(Q, h, L, betas, replica_seeds(seed, num_reads), DESCENT_PASSES)
@@ -119,22 +79,27 @@ def layer_spins(sums, n_layers) -> np.ndarray:
     return np.where(np.arange(L)[:, None] < ups[..., None, :], 1, -1).astype(np.int8)
 
 
-class LayeredAnnealingSolver:
-    """Anneals a :class:`~qboost_tn.qubo.model.LayeredProblem` over its P layer sums, not its P·L spins.
+class LayeredAnnealingSolver(LayeredSolver):
+    """Anneals a layered problem over its P layer sums, not its P·L spins: the project's default solver.
 
-    Pass it as ``solver=`` to the learners: :func:`qboost_tn.qubo.solvers.solve` calls
-    :meth:`sample_layered`. For a plain BQM use :class:`~qboost_tn.qubo.dense_anneal.DenseSimulatedAnnealingSampler`
-    (or any dimod sampler on ``problem.to_bqm()``).
+    A :class:`~qboost_tn.qubo.solvers.LayeredSolver`: :func:`qboost_tn.qubo.solvers.solve` calls
+    :meth:`sample_layered`. A dense :class:`~qboost_tn.qubo.model.LayeredProblem` is annealed by
+    :func:`anneal_layered` (O(P) per accepted move), a
+    :class:`~qboost_tn.qubo.model.FactoredLayeredProblem` by :func:`qboost_tn.qubo.factored.anneal_factored`
+    (O(N) per move, no P × P matrix). For a plain BQM use
+    :class:`~qboost_tn.qubo.dense_anneal.DenseSimulatedAnnealingSampler` (or any dimod sampler on
+    ``problem.to_bqm()``).
 
     Every read ends with a descent over single and pair moves, which does most of the deep work on the
-    learner's correlated features; so at equal time more reads beat more sweeps. ``num_reads=16,
-    num_sweeps=50`` fits the 10 MNIST 20x20 problems (P = 400, L = 3) in under a tenth of dwave-neal's default
+    learner's correlated features; so at equal time more reads beat more sweeps: ``default_budget`` (16 reads
+    of 50 sweeps) fits the 10 MNIST 20x20 problems (P = 400, L = 3) in under a tenth of dwave-neal's default
     time at lower energy (``benchmarks/anneal_speed.py``).
 
     Parameters
     ----------
     beta_range : (float, float), optional
-        Fixed (hot, cold) inverse temperatures; default: :func:`default_beta_range` per problem.
+        Fixed (hot, cold) inverse temperatures; default: :func:`qboost_tn.qubo.schedule.beta_range` per
+        problem.
 
     Examples
     --------
@@ -147,6 +112,11 @@ class LayeredAnnealingSolver:
     array([ 1, -1, -1])
     """
 
+    default_budget = (16, 50)
+    parameters = {"num_reads": [], "num_sweeps": [], "seed": []}
+    properties = {"problem_types": ("LayeredProblem", "FactoredLayeredProblem"),
+                  "beta_schedule_type": "geometric"}
+
     def __init__(self, beta_range=None):
         self.beta_range = beta_range
 
@@ -155,17 +125,26 @@ class LayeredAnnealingSolver:
 
         Parameters
         ----------
-        problem : LayeredProblem
-            Anything with ``Q``, ``h``, ``offset`` and ``n_layers``.
+        problem : LayeredProblem or FactoredLayeredProblem
         num_reads, num_sweeps, seed
             See :func:`anneal_layered`.
         """
-        sums, energies, info = anneal_layered(problem.Q, problem.h, problem.n_layers, num_reads=num_reads,
-                                              num_sweeps=num_sweeps, beta_range=self.beta_range, seed=seed)
+        if isinstance(problem, FactoredLayeredProblem):
+            from .factored import anneal_factored
+
+            sums, energies, info = anneal_factored(problem, num_reads=num_reads, num_sweeps=num_sweeps,
+                                                   beta_range=self.beta_range, seed=seed)
+        elif isinstance(problem, BaseLayeredProblem):
+            sums, energies, info = anneal_layered(problem.dense_couplings(), problem.h, problem.n_layers,
+                                                  num_reads=num_reads, num_sweeps=num_sweeps,
+                                                  beta_range=self.beta_range, seed=seed)
+            energies = energies + float(problem.offset)
+        else:
+            raise TypeError(f"{type(self).__name__} solves layered problems (qboost_tn.qubo.model), "
+                            f"got {type(problem).__name__}")
         L, P = int(problem.n_layers), sums.shape[1]
         samples = layer_spins(sums, L).reshape(len(sums), L * P)
-        return dimod.SampleSet.from_samples((samples, range(L * P)), dimod.SPIN,
-                                            energy=energies + float(problem.offset), info=info)
+        return dimod.SampleSet.from_samples((samples, range(L * P)), dimod.SPIN, energy=energies, info=info)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(beta_range={self.beta_range!r})"

@@ -4,16 +4,35 @@ Every training problem of the shallow-wide learner (and of classic QBoost, with 
 
     E(s) = Wᵀ Q W + hᵀ W + offset,    W = s.sum(axis=0),    s ∈ {−1, +1}^(L × P)
 
-so a solver may either anneal the P·L spins of :meth:`LayeredProblem.to_bqm` (any dimod sampler) or exploit
-that the L spins of a feature are interchangeable.
+so a solver may either anneal the P·L spins of :meth:`~BaseLayeredProblem.to_bqm` (any dimod sampler) or
+exploit that the L spins of a feature are interchangeable.
+
+Two forms hold ``Q``:
+
+* :class:`LayeredProblem` — the dense P × P matrix;
+* :class:`FactoredLayeredProblem` — ``Q = F Fᵀ + diag(d)`` with ``F`` of shape (P, N): the least-squares
+  energy of N samples, kept as O(N·P) numbers. When features far outnumber samples (P ≫ N) this is both
+  smaller and faster to anneal (a move costs O(N), not O(P)); :func:`least_squares_problem` picks it then.
+
+Both share :class:`BaseLayeredProblem`'s interface (energies, the BQM, spin layout), which is all a solver
+may rely on besides the form-specific arrays.
 """
 from __future__ import annotations
 
+import abc
 from dataclasses import dataclass
 from numbers import Integral
 
 import dimod
 import numpy as np
+
+# least_squares_problem(form="auto") uses the factored form when features outnumber the samples by this
+# factor (measured in benchmarks/wide_scaling.py: there the factored annealer is both faster and at least as
+# deep; below it the dense row updates are cheaper than O(N) proposals) ...
+FACTORED_RATIO = 4
+# ... or when the dense Q would take more than this many bytes, whatever the ratio.
+DENSE_MAX_BYTES = 512 * 2**20
+FORMS = ("auto", "dense", "factored")
 
 
 def check_count(value, name) -> int:
@@ -42,9 +61,93 @@ def check_arrays(Q, h, n_layers):
     return Q, h, L
 
 
+class BaseLayeredProblem(abc.ABC):
+    """``E(W) = Wᵀ Q W + hᵀ W + offset`` over the layer sums of ``n_layers`` spin layers of ``P`` features.
+
+    Subclasses store ``h`` (P,), ``offset`` and ``n_layers`` and hold ``Q`` in their own form; they provide
+    :meth:`fields`, :meth:`diagonal`, :meth:`couplings` and :meth:`dense_couplings`. The BQM spin ``(l, j)``
+    is labelled ``l * P + j``.
+    """
+
+    h: np.ndarray
+    offset: float
+    n_layers: int
+
+    @property
+    def n_features(self) -> int:
+        return self.h.shape[0]
+
+    @property
+    def n_variables(self) -> int:
+        return self.n_features * self.n_layers
+
+    @abc.abstractmethod
+    def fields(self, W) -> np.ndarray:
+        """``Q W`` for layer sums ``W`` of shape (..., P)."""
+
+    @abc.abstractmethod
+    def diagonal(self) -> np.ndarray:
+        """``Q_jj``, shape (P,)."""
+
+    @abc.abstractmethod
+    def couplings(self, rows, cols) -> np.ndarray:
+        """``Q[rows, cols]`` for index arrays of equal shape."""
+
+    @abc.abstractmethod
+    def dense_couplings(self) -> np.ndarray:
+        """The P × P matrix ``Q`` (for a factored problem this is the O(P²) object it avoids)."""
+
+    def energy_of_sums(self, W) -> np.ndarray:
+        """Energy of layer sums ``W`` of shape (..., P)."""
+        W = np.asarray(W, dtype=np.float64)
+        return np.einsum("...i,...i->...", self.fields(W), W) + W @ self.h + self.offset
+
+    def energy(self, spins) -> np.ndarray:
+        """Energy of spins of shape (..., L, P) with values in {−1, +1}."""
+        spins = np.asarray(spins)
+        if spins.shape[-2:] != (self.n_layers, self.n_features):
+            raise ValueError(f"energy: spins must end in shape ({self.n_layers}, {self.n_features}), "
+                             f"got {spins.shape}")
+        return self.energy_of_sums(spins.sum(axis=-2))
+
+    def to_bqm(self) -> dimod.BinaryQuadraticModel:
+        """The SPIN BQM over ``P * L`` variables (label ``l * P + j``) whose energy equals :meth:`energy`.
+
+        Every pair of spins ``(l, j), (m, k)`` couples with ``Q[j, k]``: the dense ``(P L)²`` matrix
+        ``kron(ones(L, L), Q)``. dimod adds its symmetric halves into one coupler and moves the diagonal
+        (``s² = 1``) into the offset, so the energies agree exactly.
+        """
+        L = self.n_layers
+        J = np.kron(np.ones((L, L)), self.dense_couplings())
+        return dimod.BQM(np.tile(self.h, L), J, self.offset, dimod.SPIN)
+
+    def spins_from_sample(self, sample) -> np.ndarray:
+        """(L, P) spins from one sample of :meth:`to_bqm` (a mapping label -> spin, or a row in label order)."""
+        if isinstance(sample, dict) or hasattr(sample, "keys"):
+            row = np.array([sample[v] for v in range(self.n_variables)])
+        else:
+            row = np.asarray(sample)
+        if row.shape != (self.n_variables,):
+            raise ValueError(f"spins_from_sample: expected {self.n_variables} values, got shape {row.shape}")
+        return row.reshape(self.n_layers, self.n_features).astype(np.int8)
+
+    def spins_from_sampleset(self, sampleset: dimod.SampleSet) -> np.ndarray:
+        """(n_samples, L, P) spins of a SampleSet over :meth:`to_bqm`'s variables, in the set's order."""
+        labels = list(sampleset.variables)
+        missing = set(range(self.n_variables)) - set(labels)
+        if missing or len(labels) != self.n_variables:
+            raise ValueError(f"the sampler returned {len(labels)} variables; the problem has {self.n_variables} "
+                             f"labelled 0..{self.n_variables - 1}")
+        order = np.argsort(np.asarray(labels))
+        records = np.asarray(sampleset.record.sample)[:, order]
+        if sampleset.vartype is dimod.BINARY:
+            records = 2 * records - 1
+        return records.reshape(-1, self.n_layers, self.n_features).astype(np.int8)
+
+
 @dataclass(frozen=True, eq=False)
-class LayeredProblem:
-    """Quadratic energy of the layer sum ``W`` of ``n_layers`` spin layers over ``P`` features.
+class LayeredProblem(BaseLayeredProblem):
+    """Quadratic energy of the layer sum ``W`` of ``n_layers`` spin layers over ``P`` features, dense ``Q``.
 
     Attributes
     ----------
@@ -72,64 +175,106 @@ class LayeredProblem:
         object.__setattr__(self, "offset", float(self.offset))
         object.__setattr__(self, "n_layers", L)
 
-    @property
-    def n_features(self) -> int:
-        return self.h.shape[0]
+    def fields(self, W) -> np.ndarray:
+        return np.asarray(W, dtype=np.float64) @ self.Q
 
-    @property
-    def n_variables(self) -> int:
-        return self.n_features * self.n_layers
+    def diagonal(self) -> np.ndarray:
+        return np.diag(self.Q).copy()
+
+    def couplings(self, rows, cols) -> np.ndarray:
+        return self.Q[rows, cols]
+
+    def dense_couplings(self) -> np.ndarray:
+        return self.Q
 
     def energy_of_sums(self, W) -> np.ndarray:
-        """Energy of layer sums ``W`` of shape (..., P)."""
         W = np.asarray(W, dtype=np.float64)
         return np.einsum("...i,ij,...j->...", W, self.Q, W) + W @ self.h + self.offset
 
-    def energy(self, spins) -> np.ndarray:
-        """Energy of spins of shape (..., L, P) with values in {−1, +1}."""
-        spins = np.asarray(spins)
-        if spins.shape[-2:] != (self.n_layers, self.n_features):
-            raise ValueError(f"energy: spins must end in shape ({self.n_layers}, {self.n_features}), "
-                             f"got {spins.shape}")
-        return self.energy_of_sums(spins.sum(axis=-2))
 
-    def to_bqm(self) -> dimod.BinaryQuadraticModel:
-        """The SPIN BQM over ``P * L`` variables (label ``l * P + j``) whose energy equals :meth:`energy`.
+@dataclass(frozen=True, eq=False)
+class FactoredLayeredProblem(BaseLayeredProblem):
+    """The layered energy with ``Q = F Fᵀ + diag(d)``: O(N·P) numbers instead of P².
 
-        Every pair of spins ``(l, j), (m, k)`` couples with ``Q[j, k]``: the dense ``(P L)²`` matrix
-        ``kron(ones(L, L), Q)``. dimod adds its symmetric halves into one coupler and moves the diagonal
-        (``s² = 1``) into the offset, so the energies agree exactly.
-        """
-        L = self.n_layers
-        J = np.kron(np.ones((L, L)), self.Q)
-        return dimod.BQM(np.tile(self.h, L), J, self.offset, dimod.SPIN)
+    ``E(W) = ‖Fᵀ W‖² + Σ_j d_j W_j² + hᵀ W + offset``. For the least-squares problem of N samples, row
+    ``F[j]`` is feature j over the (weighted, centred, scaled) samples, so ``Fᵀ W`` is the vector of the
+    model's N predictions: an annealer keeps it up to date and pays O(N) per move
+    (:func:`qboost_tn.qubo.factored.anneal_factored`). :meth:`to_bqm` still gives the full spin BQM, and
+    :meth:`to_dense` the equivalent :class:`LayeredProblem`.
 
-    def spins_from_sample(self, sample) -> np.ndarray:
-        """(L, P) spins from one sample of :meth:`to_bqm` (a mapping label -> spin, or a row in label order)."""
-        if isinstance(sample, dict) or hasattr(sample, "keys"):
-            row = np.array([sample[v] for v in range(self.n_variables)])
-        else:
-            row = np.asarray(sample)
-        if row.shape != (self.n_variables,):
-            raise ValueError(f"spins_from_sample: expected {self.n_variables} values, got shape {row.shape}")
-        return row.reshape(self.n_layers, self.n_features).astype(np.int8)
+    Attributes
+    ----------
+    factor : ndarray of shape (P, N), float64
+        ``F``, one row per feature.
+    diag : ndarray of shape (P,), float64
+        ``d``: the diagonal added to ``F Fᵀ`` (the squared regulariser).
+    h : ndarray of shape (P,), float64
+    offset : float
+    n_layers : int
+    """
 
-    def spins_from_sampleset(self, sampleset: dimod.SampleSet) -> np.ndarray:
-        """(n_samples, L, P) spins of a SampleSet over :meth:`to_bqm`'s variables, in the set's order."""
-        labels = list(sampleset.variables)
-        missing = set(range(self.n_variables)) - set(labels)
-        if missing or len(labels) != self.n_variables:
-            raise ValueError(f"the sampler returned {len(labels)} variables; the problem has {self.n_variables} "
-                             f"labelled 0..{self.n_variables - 1}")
-        order = np.argsort(np.asarray(labels))
-        records = np.asarray(sampleset.record.sample)[:, order]
-        if sampleset.vartype is dimod.BINARY:
-            records = 2 * records - 1
-        return records.reshape(-1, self.n_layers, self.n_features).astype(np.int8)
+    factor: np.ndarray
+    diag: np.ndarray
+    h: np.ndarray
+    offset: float
+    n_layers: int
+
+    def __post_init__(self):
+        L = check_count(self.n_layers, "n_layers (L)")
+        factor = np.ascontiguousarray(self.factor, dtype=np.float64)
+        if factor.ndim != 2:
+            raise ValueError(f"factor must be a (P, N) matrix, got shape {factor.shape}")
+        P = factor.shape[0]
+        diag = np.ascontiguousarray(self.diag, dtype=np.float64)
+        h = np.ascontiguousarray(self.h, dtype=np.float64)
+        for name, value in (("diag", diag), ("h", h)):
+            if value.shape != (P,):
+                raise ValueError(f"{name} has shape {value.shape}, expected ({P},) to match factor")
+        for name, value in (("factor", factor), ("diag", diag), ("h", h)):
+            if not np.isfinite(value).all():
+                raise ValueError(f"{name} contains NaN or inf: it must be finite")
+        if not np.isfinite(self.offset):
+            raise ValueError("FactoredLayeredProblem: offset must be finite")
+        object.__setattr__(self, "factor", factor)
+        object.__setattr__(self, "diag", diag)
+        object.__setattr__(self, "h", h)
+        object.__setattr__(self, "offset", float(self.offset))
+        object.__setattr__(self, "n_layers", L)
+
+    @property
+    def n_samples(self) -> int:
+        return self.factor.shape[1]
+
+    def fields(self, W) -> np.ndarray:
+        W = np.asarray(W, dtype=np.float64)
+        return (W @ self.factor) @ self.factor.T + self.diag * W
+
+    def diagonal(self) -> np.ndarray:
+        return np.einsum("jn,jn->j", self.factor, self.factor) + self.diag
+
+    def couplings(self, rows, cols) -> np.ndarray:
+        rows, cols = np.asarray(rows), np.asarray(cols)
+        values = np.einsum("...n,...n->...", self.factor[rows], self.factor[cols])
+        return values + np.where(rows == cols, self.diag[rows], 0.0)
+
+    def dense_couplings(self) -> np.ndarray:
+        Q = self.factor @ self.factor.T
+        Q[np.diag_indices_from(Q)] += self.diag
+        return Q
+
+    def energy_of_sums(self, W) -> np.ndarray:
+        W = np.asarray(W, dtype=np.float64)
+        predictions = W @ self.factor
+        return (np.einsum("...n,...n->...", predictions, predictions) + (W * W) @ self.diag + W @ self.h
+                + self.offset)
+
+    def to_dense(self) -> LayeredProblem:
+        """The same energy as a :class:`LayeredProblem` (a P × P matrix)."""
+        return LayeredProblem(self.dense_couplings(), self.h, self.offset, self.n_layers)
 
 
 def least_squares_problem(X, y, *, scale, lam, regularizer, n_layers, curvature=None,
-                          sample_weight=None) -> LayeredProblem:
+                          sample_weight=None, form="auto") -> BaseLayeredProblem:
     """Squared loss of ``f(x) = scale · Wᵀ x + b`` plus λ·R(W), with the bias ``b`` minimised out.
 
     Energy (a weighted mean over samples, so λ means the same for any number of samples):
@@ -141,20 +286,48 @@ def least_squares_problem(X, y, *, scale, lam, regularizer, n_layers, curvature=
     ``Σ_j W_j`` (``"linear"``). ``u = scale² · curvature`` puts λ in units of the data term's curvature, by
     default the mean feature variance, so λ keeps its meaning when features are rescaled or their number
     changes.
+
+    ``form`` chooses how ``Q`` is held: ``"dense"`` gives a :class:`LayeredProblem` (P × P), ``"factored"`` a
+    :class:`FactoredLayeredProblem` (``F`` of shape (P, N) with ``F[j, i] = scale · √v_i · x̃_ij``), and
+    ``"auto"`` (default) the factored form when the features outnumber the samples with non-zero weight
+    :data:`FACTORED_RATIO` times, or the dense ``Q`` would exceed :data:`DENSE_MAX_BYTES`. Both give the
+    same energy for every W to rounding; solvers accept both (:meth:`BaseLayeredProblem.to_bqm` for any
+    dimod sampler).
     """
+    if form not in FORMS:
+        raise ValueError(f"unknown form {form!r}; use one of {list(FORMS)}")
+    if regularizer not in ("squared", "linear"):
+        raise ValueError(f"unknown regularizer {regularizer!r}; use 'squared' or 'linear'")
     v, Xc, yc = _centred(X, y, sample_weight)
     if curvature is None:
         curvature = feature_curvature(Xc)
-    Q = scale**2 * (Xc.T @ (v[:, None] * Xc))
+    P = X.shape[1]
     h = -2.0 * scale * (Xc.T @ (v * yc))
     unit = lam * scale**2 * curvature
-    if regularizer == "squared":
-        Q = Q + unit * np.eye(X.shape[1])
-    elif regularizer == "linear":
+    if regularizer == "linear":
         h = h + unit
-    else:
-        raise ValueError(f"unknown regularizer {regularizer!r}; use 'squared' or 'linear'")
-    return LayeredProblem(Q, h, float(v @ yc**2), n_layers)
+    diag = np.full(P, unit if regularizer == "squared" else 0.0)
+    offset = float(v @ yc**2)
+    if _use_factored(form, v, P):
+        support = v > 0  # samples of zero weight add nothing to F Fᵀ
+        factor = (scale * Xc[support].T) * np.sqrt(v[support])
+        return FactoredLayeredProblem(factor, diag, h, offset, n_layers)
+    Q = scale**2 * (Xc.T @ (v[:, None] * Xc))
+    if regularizer == "squared":
+        Q = Q + unit * np.eye(P)
+    return LayeredProblem(Q, h, offset, n_layers)
+
+
+def _use_factored(form, v, P) -> bool:
+    if form == "dense":
+        return False
+    if np.any(v < 0):  # F Fᵀ cannot hold negative sample weights
+        if form == "factored":
+            raise ValueError("form='factored' needs non-negative sample weights")
+        return False
+    if form == "factored":
+        return True
+    return P >= FACTORED_RATIO * int(np.count_nonzero(v)) or 8 * P * P > DENSE_MAX_BYTES
 
 
 def ridge_weights(X, y, *, lam, curvature, sample_weight=None) -> np.ndarray:
@@ -162,12 +335,20 @@ def ridge_weights(X, y, *, lam, curvature, sample_weight=None) -> np.ndarray:
 
     In ``w`` the squared regulariser is ``λ · curvature · ||w||²`` whatever the scale, so this is ridge
     regression with ``α = λ · curvature``; it tells which weight sizes the spins must represent.
+
+    With more features than samples it solves the N × N dual system ``w = Bᵀ (B Bᵀ + α I)⁻¹ t``
+    (``B = √v · x̃``, ``t = √v · ỹ``), the same minimiser without a P × P matrix.
     """
     v, Xc, yc = _centred(X, y, sample_weight)
-    gram = Xc.T @ (v[:, None] * Xc)
     # A tiny floor keeps λ = 0 solvable when features outnumber samples.
     alpha = max(lam * curvature, 1e-8 * curvature)
-    return np.linalg.solve(gram + alpha * np.eye(X.shape[1]), Xc.T @ (v * yc))
+    N, P = Xc.shape
+    if P > N and np.all(v >= 0):
+        root = np.sqrt(v)
+        B = root[:, None] * Xc
+        return B.T @ np.linalg.solve(B @ B.T + alpha * np.eye(N), root * yc)
+    gram = Xc.T @ (v[:, None] * Xc)
+    return np.linalg.solve(gram + alpha * np.eye(P), Xc.T @ (v * yc))
 
 
 def _centred(X, y, sample_weight):

@@ -1,28 +1,159 @@
-"""Solver names -> dimod samplers, an explicit β range for dense problems, and one ``solve`` dispatch.
+"""The solver protocol, its registry, the one wrapper for dimod samplers, and the ``solve`` dispatch.
 
-Any :class:`dimod.Sampler` works (a quantum annealer included) through ``sample(bqm, **params)``. A solver
-that understands the layered structure may instead define
-``sample_layered(problem, *, num_reads, num_sweeps, seed)`` returning a SampleSet over the variables of
-``problem.to_bqm()``; :func:`solve` prefers it.
+Protocol
+--------
+A *solver* is a :class:`LayeredSolver`: an object with
+
+* ``sample_layered(problem, *, num_reads, num_sweeps, seed)`` taking a layered problem
+  (:class:`~qboost_tn.qubo.model.LayeredProblem` or :class:`~qboost_tn.qubo.model.FactoredLayeredProblem`)
+  and returning a :class:`dimod.SampleSet` over the variables of ``problem.to_bqm()`` (spin ``(l, j)`` is
+  label ``l * P + j``). It always receives the three keywords; it may ignore those it does not declare;
+* ``default_budget``: the ``(num_reads, num_sweeps)`` it uses when the caller leaves them None;
+* ``parameters``: dimod-style ``{name: []}`` of the keywords that change its result;
+* ``properties``: a dict of whatever else it wants to tell (dimod-style).
+
+Subclass :class:`LayeredSolver` (or call ``LayeredSolver.register(cls)`` for a class that already follows
+it); the check is ``isinstance(obj, LayeredSolver)``, nothing is guessed from attribute names.
+
+Any :class:`dimod.Sampler` (a quantum annealer included) becomes a solver through
+:class:`DimodLayeredSolver`, which hands it ``problem.to_bqm()`` with only the parameters it declares and
+with the project's one β range (:func:`qboost_tn.qubo.schedule.beta_range`) when it takes ``beta_range``.
+
+Registry
+--------
+:data:`SOLVERS` maps a name to a factory returning a solver or a dimod sampler; :func:`register_solver` adds
+one. Names are looked up when used (estimators' ``solver=``, configs), never copied into a frozen list.
+
+This module imports only numpy at load time (dimod and the annealers on first use), so asking the registry
+is cheap.
 """
 from __future__ import annotations
 
-import dimod
+import abc
+
 import numpy as np
 
-from .model import LayeredProblem
+from ..errors import QBoostTNError
 
 # The one place the project's default solver is named: the compiled annealer over the layer sums, more than
 # ten times faster than dwave-neal on the learner's dense problems at equal or lower energy
 # (benchmarks/anneal_speed.py). "neal" stays available as the reference.
 DEFAULT_SOLVER = "layered"
-# (num_reads, num_sweeps) when the caller leaves them None. The layered solver ends every read in a greedy
-# descent that does the deep work, so many short reads beat few long ones; spin-flip annealers need long ones.
-LAYERED_BUDGET = (16, 50)
+# Default (num_reads, num_sweeps) of a wrapped spin-flip sampler: few long reads.
 SPIN_BUDGET = (2, 1000)
+# dimod.ExactSolver enumerates 2^n states.
 EXACT_MAX_VARIABLES = 20
 
 
+class LayeredSolver(abc.ABC):
+    """A solver of layered Ising problems: the protocol every entry of :data:`SOLVERS` resolves to.
+
+    Attributes
+    ----------
+    default_budget : tuple of (int, int)
+        ``(num_reads, num_sweeps)`` used by :func:`solve` when the caller gives None.
+    parameters : dict
+        ``{name: []}`` for each of ``num_reads``, ``num_sweeps``, ``seed`` that changes the result.
+    properties : dict
+        Free-form facts about the solver.
+
+    Examples
+    --------
+    A greedy solver that keeps every ``W_j`` at its best single value (a toy, for the protocol's sake):
+
+    >>> import dimod, numpy as np
+    >>> class Greedy(LayeredSolver):
+    ...     default_budget = (1, 1)
+    ...     parameters = {}
+    ...     def sample_layered(self, problem, *, num_reads, num_sweeps, seed):
+    ...         spins = np.where(problem.h < 0, 1, -1)[None, :].repeat(problem.n_layers, axis=0)
+    ...         return dimod.SampleSet.from_samples((spins.reshape(1, -1), range(problem.n_variables)),
+    ...                                             dimod.SPIN, energy=problem.energy(spins[None]))
+    >>> register_solver("greedy", Greedy)
+    >>> from qboost_tn.qubo.model import LayeredProblem
+    >>> solve(LayeredProblem(np.eye(2), np.array([-1.0, 1.0]), 0.0, 1), "greedy")[0]
+    array([[ 1, -1]], dtype=int8)
+    >>> del SOLVERS["greedy"]
+    """
+
+    parameters: dict = {"num_reads": [], "num_sweeps": [], "seed": []}
+    properties: dict = {}
+
+    @property
+    @abc.abstractmethod
+    def default_budget(self) -> tuple[int, int]:
+        """``(num_reads, num_sweeps)`` when the caller leaves them None (a class attribute in subclasses)."""
+
+    @abc.abstractmethod
+    def sample_layered(self, problem, *, num_reads, num_sweeps, seed):
+        """A :class:`dimod.SampleSet` over ``problem.to_bqm()``'s variables (labels ``l * P + j``)."""
+
+
+class DimodLayeredSolver(LayeredSolver):
+    """Any :class:`dimod.Sampler` as a :class:`LayeredSolver`: it samples ``problem.to_bqm()``.
+
+    The wrapper owns what the sampler cannot know about the problem: it passes ``num_reads``, ``num_sweeps``
+    and ``seed`` only when the sampler declares them in ``sampler.parameters`` (a QPU sampler is not handed
+    ``num_sweeps``), adds ``beta_range`` from :func:`qboost_tn.qubo.schedule.beta_range` when the sampler
+    declares it, and refuses problems above ``max_variables``.
+
+    Parameters
+    ----------
+    sampler : dimod.Sampler
+    default_budget : (int, int), default=(2, 1000)
+        Budget when the caller gives None: spin-flip annealers need long reads.
+    max_variables : int, optional
+        Largest BQM to hand over; default ``sampler.properties["max_variables"]`` if declared, else no limit.
+
+    Examples
+    --------
+    >>> import neal
+    >>> solver = DimodLayeredSolver(neal.SimulatedAnnealingSampler())
+    >>> sorted(solver.parameters)
+    ['num_reads', 'num_sweeps', 'seed']
+    """
+
+    def __init__(self, sampler, *, default_budget=SPIN_BUDGET, max_variables=None):
+        import dimod
+
+        if not isinstance(sampler, dimod.Sampler):
+            raise QBoostTNError(f"DimodLayeredSolver wraps a dimod.Sampler, got {type(sampler).__name__}")
+        self.sampler = sampler
+        self._default_budget = tuple(default_budget)
+        declared = getattr(sampler, "properties", None) or {}
+        self.max_variables = declared.get("max_variables") if max_variables is None else max_variables
+
+    @property
+    def default_budget(self) -> tuple[int, int]:
+        return self._default_budget
+
+    @property
+    def parameters(self) -> dict:
+        accepted = self.sampler.parameters or {}
+        return {name: [] for name in ("num_reads", "num_sweeps", "seed") if name in accepted}
+
+    @property
+    def properties(self) -> dict:
+        return {"sampler": type(self.sampler).__name__, "max_variables": self.max_variables}
+
+    def sample_layered(self, problem, *, num_reads, num_sweeps, seed):
+        from .schedule import beta_range
+
+        if self.max_variables is not None and problem.n_variables > self.max_variables:
+            raise QBoostTNError(f"{type(self.sampler).__name__} takes at most {self.max_variables} variables; this "
+                         f"problem has {problem.n_variables} variables (use 'layered', 'neal' or 'tabu')")
+        accepted = self.sampler.parameters or {}
+        wanted = {"num_reads": num_reads, "num_sweeps": num_sweeps, "seed": seed}
+        params = {k: v for k, v in wanted.items() if k in accepted and v is not None}
+        if "beta_range" in accepted:
+            params["beta_range"] = beta_range(problem)
+        return self.sampler.sample(problem.to_bqm(), **params)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.sampler!r})"
+
+
+# --- registry -------------------------------------------------------------------------------------------
 def _neal():
     import neal
 
@@ -53,82 +184,95 @@ def _dense():
     return DenseSimulatedAnnealingSampler()
 
 
+def _exact():
+    import dimod
+
+    return DimodLayeredSolver(dimod.ExactSolver(), max_variables=EXACT_MAX_VARIABLES)
+
+
 SOLVERS = {
     "neal": _neal,
     "layered": _layered,
     "dense": _dense,
-    "exact": dimod.ExactSolver,
+    "exact": _exact,
     "tabu": _tabu,
     "steepest": _steepest,
 }
 
 
+def register_solver(name: str, factory, *, replace: bool = False) -> None:
+    """Make ``solver=name`` mean ``factory()`` everywhere (estimators, configs, CLI).
+
+    Parameters
+    ----------
+    name : str
+        Non-empty; an existing name is refused unless ``replace=True``.
+    factory : callable
+        Called with no arguments each time the solver is used; returns a :class:`LayeredSolver` or a
+        :class:`dimod.Sampler` (wrapped in :class:`DimodLayeredSolver`). A class is a factory.
+    replace : bool, default=False
+    """
+    if not isinstance(name, str) or not name.strip():
+        raise QBoostTNError(f"register_solver: name must be a non-empty string, got {name!r}")
+    if not callable(factory):
+        raise QBoostTNError(f"register_solver: factory for {name!r} must be callable, got {type(factory).__name__}")
+    if name in SOLVERS and not replace:
+        raise QBoostTNError(f"register_solver: {name!r} is already registered (pass replace=True to replace it)")
+    SOLVERS[name] = factory
+
+
 def check_solver(solver) -> None:
-    """Raise a clear error unless ``solver`` is a known name or an object that can sample."""
+    """Raise a clear error unless ``solver`` is a registered name, a :class:`LayeredSolver` or a dimod sampler."""
     if isinstance(solver, str):
         if solver not in SOLVERS:
-            raise ValueError(f"unknown solver {solver!r}; use one of {sorted(SOLVERS)} or a dimod.Sampler instance")
-    elif not (callable(getattr(solver, "sample", None)) or callable(getattr(solver, "sample_layered", None))):
-        raise ValueError(f"solver must be a name ({sorted(SOLVERS)}) or a dimod.Sampler instance, "
-                         f"got {type(solver).__name__}")
+            raise QBoostTNError(f"unknown solver {solver!r}; use one of {sorted(SOLVERS)}, a registered name "
+                         "(register_solver), a LayeredSolver or a dimod.Sampler instance")
+        return
+    if isinstance(solver, LayeredSolver):
+        return
+    import dimod
+
+    if not isinstance(solver, dimod.Sampler):
+        raise QBoostTNError(f"solver must be a name ({sorted(SOLVERS)}), a LayeredSolver or a dimod.Sampler instance, "
+                     f"got {type(solver).__name__}")
 
 
-def get_sampler(solver):
-    """A sampler object for a solver name, or ``solver`` itself when it already is one."""
+def get_solver(solver) -> LayeredSolver:
+    """The :class:`LayeredSolver` for a registered name, a solver, or a dimod sampler (wrapped)."""
     check_solver(solver)
-    return SOLVERS[solver]() if isinstance(solver, str) else solver
+    obj = SOLVERS[solver]() if isinstance(solver, str) else solver
+    if isinstance(obj, LayeredSolver):
+        return obj
+    import dimod
+
+    if isinstance(obj, dimod.Sampler):
+        return DimodLayeredSolver(obj)
+    raise QBoostTNError(f"solver {solver!r}: its factory returned {type(obj).__name__}, neither a LayeredSolver nor a "
+                 "dimod.Sampler")
 
 
-def beta_range(problem: LayeredProblem) -> tuple[float, float]:
-    """(hot, cold) inverse temperatures from the problem's energy scales, computed with numpy.
-
-    Hot: the largest single-spin flip cost is accepted with probability 1/2. Cold: the flip cost of a typical
-    spin's smallest field is accepted with probability 1 %. dwave-samplers estimates the same two scales by
-    looping over every coupler in Python, which costs seconds on dense problems.
-    """
-    L = problem.n_layers
-    absQ = np.abs(problem.Q)
-    # Field on spin (l, j) from every other spin: L copies of each coupling Q[j, k], minus itself.
-    coupling = 2.0 * (L * absQ.sum(axis=1) - np.diag(absQ))
-    max_flip = 2.0 * float(np.max(np.abs(problem.h) + coupling, initial=0.0))
-    scale = np.concatenate([np.abs(problem.h), 2.0 * absQ[np.triu_indices_from(absQ, k=1 if L == 1 else 0)]])
-    scale = scale[scale > 1e-12 * max(max_flip, 1e-300)]
-    if max_flip <= 0 or scale.size == 0:
-        return 0.1, 1.0
-    min_flip = 2.0 * float(np.median(scale))
-    hot = np.log(2.0) / max_flip
-    cold = max(np.log(100.0) / min_flip, 10.0 * hot)
-    return float(hot), float(cold)
+def solver_name(solver) -> str:
+    """How a fit records its solver: the registry name, else the class name of the user's solver or sampler."""
+    if isinstance(solver, str):
+        return solver
+    if isinstance(solver, DimodLayeredSolver):
+        return type(solver.sampler).__name__
+    return type(solver).__name__
 
 
-def solve(problem: LayeredProblem, solver=DEFAULT_SOLVER, *, num_reads=None, num_sweeps=None, seed=None):
+def solve(problem, solver=DEFAULT_SOLVER, *, num_reads=None, num_sweeps=None, seed=None):
     """Lowest-energy (L, P) spins and their energy found by ``solver`` on ``problem``.
 
-    ``num_reads``/``num_sweeps`` left None take the solver's budget: :data:`LAYERED_BUDGET` for a solver with
-    ``sample_layered``, else :data:`SPIN_BUDGET`.
-
-    Parameters are passed only when the sampler declares them in ``.parameters`` (so a QPU sampler is not
-    handed ``num_sweeps``). The returned energy is recomputed from the model, not trusted from the sampler.
+    ``num_reads``/``num_sweeps`` left None take the solver's ``default_budget``. The returned energy is
+    recomputed from the problem, not trusted from the solver.
     """
-    sampler = get_sampler(solver)
-    structured = hasattr(sampler, "sample_layered")
-    default_reads, default_sweeps = LAYERED_BUDGET if structured else SPIN_BUDGET
-    num_reads = default_reads if num_reads is None else num_reads
-    num_sweeps = default_sweeps if num_sweeps is None else num_sweeps
-    if structured:
-        sampleset = sampler.sample_layered(problem, num_reads=num_reads, num_sweeps=num_sweeps, seed=seed)
-    else:
-        if isinstance(sampler, dimod.ExactSolver) and problem.n_variables > EXACT_MAX_VARIABLES:
-            raise ValueError(f"solver 'exact' enumerates 2^n states; this problem has {problem.n_variables} "
-                             f"variables (at most {EXACT_MAX_VARIABLES}); use 'neal' or 'tabu'")
-        wanted = {"num_reads": num_reads, "num_sweeps": num_sweeps, "seed": seed}
-        if "beta_range" in getattr(sampler, "parameters", {}):
-            wanted["beta_range"] = beta_range(problem)
-        accepted = getattr(sampler, "parameters", {}) or {}
-        params = {k: v for k, v in wanted.items() if k in accepted and v is not None}
-        sampleset = sampler.sample(problem.to_bqm(), **params)
+    layered = get_solver(solver)
+    default_reads, default_sweeps = layered.default_budget
+    sampleset = layered.sample_layered(problem, num_reads=default_reads if num_reads is None else num_reads,
+                                       num_sweeps=default_sweeps if num_sweeps is None else num_sweeps,
+                                       seed=seed)
     if sampleset is None or len(sampleset) == 0:
-        raise RuntimeError(f"solver {type(sampler).__name__} returned no samples")
+        raise RuntimeError(f"solver {solver_name(solver)} returned no samples")
     spins = problem.spins_from_sampleset(sampleset)
     energies = problem.energy(spins)
     best = int(np.argmin(energies))
