@@ -96,7 +96,7 @@ def test_contraction_orders_agree(groups):
     torch.testing.assert_close(mpo_matmul(x, cores, groups), x @ w.T)
 
 
-@pytest.mark.parametrize("sweep", ["_sweep_batched", "_sweep_gemm"])
+@pytest.mark.parametrize("sweep", ["_sweep_batched", "_sweep_right", "_sweep_gemm"])
 @pytest.mark.parametrize("in_modes", [(2, 16, 16), (4, 16, 1, 8), (512, 1)])
 def test_both_sweeps_agree(sweep, in_modes):
     from qboost_tn.mpo import contract
@@ -106,6 +106,21 @@ def test_both_sweeps_agree(sweep, in_modes):
     cores = tt_svd(w, in_modes, out_modes, max_bond=3).cores
     x = torch.randn(6, 512, dtype=torch.float64)
     torch.testing.assert_close(getattr(contract, sweep)(x, cores), x @ reconstruct(cores).T)
+
+
+@pytest.mark.parametrize("sweep", ["_sweep_batched", "_sweep_right", "_sweep_gemm"])
+def test_chunked_sweeps_agree_and_differentiate(sweep, monkeypatch):
+    from qboost_tn.mpo import contract
+
+    monkeypatch.setattr(contract, "CHUNK_ELEMENTS", 200)  # a few samples per chunk, last chunk shorter
+    w = torch.randn(32, 64, generator=torch.Generator().manual_seed(4), dtype=torch.float64)
+    cores = tt_svd(w, (4, 4, 4), (4, 4, 2), max_bond=3).cores
+    x = torch.randn(23, 64, dtype=torch.float64)
+    with torch.no_grad():
+        torch.testing.assert_close(contract._in_chunks(getattr(contract, sweep), x, cores), x @ reconstruct(cores).T)
+    cores = [c.requires_grad_() for c in cores]
+    contract._in_chunks(getattr(contract, sweep), x, cores).sum().backward()
+    assert all(c.grad is not None and c.grad.abs().sum() > 0 for c in cores)
 
 
 def test_plan_prefers_cheapest():

@@ -138,49 +138,133 @@ def mpo_matmul(x, cores, groups=None):
     if len(cores) == 1:
         core = cores[0]
         return F.linear(x, core.reshape(core.shape[1], core.shape[2]))
-    in_left = [math.prod(core.shape[2] for core in cores[k + 1:]) for k in range(len(cores))]
-    if all(q == 1 or q >= _MIN_BATCHED_COLUMNS for q in in_left):
-        return _sweep_batched(x, cores)
-    return _sweep_gemm(x, cores)
+    return _in_chunks(_choose_sweep(cores), x, cores)
+
+
+def _choose_sweep(cores):
+    """The copy-free sweep (from the right or from the left) that writes fewer numbers per sample.
+
+    On ties the one from the right: its matrices are the cores as stored (no permute).
+
+    Either is copy-free only when each of its batched products has 1 or at least :data:`_MIN_BATCHED_COLUMNS`
+    columns; when neither is, one large GEMM per core with a transpose between (:func:`_sweep_gemm`).
+    """
+    a = [core.shape[2] for core in cores]
+    b = [core.shape[1] for core in cores]
+    n = len(cores)
+
+    def usable(columns):
+        return all(q == 1 or q >= _MIN_BATCHED_COLUMNS for q in columns)
+
+    options = []
+    if usable([math.prod(b[k + 1:]) for k in range(n)]):
+        options.append((sum(math.prod(a[:k]) * cores[k].shape[0] * math.prod(b[k:]) for k in range(n)),
+                        _sweep_right))
+    if usable([math.prod(a[k + 1:]) for k in range(n)]):
+        options.append((sum(math.prod(b[:k + 1]) * cores[k].shape[3] * math.prod(a[k + 1:]) for k in range(n)),
+                        _sweep_batched))
+    return min(options, key=lambda o: o[0])[1] if options else _sweep_gemm
 
 
 # Below this many columns per matrix, batched small products lose to one large GEMM plus a transpose.
 _MIN_BATCHED_COLUMNS = 16
+# Samples go through the sweep in chunks whose largest intermediate holds about this many numbers (2 MiB of
+# float32): the state then stays in cache from one step to the next instead of round-tripping through memory.
+# On the 4096 x 4096, chi 8 layer at batch 256 this took the forward from 2.4x to 3.5x faster than nn.Linear.
+CHUNK_ELEMENTS = 1 << 19
 
 
-def _sweep_batched(x, cores):
+def _intermediate_per_sample(cores) -> int:
+    """Largest state (numbers per sample) a sweep in either direction writes."""
+    a = [core.shape[2] for core in cores]
+    b = [core.shape[1] for core in cores]
+    return max(max(math.prod(b[:k + 1]) * core.shape[3] * math.prod(a[k + 1:]),
+                   math.prod(a[:k]) * core.shape[0] * math.prod(b[k:])) for k, core in enumerate(cores))
+
+
+def _in_chunks(sweep, x, cores):
+    """Run ``sweep`` over chunks of samples (see :data:`CHUNK_ELEMENTS`), writing into one output tensor."""
+    batch = x.shape[0]
+    chunk = max(1, CHUNK_ELEMENTS // _intermediate_per_sample(cores))
+    if chunk >= batch:
+        return sweep(x, cores)
+    width = math.prod(core.shape[1] for core in cores)
+    if torch.is_grad_enabled() and (x.requires_grad or any(core.requires_grad for core in cores)):
+        # out= is not differentiable; autograd keeps every chunk's intermediates anyway
+        return torch.cat([sweep(x[i:i + chunk], cores) for i in range(0, batch, chunk)])
+    out = x.new_empty(batch, width, dtype=torch.result_type(x, cores[0]))
+    for i in range(0, batch, chunk):
+        sweep(x[i:i + chunk], cores, out=out[i:i + chunk])
+    return out
+
+
+def _sweep_batched(x, cores, out=None):
     """Copy-free sweep: state (P, chi_{k-1} a_k, Q), each step one batched product from the left.
 
     P runs over (sample, finished out-modes) and Q over the in-modes still to come. With the core laid out as
     (b_k chi_k) x (chi_{k-1} a_k) the product's (b_k, chi_k, a_{k+1}, ...) order is already the next state's,
-    so no transpose is needed; a step with Q = 1 is one plain GEMM.
+    so no transpose is needed; a step with Q = 1 is one plain GEMM. ``out`` (batch, prod b), if given,
+    receives the result.
     """
     batch = x.shape[0]
     state = x.reshape(batch, cores[0].shape[2], -1)
     for k, core in enumerate(cores):
         c, b, a, d = core.shape
         g = core.permute(1, 3, 0, 2).reshape(b * d, c * a)
+        last = k == len(cores) - 1
         if state.shape[2] == 1:
-            out = (state.reshape(-1, c * a) @ g.T).unsqueeze(-1)
+            flat = state.reshape(-1, c * a)
+            if last and out is not None:
+                return torch.mm(flat, g.T, out=out.view(flat.shape[0], b * d))
+            result = (flat @ g.T).unsqueeze(-1)
+        elif last and out is not None:
+            return torch.matmul(g, state, out=out.view(state.shape[0], b * d, state.shape[2]))
         else:
-            out = torch.matmul(g, state)
-        if k == len(cores) - 1:
-            return out.reshape(batch, -1)
+            result = torch.matmul(g, state)
+        if last:
+            return result.reshape(batch, -1)
         nxt = cores[k + 1].shape[2]
-        state = out.reshape(out.shape[0] * b, d * nxt, out.shape[2] // nxt)
+        state = result.reshape(result.shape[0] * b, d * nxt, result.shape[2] // nxt)
 
 
-def _sweep_gemm(x, cores):
+def _sweep_right(x, cores, out=None):
+    """Copy-free sweep from the last core: state (P, a_k chi_k, Q), each step one product from the left.
+
+    P runs over (sample, in-modes still to come) and Q over the finished out-modes. The cores' own
+    (chi_{k-1} b_k) x (a_k chi_k) layout is the matrix, and the product's (a_{k-1}, chi_{k-1}, b_k, ...) order is
+    already the next state's. The first step (Q = 1) is one plain GEMM; the last writes the output's
+    (b_1, ..., b_n) order. ``out`` (batch, prod b), if given, receives the result.
+    """
+    batch = x.shape[0]
+    state = x.reshape(-1, cores[-1].shape[2], 1)
+    for k in range(len(cores) - 1, -1, -1):
+        c, b, a, d = cores[k].shape
+        g = cores[k].reshape(c * b, a * d)
+        rows, cols = state.shape[0], state.shape[2]
+        target = out.view(rows, c * b, cols) if k == 0 and out is not None else None
+        if cols == 1:
+            result = torch.mm(state.reshape(rows, a * d), g.T,
+                              **({} if target is None else {"out": target.view(rows, c * b)}))
+        else:
+            result = torch.matmul(g, state, **({} if target is None else {"out": target}))
+        if k == 0:
+            return result.reshape(batch, -1)
+        prev = cores[k - 1].shape[2]
+        state = result.reshape(rows // prev, prev * c, b * cols)
+
+
+def _sweep_gemm(x, cores, out=None):
     """Sweep with one large GEMM per core: state (M, R, a_k chi_{k-1}) and one transpose per step."""
     batch = x.shape[0]
     a_modes = [core.shape[2] for core in cores]
     state = x.reshape(batch, a_modes[0], -1).transpose(1, 2).reshape(batch, -1, a_modes[0])
     for k, core in enumerate(cores):
         c, b, a, d = core.shape
-        out = state @ core.permute(2, 0, 1, 3).reshape(a * c, b * d)
+        result = state @ core.permute(2, 0, 1, 3).reshape(a * c, b * d)
         if k == len(cores) - 1:
-            return out.reshape(batch, -1)
-        m, r = out.shape[0], out.shape[1]
+            result = result.reshape(batch, -1)
+            return result if out is None else out.copy_(result)
+        m, r = result.shape[0], result.shape[1]
         nxt = a_modes[k + 1]
-        state = (out.reshape(m, nxt, r // nxt, b, d).permute(0, 3, 2, 1, 4)
+        state = (result.reshape(m, nxt, r // nxt, b, d).permute(0, 3, 2, 1, 4)
                  .reshape(m * b, r // nxt, nxt * d))
