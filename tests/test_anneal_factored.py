@@ -117,12 +117,15 @@ def test_pair_reach_bounds_every_coupling():
 
 
 def test_auto_form_follows_the_shape():
-    X, y = _wide(N=10, P=39)
+    from qboost_tn.qubo.model import FACTORED_RATIO
+
     kwargs = dict(scale=0.1, lam=1.0, regularizer="squared", n_layers=2)
-    assert isinstance(least_squares_problem(X, y, **kwargs), LayeredProblem)  # P < 4 N
-    assert isinstance(least_squares_problem(X[:, :39], y, **{**kwargs}), LayeredProblem)
-    X, y = _wide(N=10, P=40)
-    assert isinstance(least_squares_problem(X, y, **kwargs), FactoredLayeredProblem)  # P >= 4 N
+    X, y = _wide(N=10, P=10 * FACTORED_RATIO - 1)
+    assert isinstance(least_squares_problem(X, y, **kwargs), LayeredProblem)
+    X, y = _wide(N=10, P=10 * FACTORED_RATIO)
+    assert isinstance(least_squares_problem(X, y, **kwargs), FactoredLayeredProblem)
+    zero = np.r_[0.0, np.ones(9)]  # only samples of non-zero weight count: 9 * ratio < P
+    assert isinstance(least_squares_problem(X[:, :-1], y, sample_weight=zero, **kwargs), FactoredLayeredProblem)
     weights = np.r_[-1.0, np.ones(9)]
     assert isinstance(least_squares_problem(X, y, sample_weight=weights, **kwargs), LayeredProblem)
     with pytest.raises(ValueError, match="non-negative"):
@@ -157,7 +160,7 @@ def test_wide_learner_fits_through_the_factored_path():
     from qboost_tn.qubo.shallow_wide import ShallowWideClassifier
 
     X, y = load_digits(n_class=3, return_X_y=True)
-    X, y = X[:15], y[:15]  # 64 features, 15 samples: factored
+    X, y = X[:5], y[:5]  # 64 features, 5 samples: factored
     clf = ShallowWideClassifier(n_layers=2, num_reads=2, num_sweeps=20, random_state=0)
     assert all(isinstance(p[0], FactoredLayeredProblem) for p in clf.problems(X, y).values())
     serial = clf.fit(X, y)

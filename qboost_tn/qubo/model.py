@@ -27,9 +27,10 @@ import dimod
 import numpy as np
 
 # least_squares_problem(form="auto") uses the factored form when features outnumber the samples by this
-# factor (measured in benchmarks/wide_scaling.py: there the factored annealer is both faster and at least as
-# deep; below it the dense row updates are cheaper than O(N) proposals) ...
-FACTORED_RATIO = 4
+# factor. Measured (benchmarks/wide_scaling.py, N = 150, L = 4): at P = 1,000 the dense annealer is faster
+# (its closing descent costs O(P) per pass, the factored one O(P·N)); from P ≈ 2,000 on the factored path,
+# which also skips forming Q, is as fast or faster at equal energies, and at P = 4,000 about twice as fast ...
+FACTORED_RATIO = 12
 # ... or when the dense Q would take more than this many bytes, whatever the ratio.
 DENSE_MAX_BYTES = 512 * 2**20
 FORMS = ("auto", "dense", "factored")
