@@ -123,8 +123,9 @@ def fit(model, data, epochs=200, batch_size=128, lr=1e-3, weight_decay=0.0, pati
     schedule : {None, "plateau", "cosine"}
         Learning-rate schedule: constant; halved after ``patience // 4`` epochs without a lower validation
         loss; cosine decay to 0 over ``epochs``.
-    params : iterable of Parameter, optional
-        Train only these; the others are frozen for the run (e.g. MPO cores only).
+    params : iterable of Parameter or callable ``model -> iterable``, optional
+        Train only these; the others are frozen for the run (e.g. MPO cores only). A callable is asked with
+        the model, which is what :func:`tune` needs, as it trains fresh copies.
     teacher : nn.Module, optional
         Distil from this model's logits on the training inputs: the loss is
         ``(1 - distill) * hard + distill * T^2 * soft`` (Hinton et al., 2015), ``T = temperature``.
@@ -153,7 +154,7 @@ def fit(model, data, epochs=200, batch_size=128, lr=1e-3, weight_decay=0.0, pati
     X_tr, y_tr = _tensor(X_tr), torch.as_tensor(np.asarray(y_tr))
     X_va_t, y_va_t, y_va = _tensor(X_va), torch.as_tensor(np.asarray(y_va)), np.asarray(y_va)
     soft = None if teacher is None else torch.as_tensor(scores(teacher, X_tr)).reshape(len(X_tr), -1)
-    chosen = list(model.parameters()) if params is None else list(params)
+    chosen = list(model.parameters() if params is None else params(model) if callable(params) else params)
     if not chosen:
         raise QBoostTNError("fit: no parameters to train")
     chosen_ids = {id(p) for p in chosen}
