@@ -1,0 +1,278 @@
+"""MPSClassifier: Stoudenmire & Schwab's matrix-product-state classifier as a scikit-learn estimator."""
+from __future__ import annotations
+
+import math
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ..qubo.persistence import register_model_class
+from . import core
+from .train import train_gradient, train_sweep
+
+# Learning rates that work for each method with the default batch sizes (measured on MNIST 14x14 and the
+# 8x8 digits): Adam on all cores, plain gradient descent on the merged bond tensor of the sweeps.
+DEFAULT_LEARNING_RATE = {"gradient": 1e-3, "sweep": 1.0}
+_PREDICT_BATCH = 8192  # rows contracted at once when predicting: bounds memory, not results
+
+
+class MPSClassifier(ClassifierMixin, BaseEstimator):
+    """Matrix-product-state classifier (Stoudenmire & Schwab, NeurIPS 2016).
+
+    Each feature, min-max scaled to [0, 1] on the training rows, becomes a site of a chain; a local feature
+    map turns it into a ``d``-vector, and the class scores are the contraction of that product state with an
+    MPS whose label site carries the class index. Scores are normalised per sample (the chain's environments
+    are renormalised at every site so 784 or 196 sites do not overflow) and used as softmax logits.
+
+    Parameters
+    ----------
+    max_bond : int, default=10
+        Bond dimension chi: the largest size of any bond between cores.
+    feature_map : {"cos-sin", "linear"}, default="cos-sin"
+        Local map of a scaled feature ``x``: the paper's ``(cos(pi x / 2), sin(pi x / 2))``, or ``(1, x)``
+        (the MPS is then a multilinear polynomial). New maps go in :data:`qboost_tn.mps.core.FEATURE_MAPS`.
+    label_site : int or "center", default="center"
+        Site that carries the class index (0-based; "center" is ``n_features // 2``). The sweeps move the
+        label along the chain and bring it back here.
+    method : {"gradient", "sweep"}, default="gradient"
+        "gradient": Adam on all cores at fixed bond size ``max_bond``. "sweep": the paper's two-site DMRG
+        sweeps, gradient steps on the merged bond tensor then a truncated SVD (bond sizes adapt, up to
+        ``max_bond``). "gradient" reaches a given accuracy sooner on this project's benchmarks
+        (see ``benchmarks/mps_mnist.py``).
+    n_epochs : int, default=10
+        Passes over the data ("gradient") or full sweeps right-left-right ("sweep").
+    learning_rate : float or "auto", default="auto"
+        Adam's step ("gradient", auto = 1e-3) or the gradient-descent step on bond tensors ("sweep", auto = 1.0).
+    batch_size : int, default=128
+        Rows per gradient step (both methods).
+    cutoff : float, default=1e-10
+        "sweep" only: drop the smallest singular values whose squares sum to at most this fraction of the
+        bond tensor's squared norm (besides truncating to ``max_bond``).
+    init_std : float, default=1e-2
+        Scale of the noise added to the near-identity initial cores.
+    random_state : int, RandomState instance or None, default=None
+        Seeds initial cores and batch order.
+    verbose : int, default=0
+        Print one line per epoch or sweep.
+
+    Attributes
+    ----------
+    classes_ : ndarray (n_classes,)
+    n_features_in_ : int
+    data_min_, data_scale_ : ndarray (n_features,)
+        Min-max scaling learnt on the training rows: ``clip((X - data_min_) * data_scale_, 0, 1)``.
+    core_data_ : ndarray of float64
+        All cores flattened and concatenated (see :meth:`cores`).
+    core_shapes_ : ndarray (n_features, 4)
+        ``(chi_left, d, n_classes or 1, chi_right)`` of each core.
+    label_site_ : int
+    history_ : dict of lists
+        Per epoch or sweep: ``epoch, loss, train_accuracy, seconds`` and ``S[k]``, the entanglement entropy
+        (nats) of bond ``k`` (and ``max_chi``, ``truncation_error`` for sweeps).
+    sensitivity_ : ndarray (n_classes, n_features)
+        Mean ``|d score_c / d x_j|`` over training rows of class ``c`` (scaled inputs); see :meth:`weight_maps`.
+    n_params_ : int
+        Numbers in all cores.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from qboost_tn import MPSClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> clf = MPSClassifier(max_bond=6, n_epochs=2, random_state=0).fit(X[:500], y[:500])
+    >>> clf.weight_maps().shape
+    (10, 8, 8)
+    """
+
+    _parameter_constraints: dict = {
+        "max_bond": [Interval(Integral, 1, None, closed="left")],
+        "feature_map": [StrOptions(set(core.FEATURE_MAPS))],
+        "label_site": [Interval(Integral, 0, None, closed="left"), StrOptions({"center"})],
+        "method": [StrOptions({"gradient", "sweep"})],
+        "n_epochs": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "cutoff": [Interval(Real, 0, 1, closed="left")],
+        "init_std": [Interval(Real, 0, None, closed="left")],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(self, max_bond=10, feature_map="cos-sin", label_site="center", method="gradient", n_epochs=10,
+                 learning_rate="auto", batch_size=128, cutoff=1e-10, init_std=1e-2, random_state=None, verbose=0):
+        self.max_bond = max_bond
+        self.feature_map = feature_map
+        self.label_site = label_site
+        self.method = method
+        self.n_epochs = n_epochs
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.cutoff = cutoff
+        self.init_std = init_std
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ fitting
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Scale ``X`` to [0, 1] per feature, embed it and train the chain; returns ``self``."""
+        X, y = validate_data(self, X, y, dtype=np.float64, ensure_min_samples=2)
+        check_classification_targets(y)
+        self.classes_, y_idx = np.unique(y, return_inverse=True)
+        if len(self.classes_) < 2:
+            raise ValueError(f"MPSClassifier needs samples of at least 2 classes; y holds only class "
+                             f"{self.classes_[0]!r}")
+        n_features = X.shape[1]
+        label_site = n_features // 2 if self.label_site == "center" else self.label_site
+        if label_site >= n_features:
+            raise ValueError(f"label_site={label_site} is past the last of the {n_features} sites")
+        if self.method == "sweep" and n_features < 2:
+            raise ValueError("method='sweep' merges neighbouring sites and needs at least 2 features")
+        lo, hi = X.min(axis=0), X.max(axis=0)
+        # A constant feature maps to 0 (a fixed local vector), contributing nothing to tell classes apart.
+        self.data_min_ = lo
+        self.data_scale_ = np.divide(1.0, hi - lo, out=np.zeros_like(lo), where=hi > lo)
+
+        seed = int(np.random.default_rng(
+            self.random_state if isinstance(self.random_state, (int, np.integer)) else None).integers(2 ** 62)
+            if not isinstance(self.random_state, np.random.RandomState)
+            else self.random_state.randint(np.iinfo(np.int32).max))
+        generator = torch.Generator().manual_seed(seed)
+        Phi = core.embed(torch.as_tensor(self._scale(X), dtype=torch.float32), self.feature_map)
+        d = Phi.shape[2]
+        cores = core.init_cores(n_features, d, len(self.classes_), self.max_bond, label_site, self.init_std,
+                                generator)
+        target = torch.as_tensor(y_idx, dtype=torch.int64)
+        lr = DEFAULT_LEARNING_RATE[self.method] if self.learning_rate == "auto" else float(self.learning_rate)
+        if self.method == "gradient":
+            history = train_gradient(cores, label_site, Phi, target, n_epochs=self.n_epochs, learning_rate=lr,
+                                     batch_size=self.batch_size, generator=generator, callback=_entropies,
+                                     verbose=bool(self.verbose))
+        else:
+            history = train_sweep(cores, label_site, Phi, target, n_sweeps=self.n_epochs, learning_rate=lr,
+                                  batch_size=self.batch_size, max_bond=self.max_bond, cutoff=self.cutoff,
+                                  generator=generator, callback=_entropies, verbose=bool(self.verbose))
+        self.label_site_ = label_site
+        self.core_data_, self.core_shapes_ = core.pack_cores(cores)
+        self.n_params_ = int(self.core_data_.size)
+        self.history_ = {key: [row[key] for row in history] for key in history[0]}
+        self.sensitivity_ = self._sensitivity(X, y_idx, generator)
+        return self
+
+    def _scale(self, X):
+        return np.clip((X - self.data_min_) * self.data_scale_, 0.0, 1.0)
+
+    def cores(self) -> list[torch.Tensor]:
+        """The fitted cores as float64 tensors: ``(chi_l, d, chi_r)``, the label core ``(chi_l, d, C, chi_r)``."""
+        check_is_fitted(self)
+        return core.unpack_cores(self.core_data_, self.core_shapes_, self.label_site_)
+
+    # ------------------------------------------------------------------ prediction
+    def _scores(self, X, with_log_scale=False):
+        X = validate_data(self, X, dtype=np.float64, reset=False)
+        cores = self.cores()
+        out, logs = [], []
+        with torch.no_grad():
+            for start in range(0, len(X), _PREDICT_BATCH):
+                Phi = core.embed(torch.as_tensor(self._scale(X[start:start + _PREDICT_BATCH])), self.feature_map)
+                s, log_scale = core.scores(cores, self.label_site_, Phi)
+                out.append(s.numpy())
+                logs.append(log_scale.numpy())
+        s = np.concatenate(out) if out else np.zeros((0, len(self.classes_)))
+        return (s, np.concatenate(logs)) if with_log_scale else s
+
+    def decision_function(self, X):
+        """Normalised class scores (softmax logits), ``(n_samples, n_classes)``; for two classes the margin
+        ``score_1 - score_0``, ``(n_samples,)``."""
+        check_is_fitted(self)
+        s = self._scores(X)
+        return s[:, 1] - s[:, 0] if len(self.classes_) == 2 else s
+
+    def predict_proba(self, X):
+        """Softmax of the normalised scores, ``(n_samples, n_classes)``."""
+        check_is_fitted(self)
+        s = self._scores(X)
+        s = np.exp(s - s.max(axis=1, keepdims=True))
+        return s / s.sum(axis=1, keepdims=True)
+
+    def predict(self, X):
+        """Class with the largest score."""
+        check_is_fitted(self)
+        return self.classes_[self._scores(X).argmax(axis=1)]
+
+    def contract(self, X):
+        """The unnormalised MPS output ``f(x)`` as ``(scores, log_scale)``: ``f = scores * exp(log_scale)``.
+
+        The factor is kept apart because over hundreds of sites it leaves the range of floats.
+        """
+        check_is_fitted(self)
+        return self._scores(X, with_log_scale=True)
+
+    # ------------------------------------------------------------------ analysis
+    def _sensitivity(self, X, y_idx, generator, max_rows=100):
+        """Mean |d score_c / d x| over up to ``max_rows`` training rows of each class (scaled inputs)."""
+        cores = self.cores()
+        maps = np.zeros((len(self.classes_), X.shape[1]))
+        for c in range(len(self.classes_)):
+            rows = np.flatnonzero(y_idx == c)[:max_rows]
+            x = torch.as_tensor(self._scale(X[rows])).requires_grad_(True)
+            s, _ = core.scores(cores, self.label_site_, core.embed(x, self.feature_map))
+            grad, = torch.autograd.grad(s[:, c].sum(), x)
+            maps[c] = grad.abs().mean(0).numpy()
+        # A feature constant on the training rows is not an input the model can respond to.
+        return maps * (self.data_scale_ > 0)
+
+    def weight_maps(self, image_shape=None):
+        """Per-class input sensitivity ``sensitivity_`` reshaped to ``image_shape`` (a square when it is one).
+
+        The MPS has no weight per feature; the mean size of each score's gradient with respect to each input
+        plays that part in the comparison's weight-map view.
+        """
+        check_is_fitted(self)
+        maps = self.sensitivity_
+        P = maps.shape[1]
+        if image_shape is None:
+            side = math.isqrt(P)
+            image_shape = (side, side) if side * side == P else None
+        if image_shape is None:
+            return maps
+        if int(np.prod(image_shape)) != P:
+            raise ValueError(f"weight_maps: image_shape {tuple(image_shape)} does not hold {P} features")
+        return maps.reshape(len(maps), *image_shape)
+
+    def entanglement_table(self):
+        """One row per bond: ``bond, chi, entropy`` (nats), ``max_entropy`` (= ln chi) and ``max_bond``."""
+        import pandas as pd
+
+        from ..mpo.entanglement import bond_spectra, entropy
+
+        rows = [{"bond": k, "chi": len(s), "entropy": entropy(s), "max_entropy": math.log(len(s)),
+                 "max_bond": self.max_bond}
+                for k, s in enumerate(bond_spectra(self.cores()), start=1)]
+        return pd.DataFrame(rows)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.non_deterministic = self.random_state is None
+        return tags
+
+
+def _entropies(row, cores, label_site):
+    """Training callback: entanglement entropy of every bond, as ``S[k]`` columns."""
+    from ..mpo.entanglement import bond_spectra, entropy
+
+    return {f"S[{k}]": entropy(s) for k, s in enumerate(bond_spectra(cores), start=1)}
+
+
+# Saved and loaded by the project's npz + JSON format (no pickle): the cores travel as one flat array and a
+# shape table, so every fitted attribute is an array or JSON.
+register_model_class(MPSClassifier, {
+    "classes_": ("biufU", 1), "n_features_in_": int, "feature_names_in_": ("U", 1), "data_min_": ("f", 1),
+    "data_scale_": ("f", 1), "core_data_": ("f", 1), "core_shapes_": ("i", 2), "label_site_": int,
+    "history_": dict, "sensitivity_": ("f", 2), "n_params_": int,
+})
