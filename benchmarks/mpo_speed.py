@@ -2,9 +2,12 @@
 
 Usage: python benchmarks/mpo_speed.py [--repeats 15] [--threads 1] [--size 4096] [--batch 256]
 
-For each number of cores the bond is the largest uniform one within the budget. Dense and MPO calls are
-interleaved and the speed-up is the median of the per-pair ratios, so both sides see the same machine load;
-times are medians too. ``flop_ratio`` is what FLOPs predict (dense / planned MPO forward).
+Rows: the issue's configuration (4 cores 8x8x8x8, max_bond 8, forward planned per batch and run core-group by
+core-group, as ``forward_mode="auto"`` does, and the same layer core by core), then for each number of cores
+the mode split and bond with the fewest FLOPs within the budget (:func:`qboost_tn.mpo.layer.tt_configurations`);
+the first of those is what ``MPOLinear.from_linear(linear, param_fraction=...)`` picks. Dense and MPO calls are
+interleaved and the speed-up is the median of the per-pair ratios, so both sides see the same machine load.
+``flop_ratio`` is what FLOPs allow (dense / planned MPO forward) and ``of_bound`` the share of it reached.
 """
 from __future__ import annotations
 
@@ -16,8 +19,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from qboost_tn.mpo import MPOLinear, factorize
-from qboost_tn.mpo.ttsvd import bond_for_fraction
+from qboost_tn.mpo.layer import MPOLinear, tt_configurations
 
 
 def timed(fn, x) -> float:
@@ -47,31 +49,36 @@ def main(argv=None):
     n = args.size
     dense = nn.Linear(n, n)
     x = torch.randn(args.batch, n)
+    configs = [("issue: 4 cores, max_bond 8", dict(n_cores=4, max_bond=8)),
+               ("issue, core by core", dict(n_cores=4, max_bond=8, forward_mode="factorized"))]
+    table = tt_configurations(n, n, args.fraction, batch=args.batch)
+    for rank, row in enumerate(table.groupby("n_cores", sort=False).head(1).itertuples()):
+        label = f"best {row.n_cores} cores" + (" (from_linear's pick)" if rank == 0 else "")
+        configs.append((label, dict(in_modes=row.in_modes, out_modes=row.out_modes, max_bond=row.max_bond)))
     rows = []
-    for n_cores in (2, 3, 4):
-        modes = factorize(n, n_cores)
-        bond = bond_for_fraction(args.fraction, modes, modes, n * n)
-        for mode in ("auto", "factorized", "reconstructed"):
-            layer = MPOLinear(n, n, max_bond=bond, n_cores=n_cores, forward_mode=mode)
-            with torch.no_grad():
-                error = (layer(x[:8]) - nn.functional.linear(x[:8], layer.weight, layer.bias)).abs().max()
-            dense_ms, mpo_ms, speedup = compare(dense, layer, x, args.repeats)
-            rows.append({"n_cores": n_cores, "modes": "x".join(map(str, modes)), "bond": bond, "mode": mode,
-                         "param_fraction": layer.n_weight_params / (n * n),
-                         "flop_ratio": 2 * n * n / layer.flops(args.batch), "dense_ms": dense_ms,
-                         "mpo_ms": mpo_ms, "speedup": speedup, "max_abs_diff": float(error)})
-    table = pd.DataFrame(rows)
-    pd.set_option("display.width", 200)
-    print(f"{n} x {n}, batch {args.batch}, torch threads {args.threads}, {args.repeats} interleaved repeats")
-    print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
-    auto = table[table["mode"] == "auto"]
-    best = auto.loc[auto.speedup.idxmax()]
-    print(f"\nbar: <= {100 * args.fraction:g} % of the parameters and >= 3x faster than nn.Linear: best "
-          f"{best.n_cores} cores (bond {best.bond}, {100 * best.param_fraction:.3f} %): {best.speedup:.2f}x "
-          f"(FLOPs predict {best.flop_ratio:.2f}x) -> {'PASS' if best.speedup >= 3 else 'FAIL'}")
-    for row in auto.itertuples():
-        print(f"  {row.n_cores} cores, auto: {row.speedup:.2f}x measured vs {row.flop_ratio:.2f}x by FLOPs "
-              f"({100 * row.speedup / row.flop_ratio:.0f} % of the FLOP prediction)")
+    for label, kwargs in configs:
+        layer = MPOLinear(n, n, **kwargs)
+        with torch.no_grad():
+            error = (layer(x[:8]) - nn.functional.linear(x[:8], layer.weight, layer.bias)).abs().max()
+        dense_ms, mpo_ms, speedup = compare(dense, layer, x, args.repeats)
+        flop_ratio = 2 * n * n / layer.flops(args.batch)
+        rows.append({"config": label, "modes": "x".join(map(str, layer.in_modes)) + " -> "
+                     + "x".join(map(str, layer.out_modes)), "max_bond": max(layer.max_bond),
+                     "param_fraction": layer.n_weight_params / (n * n), "flop_ratio": flop_ratio,
+                     "dense_ms": dense_ms, "mpo_ms": mpo_ms, "speedup": speedup, "of_bound": speedup / flop_ratio,
+                     "max_abs_diff": float(error)})
+    result = pd.DataFrame(rows)
+    pd.set_option("display.width", 220)
+    print(f"{n} x {n}, batch {args.batch}, torch threads {args.threads}, {args.repeats} interleaved repeats, "
+          f"budget {100 * args.fraction:g} % of the weights")
+    print(result.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    bar = result.iloc[0]
+    print(f"\nbar: 4 cores, max_bond 8 ({100 * bar.param_fraction:.3f} % of the parameters) >= 3x faster than "
+          f"nn.Linear: {bar.speedup:.2f}x measured, {bar.flop_ratio:.2f}x by FLOPs ({100 * bar.of_bound:.0f} % "
+          f"of the FLOP bound) -> {'PASS' if bar.speedup >= 3 else 'FAIL'}")
+    pick = result.iloc[2]
+    print(f"from_linear(param_fraction={args.fraction}) picks {pick.modes}, max_bond {pick.max_bond}: "
+          f"{pick.speedup:.2f}x measured, {pick.flop_ratio:.2f}x by FLOPs ({100 * pick.of_bound:.0f} %)")
 
 
 if __name__ == "__main__":

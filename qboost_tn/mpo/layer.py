@@ -1,15 +1,17 @@
 """``MPOLinear``: a fully-connected layer whose weight is a matrix product operator (tensor-train matrix)."""
 from __future__ import annotations
 
+import itertools
 import math
 
+import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from .contract import FORWARD_MODES, mpo_matmul, plan, reconstruct
-from .shapes import clip_bonds, core_shapes, tensorize_shape
-from .ttsvd import tt_svd
+from .shapes import clip_bonds, core_shapes, factorize, n_core_params, tensorize_shape
+from .ttsvd import bond_for_fraction, tt_svd
 
 
 class MPOLinear(nn.Module):
@@ -84,20 +86,32 @@ class MPOLinear(nn.Module):
 
     # ----------------------------------------------------------------------------------------------------
     @classmethod
-    def from_linear(cls, linear, n_cores=4, in_modes=None, out_modes=None, pattern="balanced", max_bond=None,
-                    rel_tol=None, param_fraction=None, forward_mode="auto"):
+    def from_linear(cls, linear, n_cores=None, in_modes=None, out_modes=None, pattern="balanced", max_bond=None,
+                    rel_tol=None, param_fraction=None, forward_mode="auto", batch=256):
         """Factor a trained ``nn.Linear`` by TT-SVD (exact when no truncation is asked for).
 
         Truncation: at most one of ``max_bond``, ``rel_tol`` (relative Frobenius error in (0, 1)) and
         ``param_fraction`` (cores / dense weight parameters). The decomposition (singular values per bond,
         discarded weight, relative error) is kept in ``layer.decomposition`` (not part of the state_dict).
+
+        With ``param_fraction`` and neither ``n_cores`` nor explicit modes, the number of cores and the mode
+        split are chosen too: of the configurations :func:`tt_configurations` lists within the budget, the one
+        whose planned forward for ``batch`` samples has the fewest FLOPs. Otherwise ``n_cores`` defaults to 4
+        and ``pattern`` splits the sizes.
         """
         if not isinstance(linear, nn.Linear):
             raise TypeError(f"MPOLinear.from_linear needs an nn.Linear, got {type(linear).__name__}")
         weight = linear.weight.detach()
         if not torch.isfinite(weight).all() or (linear.bias is not None and not torch.isfinite(linear.bias).all()):
             raise ValueError("MPOLinear.from_linear: the layer's weight or bias contains NaN or inf")
-        ins, outs = tensorize_shape(linear.in_features, linear.out_features, n_cores, in_modes, out_modes, pattern)
+        if param_fraction is not None and n_cores is None and in_modes is None and out_modes is None:
+            if max_bond is not None or rel_tol is not None:
+                raise ValueError("MPOLinear.from_linear: give at most one of max_bond, rel_tol, param_fraction")
+            best = tt_configurations(linear.in_features, linear.out_features, param_fraction, batch=batch).iloc[0]
+            ins, outs, max_bond, param_fraction = best.in_modes, best.out_modes, int(best.max_bond), None
+        else:
+            ins, outs = tensorize_shape(linear.in_features, linear.out_features, n_cores or 4, in_modes, out_modes,
+                                        pattern)
         result = tt_svd(weight, ins, outs, max_bond=max_bond, rel_tol=rel_tol, param_fraction=param_fraction)
         layer = cls(linear.in_features, linear.out_features, max_bond=result.max_bond, in_modes=ins, out_modes=outs,
                     bias=linear.bias is not None, forward_mode=forward_mode, device=weight.device,
@@ -177,3 +191,45 @@ class MPOLinear(nn.Module):
     def extra_repr(self) -> str:
         return (f"in_features={self.in_features}, out_features={self.out_features}, in_modes={self.in_modes}, "
                 f"out_modes={self.out_modes}, max_bond={self.max_bond}, bias={self.bias is not None}")
+
+
+def _mode_splits(size, n_cores):
+    """Orderings of the balanced factorisation of ``size`` (all of them up to 4 cores, else the patterns)."""
+    modes = factorize(size, n_cores)
+    if n_cores <= 4:
+        return sorted(set(itertools.permutations(modes)))
+    return sorted({factorize(size, n_cores, p) for p in ("balanced", "ascending")})
+
+
+def tt_configurations(in_features, out_features, param_fraction, n_cores=(2, 3, 4, 5, 6), batch=256):
+    """Every (number of cores, mode split) within ``param_fraction`` of the dense weight, fewest FLOPs first.
+
+    For each number of cores, each ordering of the balanced in- and out-mode factorisations is given the
+    largest uniform bond whose cores fit the budget; its FLOPs are those of the forward :func:`plan` picks for
+    ``batch`` samples (per sample, multiply-add = 2). Splits where even bond 1 exceeds the budget are skipped.
+
+    Returns
+    -------
+    DataFrame
+        ``n_cores, in_modes, out_modes`` (tuples), ``max_bond, params, param_fraction, flops, flop_ratio``
+        (dense FLOPs / these), sorted by FLOPs, then by more parameters (a better approximation at equal cost).
+    """
+    dense = in_features * out_features
+    rows = []
+    for n in n_cores:
+        for ins in _mode_splits(in_features, n):
+            for outs in _mode_splits(out_features, n):
+                try:
+                    bond = bond_for_fraction(param_fraction, ins, outs, dense)
+                except ValueError:
+                    continue
+                bonds = tuple(clip_bonds(bond, ins, outs))
+                flops = plan(ins, outs, bonds, batch)[1] / batch
+                params = n_core_params(ins, outs, bonds)
+                rows.append({"n_cores": n, "in_modes": ins, "out_modes": outs, "max_bond": bond, "params": params,
+                             "param_fraction": params / dense, "flops": flops, "flop_ratio": 2 * dense / flops})
+    if not rows:
+        raise ValueError(f"no MPO of {list(n_cores)} cores for a {out_features} x {in_features} weight fits "
+                         f"param_fraction {param_fraction}")
+    table = pd.DataFrame(rows).sort_values(["flops", "params"], ascending=[True, False], kind="stable")
+    return table.reset_index(drop=True)
