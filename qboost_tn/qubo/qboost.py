@@ -1,65 +1,158 @@
-"""QBoostClassifier: choose a subset of weak classifiers by annealing the QBoost selection energy."""
+"""QBoostClassifier: a sparse, annealer-chosen ensemble from a large dictionary of weak learners."""
 from __future__ import annotations
 
-from numbers import Real
+from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import _fit_context
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from ..errors import QBoostTNError
 from .base import AnnealedClassifier, reshape_maps
-from .qboost_model import fit_stumps, qboost_problem, stump_outputs
+from .qboost_model import fit_stumps, selection_moments, selection_problem, stump_outputs, uniform_gain
 from .solvers import DEFAULT_SOLVER
+from .weak_learners import TreeDictionary, fit_tree_dictionary
+
+WEAK_LEARNERS = ("trees", "stumps", "trees+stumps")
+# Shallow levels of a fully grown dictionary (max_depth=None) halve from this depth: None, 8, 4, 2, ...
+_FULL_LADDER_TOP = 16
 
 
 class QBoostClassifier(AnnealedClassifier):
-    """Classic QBoost (Neven et al. 2008; dwave-examples/qboost), one-vs-rest for more than two classes.
+    """QBoost (Neven et al. 2008): the annealer picks a sparse weighted subset of a dictionary of weak learners.
 
-    For each binary task with targets ``y = ±1``, weak classifiers ``h_i(x) ∈ {−1, +1}`` get selection
-    weights ``w_i ∈ {0, 1}`` minimising
+    One binary task per class (one-vs-rest; a single task for two classes) with targets ``y = ±1``. Weak
+    learner ``i`` answers ``h_i(x) ∈ [−1, 1]``; the task's score is
 
-        E(w) = (1/S) Σ_s ((1/N) Σ_i w_i h_i(x_s) − y_s)² + λ Σ_i w_i
+        f(x) = c Σ_i w_i h_i(x) + b,    w_i ∈ {0, 1/L, …, 1}
 
-    and the score is ``f(x) = (1/N) Σ_i w_i h_i(x)``.
+    with the weights from ``L`` spin layers (``w = (W + L) / (2L)``; ``L = 1``: keep or drop) minimising
+
+        E(w) = mean_s (f(x_s) − y_s)² + (λ / N) Σ_i w_i
+
+    on outputs the learners did not memorise (see ``selection``), the bias ``b`` minimised out. The scale
+    ``c = g / (keep_fraction · N)`` is fixed before annealing from the gain ``g`` of the plain average of all
+    N learners, so keeping about ``keep_fraction`` of them at full weight reproduces that average's fit.
 
     Parameters
     ----------
-    weak_learners : "stumps" or list of fitted classifiers, default="stumps"
-        ``"stumps"``: one decision stump per feature, fitted per task (threshold among 16 quantiles, chosen
-        by balanced accuracy). A list: fitted scikit-learn classifiers; ``h_i(x) = +1`` when classifier i
-        predicts the task's class, else −1.
-    lam : float or None, default=None
-        λ ≥ 0 as in the energy above. ``None`` uses ``0.05 / N``: a weak classifier's vote weighs ``1/N``, so
-        this keeps the trade-off the same for any number N of weak classifiers (``lam_`` holds the value).
+    weak_learners : {"trees", "stumps", "trees+stumps"} or list of fitted classifiers, default="trees"
+        The dictionary. ``"trees"``: ``n_estimators`` randomised trees (below), shared by all classes, each
+        answering ``2 p − 1`` with ``p`` its leaf's share of the task's class. ``"stumps"``: one decision stump
+        per feature and task (threshold among 16 quantiles, by balanced accuracy), answering ±1.
+        ``"trees+stumps"``: both. A list: fitted scikit-learn classifiers answering ``2 p − 1`` from
+        ``predict_proba`` (±1 from ``predict`` without it); fit them on other rows than ``fit``'s, since
+        their outputs on ``fit``'s rows are taken as they are. Such a model cannot be saved without pickle.
+    n_estimators : int, default=600
+        Number of trees in the dictionary.
+    max_depth : int or None, default=None
+        Depth of the deepest trees (None: grown until their leaves are pure).
+    depth_levels : int, default=3
+        The trees cycle through this many depths: ``max_depth`` and successive halvings of it (of 16 when
+        ``max_depth`` is None), e.g. None, 8, 4 for the defaults.
+    max_features : int, float, {"sqrt", "log2"} or None, default="sqrt"
+        Features considered at each split, as in :class:`sklearn.tree.DecisionTreeClassifier`.
+    splitter : {"random", "best"}, default="random"
+        ``"random"``: extremely randomised trees (random thresholds), more diverse than ``"best"`` (a random
+        forest's trees), and on small data the better ensemble.
+    subsample : float in (0, 1), default=0.8
+        Fraction of the training rows each tree is grown on (drawn without replacement); the rest are its
+        out-of-bag rows.
+    selection : {"oob", "holdout"}, default="oob"
+        Which outputs the weights are fitted on. ``"oob"``: every tree's outputs on its out-of-bag rows only
+        (each moment of ``E`` is estimated from the rows where it is out of bag), so trees are judged as on new
+        data while all rows serve to grow them; stumps (one threshold each) and user classifiers are taken on
+        all rows. ``"holdout"``: the dictionary is grown on ``1 − validation_fraction`` of the rows and the
+        weights are fitted on the rest.
+    validation_fraction : float in (0, 1), default=0.25
+        The held-out fraction for ``selection="holdout"`` (stratified).
+    n_layers : int, default=2
+        ``L``: spin layers per weight, so weights take ``L + 1`` levels ``0, 1/L, …, 1``.
+    keep_fraction : float in (0, 1], default=0.5
+        Sets the score scale ``c`` (above): the fraction of the dictionary that, kept at full weight, fits
+        like the whole dictionary's average.
+    lam : float, default=0.01
+        Sparsity penalty λ ≥ 0: the cost, in squared-error units, of keeping every learner at full weight.
     solver, num_reads, num_sweeps, n_jobs, executor, random_state, verbose
-        As in :class:`~qboost_tn.ShallowWideClassifier`.
+        As in :class:`~qboost_tn.ShallowWideClassifier`; ``random_state`` also fixes the trees.
 
     Attributes
     ----------
     classes_, n_features_in_
+    weights_ : ndarray, shape (n_tasks, N)
+        Selection weights in ``{0, 1/L, …, 1}`` of the ``N`` learners: the trees, then the stumps, or the
+        user's classifiers in their order (``n_tasks`` = 1 for two classes).
     selected_ : ndarray of bool, shape (n_tasks, N)
-        Which weak classifiers each task selected (``n_tasks`` = 1 for two classes).
-    thresholds_, polarities_ : ndarray, shape (n_tasks, N)
-        The stumps (``weak_learners="stumps"`` only); stump i looks at feature i.
+        ``weights_ > 0``.
+    n_selected_ : ndarray of int, shape (n_tasks,)
+        How many learners each task kept.
+    coef_ : ndarray, shape (n_tasks, N)
+        ``c · w``: each learner's weight in the score.
+    intercept_ : ndarray, shape (n_tasks,)
     energies_ : ndarray, shape (n_tasks,)
-    lam_ : float
+        Selection energy ``E(w)`` of each task's solution.
+    tree_feature_, tree_threshold_, tree_left_, tree_right_, tree_value_, tree_offsets_, tree_depth_ : ndarray
+        The tree dictionary as flat arrays (see :class:`~qboost_tn.qubo.weak_learners.TreeDictionary`).
+    thresholds_, polarities_ : ndarray, shape (n_tasks, n_features)
+        The stumps; stump ``j`` looks at feature ``j``.
     sparsity_ : float
-        Fraction of weak classifiers not selected.
+        Fraction of (task, learner) weights that are 0.
     n_params_ : int
-        Numbers a deployed model stores: a threshold and a polarity per selected stump (one per selected
-        classifier otherwise).
+        Numbers a deployed model stores: the nodes of trees some task keeps (feature and threshold of a split,
+        one value per class at a leaf), a threshold and polarity per kept stump, and every non-zero
+        coefficient and intercept.
+
+    Examples
+    --------
+    >>> from qboost_tn import QBoostClassifier, load_dataset
+    >>> ds = load_dataset("digits")
+    >>> clf = QBoostClassifier(n_estimators=60, random_state=0).fit(ds.X[:300], ds.y[:300])
+    >>> clf.n_selected_.shape
+    (10,)
     """
 
     _parameter_constraints: dict = {
         **AnnealedClassifier._parameter_constraints,
-        "weak_learners": [StrOptions({"stumps"}), list],
-        "lam": [Interval(Real, 0, None, closed="left"), None],
+        "weak_learners": [StrOptions(set(WEAK_LEARNERS)), list],
+        "n_estimators": [Interval(Integral, 1, None, closed="left")],
+        "max_depth": [Interval(Integral, 1, None, closed="left"), None],
+        "depth_levels": [Interval(Integral, 1, None, closed="left")],
+        "max_features": [Interval(Integral, 1, None, closed="left"), Interval(RealNotInt, 0, 1, closed="right"),
+                         StrOptions({"sqrt", "log2"}), None],
+        "splitter": [StrOptions({"random", "best"})],
+        "subsample": [Interval(RealNotInt, 0, 1, closed="neither")],
+        "selection": [StrOptions({"oob", "holdout"})],
+        "validation_fraction": [Interval(RealNotInt, 0, 1, closed="neither")],
+        "n_layers": [Interval(Integral, 1, None, closed="left")],
+        "keep_fraction": [Interval(Real, 0, 1, closed="right")],
+        "lam": [Interval(Real, 0, None, closed="left")],
+    }
+    # Fitted attributes a saved model carries (qboost_tn.qubo.persistence), beyond those every learner has.
+    _persisted_attributes = {
+        "weights_": ("f", 2), "selected_": ("b", 2), "n_selected_": ("i", 1), "coef_": ("f", 2),
+        "intercept_": ("f", 1), "thresholds_": ("f", 2), "polarities_": ("f", 2), "tree_feature_": ("i", 1),
+        "tree_threshold_": ("f", 1), "tree_left_": ("i", 1), "tree_right_": ("i", 1), "tree_value_": ("f", 2),
+        "tree_offsets_": ("i", 1), "tree_depth_": ("i", 1), "n_trees_": int, "n_stumps_": int,
     }
 
-    def __init__(self, weak_learners="stumps", lam=None, solver=DEFAULT_SOLVER, num_reads=None, num_sweeps=None,
+    def __init__(self, weak_learners="trees", n_estimators=600, max_depth=None, depth_levels=3,
+                 max_features="sqrt", splitter="random", subsample=0.8, selection="oob", validation_fraction=0.25,
+                 n_layers=2, keep_fraction=0.5, lam=0.01, solver=DEFAULT_SOLVER, num_reads=None, num_sweeps=None,
                  n_jobs=None, executor=None, random_state=None, verbose=0):
         self.weak_learners = weak_learners
+        self.n_estimators = n_estimators
+        self.max_depth = max_depth
+        self.depth_levels = depth_levels
+        self.max_features = max_features
+        self.splitter = splitter
+        self.subsample = subsample
+        self.selection = selection
+        self.validation_fraction = validation_fraction
+        self.n_layers = n_layers
+        self.keep_fraction = keep_fraction
         self.lam = lam
         self.solver = solver
         self.num_reads = num_reads
@@ -69,68 +162,188 @@ class QBoostClassifier(AnnealedClassifier):
         self.random_state = random_state
         self.verbose = verbose
 
-    def _check_weak_learners(self):
-        """What the declared constraints cannot say: a list must hold fitted classifiers."""
-        if not isinstance(self.weak_learners, str):
-            if not self.weak_learners or not all(callable(getattr(c, "predict", None)) for c in self.weak_learners):
-                raise ValueError("weak_learners must be 'stumps' or a non-empty list of fitted classifiers "
-                                 "with a predict method")
-
-    def _outputs(self, X, task_index):
-        """(n_samples, N) weak outputs for one task."""
-        if self._stumps:
-            return stump_outputs(X, self.thresholds_[task_index], self.polarities_[task_index])
-        label = self._task_labels[task_index]
-        return np.column_stack([np.where(c.predict(X) == label, 1.0, -1.0) for c in self.weak_learners])
-
+    # -- the dictionary --------------------------------------------------------------------------------
     @property
-    def _stumps(self):
-        return isinstance(self.weak_learners, str)
+    def _user_learners(self):
+        return not isinstance(self.weak_learners, str)
 
     @property
     def _task_labels(self):
         return self.classes_[1:] if len(self.classes_) == 2 else self.classes_
 
+    def _depths(self):
+        top = _FULL_LADDER_TOP if self.max_depth is None else self.max_depth
+        shallower = [max(1, top >> k) for k in range(1, self.depth_levels)]
+        return [self.max_depth] + shallower
+
+    def _check_user_learners(self):
+        """What the declared constraints cannot say: a list must hold fitted classifiers."""
+        if not self.weak_learners or not all(callable(getattr(c, "predict", None)) for c in self.weak_learners):
+            raise QBoostTNError("weak_learners must be 'trees', 'stumps', 'trees+stumps' or a non-empty list of "
+                                "fitted classifiers with a predict method")
+
+    @property
+    def _trees(self):
+        return TreeDictionary.from_attributes(self)
+
+    def _outputs(self, X, trees=None):
+        """(n_samples, n_tasks, N) outputs of the whole dictionary, or of the listed trees only (``trees``)."""
+        columns = []
+        if self._user_learners:
+            columns.append(np.stack([self._user_outputs(c, X) for c in self.weak_learners], axis=2))
+        if self.n_trees_:
+            task_columns = np.searchsorted(self.classes_, self._task_labels)
+            columns.append(self._trees.outputs(X, trees)[:, :, task_columns].transpose(0, 2, 1))
+        if self.n_stumps_:
+            columns.append(np.stack([stump_outputs(X, t, p) for t, p in zip(self.thresholds_, self.polarities_)],
+                                    axis=1))
+        return np.concatenate(columns, axis=2)
+
+    def _user_outputs(self, classifier, X):
+        """(n_samples, n_tasks) soft outputs ``2 p − 1`` of a user's classifier (±1 from ``predict`` alone)."""
+        labels = self._task_labels
+        if callable(getattr(classifier, "predict_proba", None)):
+            known = list(classifier.classes_)
+            proba = classifier.predict_proba(X)
+            return np.column_stack([2.0 * proba[:, known.index(c)] - 1.0 if c in known else
+                                    np.full(len(X), -1.0) for c in labels])
+        predicted = classifier.predict(X)
+        return np.where(predicted[:, None] == labels[None, :], 1.0, -1.0)
+
+    def _grow(self, X, y, targets, rng):
+        """Fit the dictionary on (X, y); returns the (rows, N) mask of outputs the selection may use."""
+        self.n_trees_ = self.n_estimators if self.weak_learners in ("trees", "trees+stumps") else 0
+        self.n_stumps_ = X.shape[1] if self.weak_learners in ("stumps", "trees+stumps") else 0
+        masks = []
+        if self._user_learners:
+            masks.append(np.ones((len(y), len(self.weak_learners)), dtype=bool))
+        if self.n_trees_:
+            trees, in_bag = fit_tree_dictionary(
+                X, y, self.classes_, n_estimators=self.n_estimators, depths=self._depths(),
+                max_features=self.max_features, splitter=self.splitter, subsample=self.subsample,
+                random_state=rng)
+            for key, value in trees.to_attributes().items():
+                setattr(self, key, value)
+            masks.append(~in_bag)
+        if self.n_stumps_:
+            stumps = [fit_stumps(X, t) for t in targets]
+            self.thresholds_ = np.array([s[0] for s in stumps])
+            self.polarities_ = np.array([s[1] for s in stumps])
+            masks.append(np.ones((len(y), self.n_stumps_), dtype=bool))
+        return np.concatenate(masks, axis=1)
+
+    # -- fitting -----------------------------------------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
-        """Fit weak classifiers per task, then anneal which of them to keep.
+        """Grow the dictionary, then anneal each class's selection weights on outputs it did not memorise.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
 
         Returns
         -------
         self
         """
-        self._check_weak_learners()
-        X, _, targets = self._validate_training_data(X, y)
-        if self._stumps:
-            stumps = [fit_stumps(X, t) for t in targets]
-            self.thresholds_ = np.array([s[0] for s in stumps])
-            self.polarities_ = np.array([s[1] for s in stumps])
-        outputs = [self._outputs(X, i) for i in range(len(targets))]
-        n_weak = outputs[0].shape[1]
-        self.lam_ = 0.05 / n_weak if self.lam is None else float(self.lam)
-        problems = [qboost_problem(H, t, self.lam_) for H, t in zip(outputs, targets)]
-        spins, energies = self._solve(problems, desc=f"{type(self).__name__} solves")
-        self.selected_ = np.array([s[0] > 0 for s in spins])
-        self.energies_ = energies
+        if self._user_learners:
+            self._check_user_learners()
+        X, y, targets = self._validate_training_data(X, y)
+        rng = np.random.default_rng(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        grow, select = np.arange(len(y)), np.arange(len(y))
+        if self.selection == "holdout":
+            grow, select = self._holdout(y, rng)
+        usable = self._grow(X[grow], y[grow], targets[:, grow], rng)
+        if self.selection == "holdout":
+            usable = np.ones((len(select), usable.shape[1]), dtype=bool)
+        H = self._outputs(X[select])
+        moments = [selection_moments(H[:, k], targets[k, select], usable) for k in range(len(targets))]
+        N, L = H.shape[2], int(self.n_layers)
+        scales = np.array([uniform_gain(G, r) / (self.keep_fraction * N) for G, r, *_ in moments])
+        problems = [selection_problem(G, r, y_var, scale=c, lam=self.lam, n_layers=L)
+                    for (G, r, _, _, y_var), c in zip(moments, scales)]
+        spins, self.energies_ = self._solve(problems, desc=f"{type(self).__name__} solves")
+        self.weights_ = np.array([(s.sum(axis=0) + L) / (2.0 * L) for s in spins])
+        self.coef_ = scales[:, None] * self.weights_
+        # Least-squares intercept given the weights: ȳ − c Σ w_i m_i, with m_i each learner's usable mean.
+        self.intercept_ = np.array([y_mean - coef @ means
+                                    for (_, _, means, y_mean, _), coef in zip(moments, self.coef_)])
+        self.selected_ = self.weights_ > 0
+        self.n_selected_ = self.selected_.sum(axis=1)
         self.sparsity_ = float(1.0 - self.selected_.mean())
-        self.n_params_ = int(self.selected_.sum() * (2 if self._stumps else 1))
+        self.n_params_ = self._count_params()
         return self
 
+    def _holdout(self, y, rng):
+        """(grow rows, selection rows): a stratified split when every class can give a row to each part."""
+        _, counts = np.unique(y, return_counts=True)
+        stratify = y if counts.min() >= 2 else None
+        try:
+            return train_test_split(np.arange(len(y)), test_size=self.validation_fraction, stratify=stratify,
+                                    random_state=int(rng.integers(np.iinfo(np.int32).max)))
+        except ValueError as exc:  # too few rows for the requested parts
+            raise QBoostTNError(f"selection='holdout' cannot hold out {self.validation_fraction} of "
+                                f"{len(y)} rows: {exc}") from exc
+
+    def _count_params(self) -> int:
+        n_user = len(self.weak_learners) if self._user_learners else 0
+        kept = self.selected_.any(axis=0)
+        count = int(np.count_nonzero(self.coef_) + len(self.intercept_))
+        if self.n_trees_:
+            trees = self._trees
+            kept_trees = np.flatnonzero(kept[n_user:n_user + self.n_trees_])
+            nodes = np.concatenate([np.arange(trees.offsets[t], trees.offsets[t + 1]) for t in kept_trees]
+                                   or [np.zeros(0, dtype=int)])
+            leaves = int(np.count_nonzero(trees.feature[nodes] < 0))
+            count += 2 * (len(nodes) - leaves) + leaves * trees.value.shape[1]
+        if self.n_stumps_:
+            count += 2 * int(self.selected_[:, n_user + self.n_trees_:].sum())
+        return count
+
+    # -- predicting --------------------------------------------------------------------------------------
     def decision_function(self, X):
-        """Per-class vote ``(1/N) Σ_i w_i h_i(x)``; shape (n_samples,) for two classes."""
+        """Per-class score ``c Σ_i w_i h_i(x) + b``; shape (n_samples,) for two classes.
+
+        Only the trees some class kept are evaluated.
+        """
         X = self._check_X(X)
-        scores = np.column_stack([self._outputs(X, i) @ self.selected_[i] / self.selected_.shape[1]
-                                  for i in range(len(self.selected_))])
+        n_user = len(self.weak_learners) if self._user_learners else 0
+        used = np.flatnonzero(self.selected_[:, n_user:n_user + self.n_trees_].any(axis=0))
+        keep = np.concatenate([np.arange(n_user), n_user + used,
+                               n_user + self.n_trees_ + np.arange(self.n_stumps_)]).astype(int)
+        scores = np.einsum("skn,kn->sk", self._outputs(X, trees=used), self.coef_[:, keep]) + self.intercept_
         return scores[:, 0] if len(self.classes_) == 2 else scores
 
     def selected_features(self):
         """For stumps: per task, the indices of the features whose stumps were selected."""
         check_is_fitted(self)
-        return [np.flatnonzero(row) for row in self.selected_]
+        if not self.n_stumps_:
+            raise QBoostTNError("selected_features needs stumps in the dictionary (weak_learners='stumps' or "
+                                "'trees+stumps')")
+        return [np.flatnonzero(row) for row in self.selected_[:, -self.n_stumps_:]]
 
     def weight_maps(self, image_shape=None):
-        """Per-class map of selected stumps' polarities (+1 / −1 / 0 where not selected), like a weight map."""
+        """Per-class input-space map of the kept learners.
+
+        Stumps: each feature's kept stump weight times its polarity (+ where a bright feature votes for the
+        class). Trees: how often each feature is tested in the kept trees, weighted by their coefficients
+        and normalised to a maximum of 1 per class (where the ensemble looks, not which way it votes).
+        Reshaped like :meth:`ShallowWideClassifier.weight_maps`.
+        """
         check_is_fitted(self)
-        if not self._stumps:
-            raise ValueError("weight_maps needs weak_learners='stumps' (one stump per feature)")
-        return reshape_maps(self.selected_ * self.polarities_, image_shape)
+        maps = np.zeros((len(self.coef_), self.n_features_in_))
+        n_user = len(self.weak_learners) if self._user_learners else 0
+        if self.n_trees_:
+            trees = self._trees
+            coef = self.coef_[:, n_user:n_user + self.n_trees_]
+            split = trees.feature >= 0
+            owner = np.repeat(np.arange(trees.n_trees), trees.node_counts())[split]
+            usage = np.zeros((trees.n_trees, self.n_features_in_))
+            np.add.at(usage, (owner, trees.feature[split]), 1.0)
+            tree_map = coef @ usage
+            maps += tree_map / np.maximum(tree_map.max(axis=1, keepdims=True), 1e-300)
+        if self.n_stumps_:
+            maps += self.weights_[:, -self.n_stumps_:] * self.polarities_
+        if not (self.n_trees_ or self.n_stumps_):
+            raise QBoostTNError("weight_maps needs trees or stumps in the dictionary, not only user classifiers")
+        return reshape_maps(maps, image_shape)

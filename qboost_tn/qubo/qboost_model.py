@@ -1,4 +1,18 @@
-"""Classic QBoost (Neven et al.): weak classifiers, and the selection energy as a one-layer Ising problem."""
+"""QBoost's pieces (Neven et al. 2008): decision stumps, and the selection energy as a layered Ising problem.
+
+The selection energy of one binary task, for weak-learner outputs ``H`` (samples × learners) in [−1, 1]:
+
+    E(w) = mean_s (c Σ_i w_i H[s, i] + b − y_s)² + (λ / N) Σ_i w_i,    w_i ∈ {0, 1/L, …, 1}
+
+minimised over a free bias ``b``. The weights are ``w = (W + L) / (2L)`` of the layer sums ``W`` of ``L`` spin
+layers, so it is a :class:`~qboost_tn.qubo.model.LayeredProblem` any solver anneals (L = 1: classic binary
+selection).
+
+Which entries of ``H`` are honest matters: a tree's output on a row it was grown on is near-perfect. With a
+mask of usable ("out-of-bag") entries every moment of the energy is estimated from the rows where it is
+usable — the pairwise products ``H_i H_j`` from rows out of bag for both ``i`` and ``j`` — so the energy is an
+estimate of the ensemble's squared error on new data. With every entry usable it is the plain training energy.
+"""
 from __future__ import annotations
 
 import numpy as np
@@ -42,27 +56,65 @@ def stump_outputs(X, thresholds, polarities) -> np.ndarray:
     return polarities * np.where(np.asarray(X) > thresholds, 1.0, -1.0)
 
 
-def qboost_problem(H, y, lam) -> LayeredProblem:
-    """The QBoost selection energy as a one-layer spin problem.
-
-    ``E(w) = (1/S) Σ_s ((1/N) Σ_i w_i H[s, i] − y_s)² + λ Σ_i w_i`` over ``w ∈ {0, 1}^N`` becomes,
-    with ``w = (s + 1) / 2``, a :class:`LayeredProblem` with ``n_layers=1`` whose spin energy equals E exactly
-    (``problem.to_bqm().change_vartype("BINARY")`` gives back the problem in ``w``).
+def selection_moments(H, y, usable=None):
+    """Centred second moments of the selection energy, each from the rows where it is usable.
 
     Parameters
     ----------
     H : ndarray of shape (S, N)
-        Weak classifier outputs in {−1, +1} on the S training samples.
+        Weak-learner outputs.
     y : ndarray of shape (S,)
         Targets ±1.
-    lam : float
-        λ ≥ 0.
+    usable : ndarray of bool, shape (S, N), optional
+        Entries that may be used (out-of-bag); default all.
+
+    Returns
+    -------
+    G : ndarray (N, N)
+        ``G[i, j]``: mean of ``(H_i − m_i)(H_j − m_j)`` over rows usable for both (0 where there is none).
+    r : ndarray (N,)
+        Mean of ``(H_i − m_i)(y − ȳ)`` over rows usable for ``i``.
+    means : ndarray (N,)
+        ``m_i``: mean of ``H_i`` over its usable rows.
+    y_mean, y_var : float
     """
     H = np.asarray(H, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
-    S, N = H.shape
-    A = (H.T @ H) / (S * N**2)
-    linear = lam - 2.0 * (H.T @ y) / (S * N)  # coefficient of w in E
-    row = A.sum(axis=1)
-    return LayeredProblem(Q=A / 4.0, h=row / 2.0 + linear / 2.0,
-                          offset=row.sum() / 4.0 + linear.sum() / 2.0 + float(y @ y) / S, n_layers=1)
+    M = np.ones(H.shape, dtype=np.float64) if usable is None else np.asarray(usable, dtype=np.float64)
+    count = M.sum(axis=0)
+    means = (H * M).sum(axis=0) / np.maximum(count, 1.0)
+    centred = (H - means) * M
+    y_mean = float(y.mean())
+    yc = y - y_mean
+    G = (centred.T @ centred) / np.maximum(M.T @ M, 1.0)
+    r = (centred.T @ yc) / np.maximum(count, 1.0)
+    return G, r, means, y_mean, float(yc @ yc) / len(yc)
+
+
+def selection_problem(G, r, y_var, *, scale, lam, n_layers) -> LayeredProblem:
+    """The selection energy (module docstring) from :func:`selection_moments`, as a LayeredProblem.
+
+    ``scale`` is ``c``; ``lam`` is λ, the cost of keeping every learner at full weight, in units of the
+    squared error (each weight ``w_i`` costs ``λ / N``). The problem's energy of spins ``s`` equals ``E(w)``
+    with ``w = (s.sum(0) + L) / (2L)`` exactly.
+    """
+    N, L = len(r), int(n_layers)
+    a, d = 1.0 / (2 * L), 0.5  # w = a W + d
+    row = G.sum(axis=1)
+    penalty = lam / N
+    Q = (scale * a) ** 2 * G
+    h = 2.0 * scale**2 * a * d * row - 2.0 * scale * a * r + penalty * a
+    offset = (scale * d) ** 2 * row.sum() - 2.0 * scale * d * r.sum() + y_var + penalty * d * N
+    return LayeredProblem(Q, h, offset, L)
+
+
+def uniform_gain(G, r) -> float:
+    """Least-squares gain ``g`` of the plain average of every learner: ``ȳ + g · mean_i H_i`` fits best."""
+    total = float(G.sum())
+    return float(r.sum()) * len(r) / total if total > 0 else 1.0
+
+
+def selection_energy(weights, G, r, y_var, *, scale, lam) -> float:
+    """``E(w)`` of the module docstring for real weights (what :func:`selection_problem` encodes)."""
+    w = np.asarray(weights, dtype=np.float64)
+    return float(scale**2 * w @ G @ w - 2.0 * scale * w @ r + y_var + lam * w.sum() / len(w))
