@@ -193,7 +193,7 @@ class QBoostClassifier(AnnealedClassifier):
             columns.append(np.stack([self._user_outputs(c, X) for c in self.weak_learners], axis=2))
         if self.n_trees_:
             task_columns = np.searchsorted(self.classes_, self._task_labels)
-            columns.append(self._trees.outputs(X, trees)[:, :, task_columns].transpose(0, 2, 1))
+            columns.append(self._trees.outputs(X, trees, task_columns).transpose(0, 2, 1))
         if self.n_stumps_:
             columns.append(np.stack([stump_outputs(X, t, p) for t, p in zip(self.thresholds_, self.polarities_)],
                                     axis=1))

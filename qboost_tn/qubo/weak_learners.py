@@ -54,14 +54,16 @@ class TreeDictionary:
     def node_counts(self) -> np.ndarray:
         return np.diff(self.offsets)
 
-    def outputs(self, X, trees=None) -> np.ndarray:
+    def outputs(self, X, trees=None, classes=None) -> np.ndarray:
         """Soft outputs of the trees on ``X``, shape (n_samples, n_trees, n_classes), values in [−1, 1].
 
-        ``trees``: indices of the trees to evaluate (default all), in the order of the result's axis 1.
+        ``trees``: indices of the trees to evaluate (default all), in the order of the result's axis 1;
+        ``classes``: indices of the class columns to return (default all), in the order of axis 2.
         """
+        value = self.value if classes is None else self.value[:, np.asarray(classes, dtype=np.intp)]
         X = np.asarray(X, dtype=np.float32)  # as the trees were grown: thresholds compare like scikit-learn's
         roots = self.offsets[:-1] if trees is None else self.offsets[np.asarray(trees, dtype=np.intp)]
-        result = np.empty((X.shape[0], len(roots), self.value.shape[1]))
+        result = np.empty((X.shape[0], len(roots), value.shape[1]))
         for start in range(0, X.shape[0], _CHUNK):
             rows = X[start:start + _CHUNK]
             node = np.broadcast_to(roots, (len(rows), len(roots))).copy()
@@ -73,7 +75,7 @@ class TreeDictionary:
                     break
                 go_left = rows[index, np.maximum(feature, 0)] <= self.threshold[node]
                 node = np.where(inner, np.where(go_left, self.left[node], self.right[node]), node)
-            result[start:start + len(rows)] = self.value[node]
+            result[start:start + len(rows)] = value[node]
         return result
 
     def to_attributes(self) -> dict:

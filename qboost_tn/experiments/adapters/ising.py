@@ -1,15 +1,15 @@
-"""Annealer-trained learners: the shallow-wide Ising model and classic QBoost (``qboost_tn.qubo``).
+"""Annealer-trained learners: the shallow-wide Ising model (``qboost_tn.qubo``; QBoost is in :mod:`.qboost`).
 
 Schemas are generated from the estimators' own ``_parameter_constraints`` and defaults
 (:func:`qboost_tn.experiments.params.estimator_record`), so a config that leaves a parameter out gets exactly
-what ``ShallowWideClassifier()`` / ``QBoostClassifier()`` would use. Any parameter marked searchable may be a list;
+what ``ShallowWideClassifier()`` would use. Any parameter marked searchable may be a list;
 the combination with the best validation macro ROC-AUC is kept.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from ...qubo import QBoostClassifier, ShallowWideClassifier
+from ...qubo import ShallowWideClassifier
 from ..params import estimator_record
 from .base import Outcome, Timer, estimator_scores, fit_tuned, register
 
@@ -34,13 +34,4 @@ def shallow_wide(task, params):
     with Timer() as timer:
         model, info = fit_tuned(lambda p: _estimator(ShallowWideClassifier, task, p), params, task,
                                 ["n_layers", "k", "lam", "regularizer"])
-    yield _outcome(model, task, timer, info)
-
-
-@register("qboost", estimator_record(QBoostClassifier, searchable=["lam"]), family="annealer")
-def qboost(task, params):
-    """Classic QBoost: annealed selection of decision stumps; a list of lam values is searched."""
-    with Timer() as timer:
-        model, info = fit_tuned(lambda p: _estimator(QBoostClassifier, task, p), params, task, ["lam"])
-    info["selected"] = int(model.selected_.sum())
     yield _outcome(model, task, timer, info)

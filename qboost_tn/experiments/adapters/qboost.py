@@ -1,0 +1,47 @@
+"""QBoost (``qboost_tn.QBoostClassifier``): an annealer-chosen, weighted subset of a dictionary of randomised
+trees (and stumps, with ``weak_learners: trees+stumps``).
+
+The schema is generated from the estimator's ``_parameter_constraints`` and defaults, so a config that leaves a
+parameter out gets what ``QBoostClassifier()`` uses. These parameters may be given as lists, searched on the
+validation part (fits on the training part only; the best validation macro ROC-AUC is kept):
+
+=================  ==========================================================================================
+parameter          what it trades; a small grid worth searching
+=================  ==========================================================================================
+``keep_fraction``  score scale, hence about how much of the dictionary is kept: ``[0.25, 0.5, 1.0]``
+``lam``            sparsity penalty λ (squared-error units for keeping everything): ``[0.0, 0.01, 0.1]``
+``n_layers``       weight levels ``0, 1/L, …, 1``: ``[1, 2]``
+``depth_levels``   tree depths in the dictionary (fully grown, 8, 4, …): ``[1, 3]``
+``max_features``   features tried per split: ``["sqrt", 0.3]``
+=================  ==========================================================================================
+
+Each setting of a grid is a full fit (about 5 to 15 s for ten classes on 150 samples), so keep grids to two
+or three settings. The outcome's ``info`` holds ``selected`` (learners kept over all classes) and, for more
+than two classes, ``selected[<class>]`` (learners that class kept).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ...qubo import QBoostClassifier
+from ..params import estimator_record
+from .base import Outcome, Timer, estimator_scores, fit_tuned, register
+
+SEARCHABLE = ["keep_fraction", "lam", "n_layers", "depth_levels", "max_features"]
+
+
+@register("qboost", estimator_record(QBoostClassifier, searchable=SEARCHABLE), family="annealer")
+def qboost(task, params):
+    """QBoost ensemble selector over randomised trees; lists of keep_fraction/lam/n_layers/depth_levels/max_features are searched."""
+    with Timer() as timer:
+        model, info = fit_tuned(
+            lambda p: QBoostClassifier(**dict(p, random_state=task.seed, verbose=int(task.progress))),
+            params, task, SEARCHABLE)
+    info["selected"] = int(model.n_selected_.sum())
+    if len(model.n_selected_) > 1:  # one-vs-rest: one count per class, named like the auc[<class>] columns
+        info.update({f"selected[{name}]": int(n) for name, n in zip(task.class_names, model.n_selected_)})
+    scores, proba = estimator_scores(model, task.X_eval, task.n_classes)
+    maps = np.asarray(model.weight_maps())
+    yield Outcome(scores=scores, proba=proba, fit_time=timer.seconds, n_params=int(model.n_params_),
+                  sparsity=float(model.sparsity_), weight_maps=maps.reshape(maps.shape[0], -1), info=info,
+                  model=model)
