@@ -23,6 +23,8 @@ from ..errors import ModelFileError, QBoostTNError
 #: Most numbers the MPO cores of one saved model may hold (checked from the shapes, before allocating).
 MAX_PARAMS = 1 << 28
 _MODE_KEYS = ("in_modes", "out_modes")
+_ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError, zlib.error, struct.error,
+               NotImplementedError, RuntimeError)
 
 
 def _int_list(value) -> bool:
@@ -71,17 +73,22 @@ def _check_archive(path: Path) -> None:
     if not zipfile.is_zipfile(path):
         raise ModelFileError(f"{path}: not a torch state_dict file (torch.save writes a zip archive), or truncated")
     size = path.stat().st_size
-    with zipfile.ZipFile(path) as archive:
-        for info in archive.infolist():
-            # torch stores members uncompressed: one declaring more bytes than the file holds is tampered, and
-            # torch's reader would allocate what it declares.
-            if info.compress_type != zipfile.ZIP_STORED or info.file_size > size:
-                raise ModelFileError(f"{path}: member {info.filename!r} declares {info.file_size:,} bytes in a "
-                                     f"{size:,}-byte file; the file is corrupt or tampered")
-        # torch does not check the members' CRC-32; a flipped bit would load as a silently different weight.
-        damaged = archive.testzip()
-        if damaged is not None:
-            raise ModelFileError(f"{path}: member {damaged!r} fails its checksum; the file is damaged")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for info in archive.infolist():
+                # torch stores members uncompressed: one declaring more bytes than the file holds is tampered,
+                # and torch's reader would allocate what it declares.
+                if info.compress_type != zipfile.ZIP_STORED or info.file_size > size:
+                    raise ModelFileError(f"{path}: member {info.filename!r} declares {info.file_size:,} bytes in "
+                                         f"a {size:,}-byte file; the file is corrupt or tampered")
+            # torch does not check the members' CRC-32: a flipped bit would load as a silently different weight.
+            damaged = archive.testzip()
+    except ModelFileError:
+        raise
+    except _ZIP_ERRORS as exc:  # UnicodeDecodeError (a member's name) is a ValueError
+        raise ModelFileError(f"{path}: damaged zip archive ({type(exc).__name__}: {exc})") from exc
+    if damaged is not None:
+        raise ModelFileError(f"{path}: member {damaged!r} fails its checksum; the file is damaged")
 
 
 def load_checked(skeleton, path, config_path):
