@@ -1,7 +1,10 @@
 """Running configs: run directories, incremental metrics, failed and interrupted models, the report, the CLI."""
 import base64
 import json
+import os
 import re
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -154,3 +157,206 @@ def test_cli_exit_status_says_when_a_model_failed(tmp_path, capsys, fake_kinds):
     path.write_text(yaml.safe_dump(with_models({"kind": "boom"})))
     assert main(["run", str(path), "--out", str(tmp_path / "r"), "--no-progress"]) == 1
     assert "FAILED boom (seed 0): RuntimeError: solver exploded" in capsys.readouterr().err
+
+
+# -- faults: races, full disks, bad folders, signals (issue 12 items 1, 2, 4, 6) -------------------------------
+
+def _claim_after_barrier(path, barrier, results):
+    from qboost_tn.experiments.runner import claim_run_dir
+
+    barrier.wait()
+    try:
+        claim_run_dir(path)
+        results.put("won")
+    except ValueError as exc:
+        results.put(f"refused: {exc}")
+
+
+@pytest.mark.parametrize("exists", [False, True], ids=["new", "empty"])
+def test_two_processes_racing_for_one_out_folder_one_wins(tmp_path, exists):
+    import multiprocessing as mp
+
+    # fork: the children start at once with the test's imports, so the barrier releases them together
+    ctx = mp.get_context("fork")
+    target = tmp_path / "out"
+    if exists:
+        target.mkdir()
+    for _ in range(5):  # a few rounds: the race is decided by the OS, the outcome must always be one winner
+        barrier, results = ctx.Barrier(2), ctx.Queue()
+        procs = [ctx.Process(target=_claim_after_barrier, args=(target, barrier, results)) for _ in range(2)]
+        for p in procs:
+            p.start()
+        outcomes = sorted(results.get(timeout=120) for _ in procs)
+        for p in procs:
+            p.join(timeout=60)
+            assert p.exitcode == 0
+        assert outcomes[1] == "won" and outcomes[0].startswith("refused: output directory"), outcomes
+        assert [p.name for p in target.iterdir()] == ["config.yaml"]
+        for child in target.iterdir():
+            child.unlink()
+
+
+@pytest.fixture
+def counting_kind(monkeypatch):
+    """A model kind that counts its fits, to prove a run stopped before training."""
+    calls = []
+
+    def count(task, params):
+        calls.append(task.seed)
+        yield Outcome(scores=np.zeros((len(task.y_eval), task.n_classes)), n_params=1, fit_time=0.0)
+
+    monkeypatch.setitem(ADAPTERS, "count", Adapter("count", count, Record({}), "count", "classical"))
+    return calls
+
+
+@pytest.mark.parametrize("make_out, message", [
+    (lambda tmp: (tmp / "file").write_text("x") and tmp / "file", "exists and is not a directory"),
+    (lambda tmp: (tmp / "file").write_text("x") and tmp / "file" / "run", "a parent of it is a file"),
+])
+def test_an_unusable_out_is_one_clear_error_before_training(tmp_path, capsys, counting_kind, make_out, message):
+    import yaml
+
+    out = make_out(tmp_path)
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(yaml.safe_dump(with_models({"kind": "count"})))
+    assert main(["run", str(cfg), "--out", str(out), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and err.count("\n") == 1
+    assert counting_kind == []
+
+
+def _mount_tmpfs(path, options):
+    import shutil as sh
+
+    if sys.platform != "linux" or os.geteuid() != 0 or not sh.which("mount"):
+        pytest.skip("mounting a tmpfs needs root on Linux")
+    path.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(path)], capture_output=True, text=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+
+
+def _umount(path):
+    subprocess.run(["umount", str(path)], check=True)
+
+
+def test_a_read_only_out_is_refused_before_training(tmp_path, capsys, counting_kind):
+    import yaml
+
+    disk = tmp_path / "ro"
+    _mount_tmpfs(disk, "ro,size=64k")
+    try:
+        cfg = tmp_path / "c.yaml"
+        cfg.write_text(yaml.safe_dump(with_models({"kind": "count"})))
+        assert main(["run", str(cfg), "--out", str(disk / "run"), "--no-progress"]) == 2
+        err = capsys.readouterr().err
+        assert "cannot create the run directory" in err and "Read-only file system" in err
+        assert "Traceback" not in err and counting_kind == []
+    finally:
+        _umount(disk)
+
+
+def test_a_full_disk_stops_the_run_and_is_not_a_model_failure(tmp_path, capsys, monkeypatch):
+    """The metrics flush hits ENOSPC: one clear error, the model that succeeded recorded once as ok."""
+    import yaml
+
+    disk = tmp_path / "small"
+    _mount_tmpfs(disk, "size=64k")
+
+    def big(task, params):  # each outcome's figures and records fill the small disk quickly
+        for i in range(50):
+            yield Outcome(scores=np.random.default_rng(i).normal(size=(len(task.y_eval), task.n_classes)),
+                          n_params=1, fit_time=0.0, variant=f"v{i}", info={"pad": "x" * 2000})
+
+    monkeypatch.setitem(ADAPTERS, "big", Adapter("big", big, Record({}), "big", "classical"))
+    try:
+        cfg = tmp_path / "c.yaml"
+        cfg.write_text(yaml.safe_dump({**TINY, "models": [{"kind": "big"}]}))
+        assert main(["run", str(cfg), "--out", str(disk / "run"), "--no-progress"]) == 2
+        err = capsys.readouterr().err
+        assert "cannot write the run directory" in err and "No space left on device" in err
+        assert "Traceback" not in err and err.count("error:") == 1
+        saved = json.loads((disk / "run" / "metrics.json").read_text())["models"]
+        assert saved and all(r["status"] == "ok" for r in saved)  # never "failed: OSError"
+        assert len({r["model"] for r in saved}) == len(saved)  # nobody recorded twice
+        assert not list((disk / "run").rglob("*.part"))
+    finally:
+        _umount(disk)
+
+
+def test_a_run_that_fails_before_any_model_leaves_nothing(tmp_path, monkeypatch):
+    def crash(task, params):  # not a model failure: the runner itself breaks before any record
+        raise KeyboardInterrupt
+        yield  # pragma: no cover
+
+    monkeypatch.setitem(ADAPTERS, "crash", Adapter("crash", crash, Record({}), "crash", "classical"))
+    with pytest.raises(KeyboardInterrupt):
+        run_experiment({**TINY, "models": [{"kind": "crash"}]}, out=tmp_path / "run", progress=False)
+    assert not (tmp_path / "run").exists()
+    (tmp_path / "given").mkdir()
+    with pytest.raises(KeyboardInterrupt):
+        run_experiment({**TINY, "models": [{"kind": "crash"}]}, out=tmp_path / "given", progress=False)
+    assert (tmp_path / "given").is_dir() and not list((tmp_path / "given").iterdir())
+
+
+def test_report_of_a_run_where_every_model_failed(tmp_path, fake_kinds):
+    from qboost_tn.experiments.report import comparison_frame
+
+    run = run_experiment({**TINY, "models": [{"kind": "boom"}]}, out=tmp_path / "run", progress=False)
+    assert run.status == "finished" and list(run.table["status"]) == ["failed"]
+    html = run.report.read_text()
+    assert "RuntimeError: solver exploded" in html and "best of its family" not in html
+    assert comparison_frame([]).empty and "macro_auc" in comparison_frame([]).columns
+
+
+def test_the_report_marks_the_best_of_each_family(tmp_path):
+    cfg = {**TINY, "models": [{"kind": "logistic-regression", "name": "a", "params": {"C": 0.001}},
+                              {"kind": "logistic-regression", "name": "b", "params": {"C": 1.0}}]}
+    run = run_experiment(cfg, out=tmp_path / "run", progress=False)
+    from qboost_tn.experiments.report import comparison_frame
+
+    frame = comparison_frame(run.records).set_index("model")
+    best = frame["macro_auc"].idxmax()
+    assert frame["best_in_family"].to_dict() == {"a": best == "a", "b": best == "b"}
+    assert run.report.read_text().count('title="best of its family"') == 1
+
+
+SLOW_RUN = """
+import sys, time
+import numpy as np
+from qboost_tn.experiments import ADAPTERS, Outcome
+from qboost_tn.experiments.adapters import Adapter
+from qboost_tn.experiments.schema import Record
+from qboost_tn.cli import main
+
+def slow(task, params):
+    yield Outcome(scores=np.zeros((len(task.y_eval), task.n_classes)), n_params=1, fit_time=0.0, variant="fast")
+    print("READY", flush=True)
+    time.sleep(120)
+    yield Outcome(scores=np.zeros((len(task.y_eval), task.n_classes)), n_params=1, fit_time=0.0, variant="slow")
+
+ADAPTERS["slow"] = Adapter("slow", slow, Record({}), "slow", "classical")
+sys.exit(main(["run", sys.argv[1], "--out", sys.argv[2], "--no-progress"]))
+"""
+
+
+def test_sigterm_stops_a_run_like_ctrl_c(tmp_path):
+    import signal
+
+    import yaml
+
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(yaml.safe_dump({**TINY, "models": [{"kind": "slow"}]}))
+    proc = subprocess.Popen([sys.executable, "-c", SLOW_RUN, str(cfg), str(tmp_path / "run")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for line in proc.stdout:
+            if line.startswith("READY"):
+                break
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 143 and "terminated" in err and "Traceback" not in err
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["run"]["status"] == "interrupted" and [r["model"] for r in metrics["models"]] == ["slow (fast)"]
