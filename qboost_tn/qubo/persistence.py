@@ -323,8 +323,9 @@ def load_model(path):
     _check_attributes(path, cls, attributes, arrays)
     estimator = cls(**params)
     try:
-        estimator._validate_params()
-    except ValueError as exc:  # scikit-learn's InvalidParameterError
+        if hasattr(estimator, "_parameter_constraints"):  # scikit-learn's declared parameter rules
+            estimator._validate_params()
+    except ValueError as exc:  # InvalidParameterError
         raise ModelFileError(f"load: {path}: stored parameters are invalid: {exc}") from exc
     for key, value in {**attributes, **arrays}.items():
         setattr(estimator, key, value)
