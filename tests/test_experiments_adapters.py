@@ -107,8 +107,8 @@ def test_networks_need_a_validation_part(tmp_path):
     ("shallow-wide", "class_weight=balanced", None),
     ("shallow-wide", "batch_size=1", "models[0].params.batch_size: must be >= 2, got 1"),
     ("shallow-wide", "random_state=3", "models[0].params.random_state: unknown key"),
-    ("qboost", "lam=[0.01, null]", None),
-    ("qboost", "weak_learners=trees", "models[0].params.weak_learners: 'trees' is not one of stumps"),
+    ("qboost", "lam=[0.0, 0.01]", None),
+    ("qboost", "weak_learners=forest", "models[0].params.weak_learners: 'forest' is not one of stumps, trees"),
     ("qboost", "random_state=1", "models[0].params.random_state: unknown key"),
 ])
 def test_model_parameter_errors_name_the_key(kind, override, expected):
