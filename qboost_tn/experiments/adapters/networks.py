@@ -123,14 +123,14 @@ def _n_params(model) -> int:
     return int(sum(p.numel() for p in model.parameters()))
 
 
-def _outcome(model, task, seconds, variant=None, info=None, figures=None, n_params=None):
+def _outcome(model, task, seconds, variant=None, info=None, figures=None, n_params=None, save=True):
     from ...nets import probabilities, scores
 
     logits = scores(model, task.X_eval)
     return Outcome(scores=np.asarray(logits, dtype=np.float64),
                    proba=np.asarray(probabilities(logits), dtype=np.float64), fit_time=seconds,
                    n_params=_n_params(model) if n_params is None else int(n_params), variant=variant,
-                   info=info or {}, figures=figures or {})
+                   info=info or {}, figures=figures or {}, model=model if save else None)
 
 
 def _prefixed(prefix, info):
@@ -150,10 +150,13 @@ def _entanglement_figure(tables, title):
 
 
 def _entropy_info(table) -> dict:
-    """Mean bond entropy over the MPO layers' bonds, and as a fraction of the ln chi bound."""
-    bound = table["max_entropy"].where(table["max_entropy"] > 0)
+    """Mean bond entropy (nats) over every MPO bond, and per layer as a fraction of its ln chi bounds
+    (``entropy_over_bound[layer]``; bonds of dimension 1, whose bound is 0, are left out)."""
+    usable = table[table["max_entropy"] > 0]
+    ratio = usable["entropy"] / usable["max_entropy"]
+    per_layer = ratio.groupby(usable["layer"], sort=False).mean()
     return {"mean_entropy": float(table["entropy"].mean()),
-            "entropy_over_bound": float((table["entropy"] / bound).mean()) if bound.notna().any() else 0.0}
+            **{f"entropy_over_bound[{layer}]": float(value) for layer, value in per_layer.items()}}
 
 
 def _with_threads(fit):
@@ -311,5 +314,6 @@ def compression_baselines(task, params):
         info = {"method": method, "max_bond": params["max_bond"], "compressed_fraction": after / before,
                 "rel_error": max(float(r["rel_error"].max()) for r in rows), **ft_info,
                 **_prefixed("dense_", dense_info), "latency_ms": latency_ms(model, task.X_eval)}
+        # int8 modules hold packed parameters that only pickle restores: not saved
         yield _outcome(model, task, train.seconds + timer.seconds, method, info,
-                       n_params=round(total - before + after))
+                       n_params=round(total - before + after), save=method != "int8")
