@@ -125,13 +125,8 @@ def test_report_is_self_contained(tmp_path):
     assert html.count("<tr") == 1 + 1 + 1 + 1  # comparison head+row, per-class head+row
 
 
-def test_cli_run_dry_run_list_and_errors(tmp_path, capsys, monkeypatch):
+def test_cli_run_dry_run_list_and_errors(tmp_path, capsys, monkeypatch, binary_csv):
     monkeypatch.chdir(tmp_path)
-    csv = tmp_path / "my_data.csv"
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(120, 3))
-    pd.DataFrame({"a": X[:, 0], "b": X[:, 1], "c": X[:, 2], "label": np.where(X[:, 0] + X[:, 1] > 0, "yes", "no")}
-                 ).to_csv(csv, index=False)
     # The copy-me CSV config runs as shipped once its data file exists (relative to the current directory).
     assert main(["run", "custom-csv", "--no-progress", "--set", "seeds=[0]", "--out", "csv-run"]) == 0
     out = capsys.readouterr().out
