@@ -192,3 +192,27 @@ def test_solver_names_are_read_when_fitting(monkeypatch):
         clf.fit(X, y)
     monkeypatch.setitem(solvers.SOLVERS, "mine", solvers.SOLVERS["layered"])
     assert clf.fit(X, y).predict(X).shape == (20,)
+
+
+@pytest.mark.parametrize("params, message", [
+    (dict(k=1e308), "k=1e\\+308 .*overflow"),
+    (dict(class_weight={0: -1.0}), r"class_weight\[0\] = -1.0.*> 0"),
+    (dict(class_weight={1: 0.0}), r"class_weight\[1\] = 0.0"),
+    (dict(class_weight={0: float("nan")}), r"class_weight\[0\] = nan"),
+])
+def test_user_level_messages_for_extreme_parameters(params, message):
+    """Issue 12 item 11: not 'Q contains NaN or inf' but the parameter that is wrong."""
+    X, y = np.random.default_rng(0).random((20, 4)), np.arange(20) % 2
+    with pytest.raises(InvalidParameterError, match=message):
+        ShallowWideClassifier(**{**FAST, **params}).fit(X, y)
+
+
+def test_a_feature_too_wide_for_float64_is_named():
+    import pandas as pd
+
+    from qboost_tn.errors import DataError
+
+    X = pd.DataFrame(np.random.default_rng(0).random((20, 3)), columns=["a", "b", "c"])
+    X.loc[0, "b"], X.loc[1, "b"] = 1e308, -1e308
+    with pytest.raises(DataError, match="feature 'b' \\(column 1\\) spans -1e\\+308 to 1e\\+308"):
+        ShallowWideClassifier(**FAST).fit(X, np.arange(20) % 2)

@@ -7,11 +7,13 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import _fit_context
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ..errors import DataError
 from .base import AnnealedClassifier, reshape_maps
+from .features import FEATURE_MAPS, apply_map, fit_map, mean_gradient
 from .model import feature_curvature, least_squares_problem, ridge_weights
 from .solvers import DEFAULT_SOLVER
 
@@ -24,7 +26,10 @@ class ShallowWideClassifier(AnnealedClassifier):
 
     For every binary task (one-vs-rest for more than two classes) the score is
 
-        f(x) = (k / P) · Σ_j W_j x_j + b,    W_j = Σ_l s[l, j],    s ∈ {−1, +1}^(L × P)
+        f(x) = (k / P) · Σ_j W_j z_j(x) + b,    W_j = Σ_l s[l, j],    s ∈ {−1, +1}^(L × P)
+
+    over P features ``z(x)``: the inputs themselves (``features="identity"``, the hackathon's pixels) or a
+    wide map of them (see ``features``),
 
     and the spins minimise ``(1/N) Σ_i (f(x_i) − y_i)² + λ · u · R(W)`` with targets ``y = +1`` for the
     class and ``−1`` for the rest, ``R`` the regulariser and ``u`` the data term's curvature unit (see
@@ -34,6 +39,19 @@ class ShallowWideClassifier(AnnealedClassifier):
 
     Parameters
     ----------
+    features : {"identity", "rff", "nystroem", "patches"}, default="identity"
+        What the spins weigh (:mod:`qboost_tn.qubo.features`): the min-max scaled inputs; ``"rff"``, random
+        Fourier features of an RBF kernel; ``"nystroem"``, the RBF kernel against training rows; ``"patches"``
+        (images), pooled ReLU responses of filters cut from random 5×5 training patches. Every map is fitted on
+        the training rows, seeded by ``random_state``, and saved with the model.
+    n_components : int, default=1000
+        Width P of a non-identity map (``"nystroem"`` uses at most one basis row per training row;
+        ``"patches"`` uses ``n_components // 4`` filters, each pooled over four image quadrants).
+    bandwidth : float, default=1.0
+        RBF width of ``"rff"``/``"nystroem"`` as a multiple of the median pairwise distance between training
+        rows (the median heuristic).
+    image_shape : tuple of int or None, default=None
+        (height, width) of flattened images for ``"patches"``; None: square images.
     n_layers : int, default=4
         ``L``: each weight takes one of the values −L, −L+2, ..., L (times ``k / P``). Even L lets a weight
         be exactly 0 (sparsity); odd L (the hackathon's 3) cannot.
@@ -113,9 +131,14 @@ class ShallowWideClassifier(AnnealedClassifier):
     (10, 8, 8)
     """
 
-    def __init__(self, n_layers=4, k="auto", lam=5.0, regularizer="squared", batch_size=None,
-                 zero_to_minus_one="auto", class_weight=None, solver=DEFAULT_SOLVER, num_reads=None, num_sweeps=None, n_jobs=None,
-                 executor=None, random_state=None, verbose=0):
+    def __init__(self, features="identity", n_components=1000, bandwidth=1.0, image_shape=None, n_layers=4, k="auto",
+                 lam=5.0, regularizer="squared", batch_size=None, zero_to_minus_one="auto", class_weight=None,
+                 solver=DEFAULT_SOLVER, num_reads=None, num_sweeps=None, n_jobs=None, executor=None,
+                 random_state=None, verbose=0):
+        self.features = features
+        self.n_components = n_components
+        self.bandwidth = bandwidth
+        self.image_shape = image_shape
         self.n_layers = n_layers
         self.k = k
         self.lam = lam
@@ -133,6 +156,10 @@ class ShallowWideClassifier(AnnealedClassifier):
 
     _parameter_constraints: dict = {
         **AnnealedClassifier._parameter_constraints,
+        "features": [StrOptions(set(FEATURE_MAPS))],
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "bandwidth": [Interval(Real, 0, None, closed="neither")],
+        "image_shape": [tuple, list, None],
         "n_layers": [Interval(Integral, 1, None, closed="left")],
         "k": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
         "lam": [Interval(Real, 0, None, closed="left")],
@@ -142,16 +169,41 @@ class ShallowWideClassifier(AnnealedClassifier):
         "class_weight": [StrOptions({"balanced"}), dict, None],
     }
 
+    # Fitted attributes a saved model carries (qboost_tn.qubo.persistence) beyond the registered ones: the
+    # feature map's state and the input scaling in front of it (absent for features="identity").
+    _persisted_attributes = {
+        "input_min_": ("f", 1), "input_scale_": ("f", 1), "input_gradients_": ("f", 2),
+        "map_weights_": ("f", 2), "map_offsets_": ("f", 1), "map_components_": ("f", 2), "map_gamma_": float,
+        "map_image_shape_": list,
+    }
+    _MAP_STATE = ("map_weights_", "map_offsets_", "map_components_", "map_gamma_", "map_image_shape_")
+
     # -- preprocessing -----------------------------------------------------------------------------------
     def _scaling(self, X):
         """(data_min, data_scale, zero_to_minus_one) fitted on training data ``X``."""
-        lo, hi = X.min(axis=0), X.max(axis=0)
-        span = hi - lo
-        scale = np.divide(1.0, span, out=np.zeros_like(span), where=span > 0)
+        lo, scale = self._minmax(X)
         z2m1 = self.zero_to_minus_one
         if z2m1 == "auto":
-            z2m1 = bool(lo.min() >= 0 and hi.max() <= 1)
+            # Pixels and one-hot columns, where 0 means "absent"; a map's outputs have no such zero.
+            z2m1 = self.features == "identity" and bool(lo.min() >= 0 and (lo + self._span(X)).max() <= 1)
         return lo, scale, bool(z2m1)
+
+    def _span(self, X):
+        with np.errstate(over="ignore", invalid="ignore"):
+            return X.max(axis=0) - X.min(axis=0)
+
+    def _minmax(self, X):
+        """(min, 1 / range) of each training column (scale 0 for constant columns)."""
+        span = self._span(X)
+        bad = np.flatnonzero(~np.isfinite(span))
+        if bad.size:
+            j = int(bad[0])
+            names = getattr(self, "feature_names_in_", None)
+            name = f"feature {names[j]!r} (column {j})" if names is not None else f"feature column {j}"
+            raise DataError(f"{name} spans {X[:, j].min():g} to {X[:, j].max():g}: its range overflows float64, "
+                            "so it cannot be scaled; rescale or drop it")
+        scale = np.divide(1.0, span, out=np.zeros_like(span), where=span > 0)
+        return X.min(axis=0), scale
 
     @staticmethod
     def _apply_scaling(X, lo, scale, z2m1):
@@ -160,8 +212,31 @@ class ShallowWideClassifier(AnnealedClassifier):
             Xs[Xs == 0] = -1.0
         return Xs
 
+    def _map_state(self):
+        return {key: getattr(self, key) for key in self._MAP_STATE if hasattr(self, key)}
+
+    def _mapped(self, X):
+        """The features ``z`` of raw rows ``X`` (before their own min-max scaling)."""
+        if self.features == "identity":
+            return X
+        return apply_map(self.features, self._map_state(), (X - self.input_min_) * self.input_scale_)
+
+    def _fit_map(self, X):
+        """Fit the feature map on training rows ``X`` and return their features."""
+        for key in (*self._MAP_STATE, "input_min_", "input_scale_"):
+            self.__dict__.pop(key, None)  # a refit with another map leaves nothing of the last one
+        if self.features == "identity":
+            return X
+        self.input_min_, self.input_scale_ = self._minmax(X)
+        state = fit_map(self.features, (X - self.input_min_) * self.input_scale_, n_components=int(self.n_components),
+                        bandwidth=float(self.bandwidth), rng=check_random_state(self.random_state),
+                        image_shape=self.image_shape)
+        for key, value in state.items():
+            setattr(self, key, value)
+        return self._mapped(X)
+
     def _transform(self, X):
-        return self._apply_scaling(X, self.data_min_, self.data_scale_, self.zero_to_minus_one_)
+        return self._apply_scaling(self._mapped(X), self.data_min_, self.data_scale_, self.zero_to_minus_one_)
 
     def _batches(self, n_samples):
         if self.batch_size is None or self.batch_size >= n_samples:
@@ -183,6 +258,14 @@ class ShallowWideClassifier(AnnealedClassifier):
         """The score scale ``k / P`` of each task (from all training samples)."""
         P = Xs.shape[1]
         if self.k != "auto":
+            # Q holds (k/P)² (x x + λ u); the annealer's temperatures are reciprocals of its energy differences,
+            # so beyond sqrt(float64 max) ~ 1e154 nothing can be annealed (and past 1e308 Q is inf).
+            with np.errstate(over="ignore"):
+                energy_scale = np.float64(self.k / P) ** 2 * (1.0 + self.lam) * P
+            if not energy_scale < np.sqrt(np.finfo(np.float64).max):
+                raise InvalidParameterError(
+                    f"k={self.k!r} (with lam={self.lam!r}) makes the training energy overflow float64: features "
+                    "are scaled to [0, 1], so k of order 1 to 100 is what a score of ±1 needs; or use k='auto'")
             return np.full(len(targets), self.k / P)
         scales = []
         for t, v in zip(targets, weights):
@@ -196,6 +279,11 @@ class ShallowWideClassifier(AnnealedClassifier):
         if self.class_weight is None:
             return np.ones_like(targets)
         if isinstance(self.class_weight, dict):
+            for label, weight in self.class_weight.items():
+                if isinstance(weight, bool) or not isinstance(weight, Real) or not (math.isfinite(weight) and weight > 0):
+                    raise InvalidParameterError(
+                        f"class_weight[{label!r}] = {weight!r}: every class weight must be a finite number > 0 "
+                        "(a class that should not count belongs out of the training data)")
             return np.tile(compute_sample_weight(self.class_weight, y), (len(targets), 1))
         # "balanced": within each one-vs-rest task the class and the rest weigh the same.
         pos = targets > 0
@@ -219,14 +307,21 @@ class ShallowWideClassifier(AnnealedClassifier):
         """
         X, y, targets = self._validate_training_data(X, y)
         weights = self._sample_weights(y, targets)
-        self.data_min_, self.data_scale_, self.zero_to_minus_one_ = self._scaling(X)
-        Xs = self._transform(X)
+        Z = self._fit_map(X)
+        self.data_min_, self.data_scale_, self.zero_to_minus_one_ = self._scaling(Z)
+        Xs = self._apply_scaling(Z, self.data_min_, self.data_scale_, self.zero_to_minus_one_)
         problems, scales, batches = self._build(Xs, targets, weights)
         spins, energies = self._solve(problems, desc=f"{type(self).__name__} solves")
-        n_tasks, L, P = len(targets), int(self.n_layers), X.shape[1]
+        n_tasks, L, P = len(targets), int(self.n_layers), Xs.shape[1]
         self.spins_ = np.asarray(spins, dtype=np.int8).reshape(n_tasks, len(batches), L, P)
         self.energies_ = energies.reshape(n_tasks, len(batches))
         self._set_weights(Xs, targets, weights, scales)
+        if self.features == "identity":
+            self.__dict__.pop("input_gradients_", None)
+        else:
+            # The score per unit of each input's training range, averaged over training rows.
+            U = (X - self.input_min_) * self.input_scale_
+            self.input_gradients_ = mean_gradient(self.features, self._map_state(), U, self.coef_ * self.data_scale_)
         return self
 
     def _set_weights(self, Xs, targets, weights, scales):
@@ -255,9 +350,10 @@ class ShallowWideClassifier(AnnealedClassifier):
         self._validate_params()
         probe = type(self)(**self.get_params())
         X, y, targets = probe._validate_training_data(X, y)
-        lo, scale, z2m1 = self._scaling(X)
-        problems, _, batches = self._build(self._apply_scaling(X, lo, scale, z2m1), targets,
-                                           self._sample_weights(y, targets))
+        Z = probe._fit_map(X)
+        lo, scale, z2m1 = probe._scaling(Z)
+        problems, _, batches = probe._build(probe._apply_scaling(Z, lo, scale, z2m1), targets,
+                                            probe._sample_weights(y, targets))
         keys = probe.classes_[1:] if len(probe.classes_) == 2 else probe.classes_
         return {key: problems[i * len(batches):(i + 1) * len(batches)] for i, key in enumerate(keys)}
 
@@ -273,10 +369,16 @@ class ShallowWideClassifier(AnnealedClassifier):
         return next(iter(per_class.values())) if len(per_class) == 1 else per_class
 
     def weight_maps(self, image_shape=None):
-        """Per-class weights averaged over layers (and batches), ``W / L`` in [−1, 1].
+        """Per-class maps over the input features: what raises each class's score.
 
-        Reshaped to ``image_shape`` if given, else to a square when the feature count is a perfect square,
-        else shape (n_tasks, P). This is what the hackathon plotted.
+        With ``features="identity"``: the weights averaged over layers (and batches), ``W / L`` in [−1, 1], as
+        the hackathon plotted. With a feature map, the weights live on the map's features, so this is instead
+        the mean input gradient of each class score over the training rows, ``mean_i ∂f/∂u (x_i)``, per unit
+        of each input's training range ``u`` (for identity features this gradient is proportional to ``W``).
+
+        Reshaped to ``image_shape`` if given (else ``self.image_shape``), else to a square when the input
+        count is a perfect square, else shape (n_tasks, n_features_in_).
         """
         check_is_fitted(self)
-        return reshape_maps(self.layer_sums_ / self.spins_.shape[2], image_shape)
+        maps = self.layer_sums_ / self.spins_.shape[2] if self.features == "identity" else self.input_gradients_
+        return reshape_maps(maps, image_shape if image_shape is not None else self.image_shape)

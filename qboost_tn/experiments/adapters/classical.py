@@ -1,0 +1,114 @@
+"""Classical peers of the annealer-trained learners: random forest, RBF-SVM, k-nearest neighbours and
+histogram gradient boosting (scikit-learn).
+
+Each kind is tuned the way the annealer-trained learners are: every parameter whose default below is a list is
+searched, the model with the best validation macro ROC-AUC is kept (fitted on the training part only, never
+refitted on the validation part), and a config may replace a list by one value to fix it or by another list.
+The default grids are deliberately small (2 to 6 settings, like the shipped annealer presets), so a comparison
+spends about the same tuning budget on every family:
+
+============================  ==============================================================================
+kind                          default grid
+============================  ==============================================================================
+``random-forest``             500 trees; ``max_features`` in {"sqrt", 0.3}
+``rbf-svm``                   ``C`` in {1, 10, 100}; ``gamma`` = "scale" (1 / (n_features · var(X)))
+``knn``                       ``n_neighbors`` in {1, 3, 5, 10}; distance-weighted votes
+``gradient-boosting``         200 rounds, learning rate 0.1; ``min_samples_leaf`` in {5, 20}
+============================  ==============================================================================
+"""
+from __future__ import annotations
+
+from ..schema import Field, Float, Int, OneOf, Record, Str
+from .base import Outcome, Timer, estimator_scores, fit_tuned, register, searchable
+
+
+def _outcome(model, task, timer, info, n_params):
+    scores, proba = estimator_scores(model, task.X_eval, task.n_classes)
+    return Outcome(scores=scores, proba=proba, fit_time=timer.seconds, n_params=int(n_params), info=info)
+
+
+def _tree_nodes(trees) -> int:
+    return sum(int(tree.tree_.node_count) for tree in trees)
+
+
+@register("random-forest", Record({
+    "n_estimators": Field(searchable(Int(min=1)), 500, "number of trees"),
+    "max_features": Field(searchable(OneOf(Float(0.0, 1.0, closed="right"), Str(choices=("sqrt", "log2")))),
+                          ["sqrt", 0.3], "features tried per split: a fraction, 'sqrt' or 'log2'; a list is searched"),
+    "min_samples_leaf": Field(searchable(Int(min=1)), 1, "smallest leaf"),
+    "n_jobs": Field(Int(), 1, "threads for fitting and predicting (-1: every core)"),
+}), family="classical")
+def random_forest(task, params):
+    """Random forest (500 trees); max_features searched on the validation part."""
+    from sklearn.ensemble import RandomForestClassifier
+
+    def build(p):
+        return RandomForestClassifier(n_estimators=p["n_estimators"], max_features=p["max_features"],
+                                      min_samples_leaf=p["min_samples_leaf"], n_jobs=p["n_jobs"],
+                                      random_state=task.seed)
+
+    with Timer() as timer:
+        model, info = fit_tuned(build, params, task, ["n_estimators", "max_features", "min_samples_leaf"])
+    # A stored tree node holds a feature index and a threshold (or a leaf's class distribution).
+    yield _outcome(model, task, timer, info, _tree_nodes(model.estimators_))
+
+
+@register("rbf-svm", Record({
+    "C": Field(searchable(Float(0.0, None, exclusive=True)), [1.0, 10.0, 100.0],
+               "inverse regularisation strength; a list is searched"),
+    "gamma": Field(searchable(OneOf(Float(0.0, None, exclusive=True), Str(choices=("scale", "auto")))), "scale",
+                   "RBF kernel width exp(-gamma |x - x'|^2); 'scale' = 1 / (n_features var(X))"),
+}), family="classical")
+def rbf_svm(task, params):
+    """Support-vector machine with an RBF kernel (one-vs-one, scores one-vs-rest); C searched."""
+    from sklearn.svm import SVC
+
+    def build(p):
+        return SVC(C=p["C"], gamma=p["gamma"], decision_function_shape="ovr", random_state=task.seed)
+
+    with Timer() as timer:
+        model, info = fit_tuned(build, params, task, ["C", "gamma"])
+    yield _outcome(model, task, timer, info, model.support_vectors_.size + model.dual_coef_.size)
+
+
+@register("knn", Record({
+    "n_neighbors": Field(searchable(Int(min=1)), [1, 3, 5, 10], "neighbours that vote; a list is searched"),
+    "weights": Field(searchable(Str(choices=("uniform", "distance"))), "distance",
+                     "'distance': closer neighbours weigh more"),
+}), family="classical")
+def knn(task, params):
+    """k-nearest neighbours (Euclidean on the scaled features); n_neighbors searched."""
+    from sklearn.neighbors import KNeighborsClassifier
+
+    def build(p):
+        # Never more neighbours than training samples (a grid written for large data still runs on small).
+        return KNeighborsClassifier(n_neighbors=min(p["n_neighbors"], len(task.y_train)), weights=p["weights"])
+
+    with Timer() as timer:
+        model, info = fit_tuned(build, params, task, ["n_neighbors", "weights"])
+    # The model is its training set.
+    yield _outcome(model, task, timer, info, task.X_train.size)
+
+
+@register("gradient-boosting", Record({
+    "learning_rate": Field(searchable(Float(0.0, None, exclusive=True)), 0.1, "shrinkage per round"),
+    "max_iter": Field(searchable(Int(min=1)), 200, "boosting rounds (trees per class)"),
+    "max_leaf_nodes": Field(searchable(Int(min=2)), 15, "leaves per tree"),
+    "min_samples_leaf": Field(searchable(Int(min=1)), [5, 20], "smallest leaf; a list is searched"),
+}), family="classical")
+def gradient_boosting(task, params):
+    """Histogram gradient boosting (scikit-learn's HistGradientBoostingClassifier); min_samples_leaf searched."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    def build(p):
+        # No internal early stopping: the validation part is for the grid, as for every other kind.
+        return HistGradientBoostingClassifier(learning_rate=p["learning_rate"], max_iter=p["max_iter"],
+                                              max_leaf_nodes=p["max_leaf_nodes"],
+                                              min_samples_leaf=p["min_samples_leaf"], early_stopping=False,
+                                              random_state=task.seed)
+
+    with Timer() as timer:
+        model, info = fit_tuned(build, params, task,
+                                ["learning_rate", "max_iter", "max_leaf_nodes", "min_samples_leaf"])
+    n_nodes = sum(p.nodes.size for predictors in model._predictors for p in predictors)
+    yield _outcome(model, task, timer, info, n_nodes)

@@ -1,0 +1,198 @@
+"""Wide inputs for the shallow-wide learner: feature maps fitted on training rows, seeded, stored as arrays.
+
+A map turns the (min-max scaled) inputs ``u`` of shape (n, P_in) into the features ``z`` of shape (n, P) on
+which the spins put their weights. It is fitted on training rows only, its randomness comes from the
+estimator's ``random_state``, and its fitted state is a dict of ndarrays and JSON scalars, so a model that
+uses it is saved and loaded without pickle (the estimator keeps the state as ``map_*_`` attributes).
+
+======================  ==================================================================================
+``features``            ``z``
+======================  ==================================================================================
+``"identity"``          ``u`` itself (the hackathon's pixels)
+``"rff"``               random Fourier features of the RBF kernel: ``sqrt(2/D) cos(u ω + b)``, ``ω ~ N(0, σ⁻²)``
+``"nystroem"``          the RBF kernel against ``D`` training rows, whitened: ``k(u, C) K_CC^(-1/2)``
+``"patches"``           images only: ReLU responses of ``D / 4`` filters cut from random 5×5 training patches
+                        (contrast-normalised), average-pooled over the image's four quadrants
+======================  ==================================================================================
+
+RBF maps take their width ``σ`` from the data: ``bandwidth × median pairwise distance`` of training rows
+(the median heuristic; ``bandwidth`` is the factor a validation search may tune). The patch map is a random
+one-layer convolutional network (Coates & Ng 2011, "random patches"): on 150 MNIST digits a linear model over
+it beats a random forest, which no pixel kernel does.
+
+Each map also gives the mean input gradient of a linear score ``a · z(u)`` over rows, which is how the
+learner's ``weight_maps`` stay in input space whatever the map.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+FEATURE_MAPS = ("identity", "rff", "nystroem", "patches")
+PATCH_SIZE = 5
+POOL = 2  # pooling regions per image side: four quadrants
+_MEDIAN_ROWS = 500  # rows used for the median heuristic (its cost is quadratic)
+_CHUNK = 512  # rows transformed at a time by the patch map (bounded memory on large test sets)
+
+
+def median_distance(U, rng) -> float:
+    """Median Euclidean distance between distinct training rows (at most 500 rows, chosen by ``rng``)."""
+    if len(U) > _MEDIAN_ROWS:
+        U = U[rng.choice(len(U), _MEDIAN_ROWS, replace=False)]
+    sq = np.sum(U**2, axis=1)
+    d2 = np.maximum(sq[:, None] + sq[None, :] - 2.0 * U @ U.T, 0.0)
+    d = np.sqrt(d2[np.triu_indices(len(U), k=1)])
+    d = d[d > 0]
+    return float(np.median(d)) if d.size else 1.0
+
+
+def image_side(n_features, image_shape=None) -> tuple[int, int]:
+    """(height, width) of flattened images: ``image_shape``, else the square of side ``sqrt(n_features)``."""
+    if image_shape is not None:
+        shape = tuple(int(s) for s in image_shape)
+        if len(shape) != 2 or shape[0] * shape[1] != n_features:
+            raise ValueError(f"image_shape {tuple(image_shape)} does not hold {n_features} features")
+        return shape
+    side = math.isqrt(n_features)
+    if side * side != n_features:
+        raise ValueError(f"features='patches' needs images: {n_features} features are not a square image; "
+                         "pass image_shape=(height, width)")
+    return side, side
+
+
+def fit_map(kind, U, *, n_components, bandwidth, rng, image_shape=None) -> dict:
+    """Fitted state of map ``kind`` on training rows ``U`` (already min-max scaled), as arrays and scalars."""
+    n, p_in = U.shape
+    if kind == "identity":
+        return {}
+    if kind == "rff":
+        sigma = bandwidth * median_distance(U, rng)
+        return {"map_weights_": rng.normal(0.0, 1.0 / sigma, size=(p_in, n_components)),
+                "map_offsets_": rng.uniform(0.0, 2.0 * np.pi, size=n_components)}
+    if kind == "nystroem":
+        sigma = bandwidth * median_distance(U, rng)
+        gamma = 1.0 / (2.0 * sigma**2)
+        # At most one basis row per training row: more would only repeat rows.
+        basis = U[rng.choice(n, min(n_components, n), replace=False)]
+        K = _rbf(basis, basis, gamma)
+        vals, vecs = np.linalg.eigh(K)
+        # K_CC^(-1/2) on the kernel's numerical range (scikit-learn's Nystroem clips the same way).
+        vals = np.maximum(vals, 1e-12 * vals.max())
+        return {"map_components_": basis, "map_weights_": (vecs / np.sqrt(vals)) @ vecs.T,
+                "map_gamma_": float(gamma)}
+    if kind == "patches":
+        height, width = image_side(p_in, image_shape)
+        if min(height, width) < PATCH_SIZE + 1:
+            raise ValueError(f"features='patches' needs images of at least {PATCH_SIZE + 1}x{PATCH_SIZE + 1} "
+                             f"pixels, got {height}x{width}")
+        n_filters = max(1, n_components // POOL**2)
+        patches = _patches(U, height, width).reshape(-1, PATCH_SIZE**2)
+        norms = np.linalg.norm(patches, axis=1)
+        # Filters from patches with some contrast (blank background says nothing), unit length.
+        live = patches[norms > 0.1 * norms.max()] if norms.max() > 0 else patches
+        filters = live[rng.choice(len(live), n_filters, replace=len(live) < n_filters)]
+        filters = filters / np.maximum(np.linalg.norm(filters, axis=1, keepdims=True), 1e-12)
+        # Threshold each filter at its median response over training patches: half the responses are cut.
+        sample = live[rng.choice(len(live), min(len(live), 4000), replace=False)]
+        return {"map_weights_": filters.T, "map_offsets_": np.median(sample @ filters.T, axis=0),
+                "map_image_shape_": [height, width]}
+    raise ValueError(f"unknown feature map {kind!r}; use one of {list(FEATURE_MAPS)}")
+
+
+def apply_map(kind, state, U) -> np.ndarray:
+    """Features ``z`` of rows ``U`` (min-max scaled inputs) under a fitted map."""
+    if kind == "identity":
+        return U
+    if kind == "rff":
+        W = state["map_weights_"]
+        return math.sqrt(2.0 / W.shape[1]) * np.cos(U @ W + state["map_offsets_"])
+    if kind == "nystroem":
+        return _rbf(U, state["map_components_"], state["map_gamma_"]) @ state["map_weights_"]
+    if kind == "patches":
+        height, width = state["map_image_shape_"]
+        return np.concatenate([_pooled(_responses(U[i:i + _CHUNK], state, height, width))
+                               for i in range(0, max(len(U), 1), _CHUNK)])[:len(U)]
+    raise ValueError(f"unknown feature map {kind!r}; use one of {list(FEATURE_MAPS)}")
+
+
+def mean_gradient(kind, state, U, A) -> np.ndarray:
+    """Mean over rows ``U`` of the input gradient of each score ``A[t] · z(u)``; shape (n_tasks, P_in).
+
+    Every map's gradient is linear in ``A``, so the mean over rows is computed once per map, not per row.
+    """
+    A = np.atleast_2d(A)
+    if kind == "identity":
+        return A.copy()
+    if kind == "rff":
+        W = state["map_weights_"]
+        mean_sin = np.sin(U @ W + state["map_offsets_"]).mean(axis=0)
+        return -math.sqrt(2.0 / W.shape[1]) * (A * mean_sin) @ W.T
+    if kind == "nystroem":
+        C, gamma = state["map_components_"], state["map_gamma_"]
+        K = _rbf(U, C, gamma)                                   # (n, m)
+        B = A @ state["map_weights_"].T                         # (T, m): score = Σ_i B_i k_i(u)
+        # d k_i/du = -2γ (u - c_i) k_i, averaged over rows.
+        return -2.0 * gamma * ((K @ B.T).T @ U / len(U) - (B * K.mean(axis=0)) @ C)
+    if kind == "patches":
+        height, width = state["map_image_shape_"]
+        filters = state["map_weights_"]                         # (p², F)
+        active = np.zeros((height - PATCH_SIZE + 1, width - PATCH_SIZE + 1, filters.shape[1]))
+        for i in range(0, len(U), _CHUNK):
+            active += (_responses(U[i:i + _CHUNK], state, height, width) > 0).sum(axis=0)
+        active /= len(U)
+        grads = []
+        for a in A:
+            # Score weight of each (position, filter): its pooling region's weight over the region's size.
+            per_pos = _unpool(a.reshape(POOL * POOL, -1), active.shape[:2]) * active   # (H', W', F)
+            # Each position contributes its weighted filters at its patch's pixels (a transposed convolution);
+            # the patch centring is a projection the filters already satisfy (they are centred patches).
+            local = per_pos @ filters.T                                                 # (H', W', p²)
+            image = np.zeros((height, width))
+            for dy in range(PATCH_SIZE):
+                for dx in range(PATCH_SIZE):
+                    image[dy:dy + active.shape[0], dx:dx + active.shape[1]] += local[:, :, dy * PATCH_SIZE + dx]
+            grads.append(image.ravel())
+        return np.array(grads)
+    raise ValueError(f"unknown feature map {kind!r}; use one of {list(FEATURE_MAPS)}")
+
+
+def _rbf(U, V, gamma) -> np.ndarray:
+    d2 = np.sum(U**2, axis=1)[:, None] + np.sum(V**2, axis=1)[None, :] - 2.0 * U @ V.T
+    return np.exp(-gamma * np.maximum(d2, 0.0))
+
+
+def _patches(U, height, width) -> np.ndarray:
+    """Contrast-normalised (centred) 5×5 patches at every position: shape (n, H', W', 25)."""
+    windows = sliding_window_view(U.reshape(len(U), height, width), (PATCH_SIZE, PATCH_SIZE), axis=(1, 2))
+    windows = windows.reshape(*windows.shape[:3], PATCH_SIZE**2)
+    return windows - windows.mean(axis=-1, keepdims=True)
+
+
+def _responses(U, state, height, width) -> np.ndarray:
+    """ReLU filter responses, shape (n, H', W', F)."""
+    return np.maximum(_patches(U, height, width) @ state["map_weights_"] - state["map_offsets_"], 0.0)
+
+
+def _edges(size):
+    return np.linspace(0, size, POOL + 1).round().astype(int)
+
+
+def _pooled(R) -> np.ndarray:
+    """Average of responses over each pooling region; columns ordered (region, filter)."""
+    rows, cols = _edges(R.shape[1]), _edges(R.shape[2])
+    return np.concatenate([R[:, r0:r1, c0:c1].mean(axis=(1, 2))
+                           for r0, r1 in zip(rows[:-1], rows[1:]) for c0, c1 in zip(cols[:-1], cols[1:])], axis=1)
+
+
+def _unpool(region_weights, shape) -> np.ndarray:
+    """(H', W', F): each position gets its region's weights divided by the region's number of positions."""
+    rows, cols = _edges(shape[0]), _edges(shape[1])
+    out = np.zeros((*shape, region_weights.shape[1]))
+    region = 0
+    for r0, r1 in zip(rows[:-1], rows[1:]):
+        for c0, c1 in zip(cols[:-1], cols[1:]):
+            out[r0:r1, c0:c1] = region_weights[region] / ((r1 - r0) * (c1 - c0))
+            region += 1
+    return out

@@ -1,0 +1,45 @@
+"""The classical peers (random forest, RBF-SVM, k-NN, gradient boosting) through the runner: tuned on the
+validation part over their documented grids, evaluated, and marked as the 'classical' family."""
+import pytest
+
+from qboost_tn.experiments import ADAPTERS, run_experiment
+
+PEERS = ["random-forest", "rbf-svm", "knn", "gradient-boosting"]
+
+
+@pytest.fixture(scope="module")
+def table(tmp_path_factory):
+    models = [
+        {"kind": "random-forest", "params": {"n_estimators": 30}},
+        {"kind": "rbf-svm"},
+        {"kind": "knn"},
+        {"kind": "gradient-boosting", "params": {"max_iter": 20}},
+    ]
+    config = {"name": "peers", "data": {"name": "digits"}, "split": {"n_train": 120, "n_val": 60, "n_test": 150},
+              "models": models}
+    return run_experiment(config, out=tmp_path_factory.mktemp("peers") / "run", progress=False).table.set_index("model")
+
+
+def test_peers_are_registered_as_classical():
+    assert all(ADAPTERS[kind].family == "classical" for kind in PEERS)
+
+
+def test_every_peer_is_tuned_and_evaluated(table):
+    assert list(table.index) == PEERS
+    assert (table["status"] == "ok").all(), table["error"].dropna().to_dict()
+    assert (table["macro_auc"] > 0.9).all(), table["macro_auc"].to_dict()
+    assert (table["family"] == "classical").all()
+    assert (table["n_params"] > 0).all()
+    # The default grids are searched on the validation part and the choice is reported.
+    assert table.loc["random-forest", "max_features"] in ("sqrt", 0.3)
+    assert table.loc["rbf-svm", "C"] in (1.0, 10.0, 100.0)
+    assert table.loc["knn", "n_neighbors"] in (1, 3, 5, 10)
+    assert table.loc["gradient-boosting", "min_samples_leaf"] in (5, 20)
+    assert (0.5 < table["val_macro_auc"]).all() and (table["val_macro_auc"] <= 1).all()
+
+
+def test_a_single_value_fixes_a_grid(tmp_path):
+    config = {"name": "fixed", "data": {"name": "digits"}, "split": {"n_train": 100, "n_val": 0, "n_test": 100},
+              "models": [{"kind": "knn", "params": {"n_neighbors": 3}}]}
+    row = run_experiment(config, out=tmp_path / "run", progress=False).table.iloc[0]
+    assert row["status"] == "ok" and row["macro_auc"] > 0.9

@@ -1,0 +1,92 @@
+"""Wide inputs of the shallow-wide learner: feature maps fitted on training rows, seeded, saved without pickle,
+and weight maps that stay in input space (mean input gradients, checked against finite differences)."""
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+from sklearn.utils._param_validation import InvalidParameterError
+
+from qboost_tn import ShallowWideClassifier
+from qboost_tn.qubo.features import FEATURE_MAPS, apply_map, fit_map, mean_gradient, median_distance
+from qboost_tn.qubo.persistence import load_model, save_model
+
+FAST = dict(num_reads=2, num_sweeps=50, random_state=0)
+MAPS = [m for m in FEATURE_MAPS if m != "identity"]
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    return X[:200], y[:200], X[200:500], y[200:500]
+
+
+@pytest.mark.parametrize("kind", MAPS)
+def test_each_map_learns_digits_and_round_trips(kind, digits, tmp_path):
+    X, y, X_test, y_test = digits
+    clf = ShallowWideClassifier(features=kind, n_components=128, lam=1.0, **FAST).fit(X, y)
+    assert clf.coef_.shape == (10, 128)
+    assert clf.score(X_test, y_test) > 0.75
+    # Weight maps stay in input space (8x8 images), whatever the map's width.
+    assert clf.weight_maps().shape == (10, 8, 8) and np.isfinite(clf.weight_maps()).all()
+    loaded = load_model(save_model(clf, tmp_path / f"{kind}.npz"))
+    np.testing.assert_array_equal(loaded.decision_function(X_test), clf.decision_function(X_test))
+    np.testing.assert_array_equal(loaded.weight_maps(), clf.weight_maps())
+
+
+@pytest.mark.parametrize("kind", MAPS)
+def test_maps_are_seeded_and_fitted_on_training_rows_only(kind, digits):
+    X, y, X_test, _ = digits
+    U = X / 16.0
+    a = fit_map(kind, U, n_components=64, bandwidth=1.0, rng=np.random.RandomState(3))
+    b = fit_map(kind, U, n_components=64, bandwidth=1.0, rng=np.random.RandomState(3))
+    c = fit_map(kind, U, n_components=64, bandwidth=1.0, rng=np.random.RandomState(4))
+    np.testing.assert_array_equal(apply_map(kind, a, X_test / 16), apply_map(kind, b, X_test / 16))
+    assert not np.allclose(apply_map(kind, a, X_test / 16), apply_map(kind, c, X_test / 16))
+    # Transforming new rows never changes the fitted state.
+    before = {k: np.copy(v) for k, v in a.items()}
+    apply_map(kind, a, X_test / 16)
+    assert all(np.array_equal(before[k], a[k]) for k in a)
+
+
+@pytest.mark.parametrize("kind", MAPS)
+def test_mean_gradient_matches_finite_differences(kind, digits):
+    X, _, _, _ = digits
+    U = X[:20] / 16.0
+    state = fit_map(kind, X / 16.0, n_components=32, bandwidth=1.0, rng=np.random.RandomState(0))
+    A = np.random.default_rng(1).normal(size=(2, apply_map(kind, state, U[:1]).shape[1]))
+    grad = mean_gradient(kind, state, U, A)
+    eps = 1e-6
+    numeric = np.zeros_like(grad)
+    for j in range(U.shape[1]):
+        step = np.zeros(U.shape[1])
+        step[j] = eps
+        numeric[:, j] = ((apply_map(kind, state, U + step) - apply_map(kind, state, U - step)) @ A.T).mean(axis=0) / (2 * eps)
+    # The ReLU of the patch map has kinks: rows exactly at one are measure zero, but keep a loose tolerance.
+    np.testing.assert_allclose(grad, numeric, rtol=1e-3, atol=1e-5 if kind != "patches" else 1e-3)
+
+
+def test_bandwidth_follows_the_median_heuristic():
+    rng = np.random.default_rng(0)
+    U = rng.normal(size=(100, 5))
+    assert median_distance(U * 3, np.random.RandomState(0)) == pytest.approx(3 * median_distance(U, np.random.RandomState(0)))
+    state = fit_map("nystroem", U, n_components=10, bandwidth=2.0, rng=np.random.RandomState(0))
+    sigma = 2.0 * median_distance(U, np.random.RandomState(0))
+    assert state["map_gamma_"] == pytest.approx(1 / (2 * sigma**2))
+
+
+def test_patches_need_images():
+    X, y = np.random.default_rng(0).random((20, 10)), np.arange(20) % 2
+    with pytest.raises(ValueError, match="not a square image"):
+        ShallowWideClassifier(features="patches", **FAST).fit(X, y)
+    with pytest.raises(ValueError, match="image_shape"):
+        ShallowWideClassifier(features="patches", image_shape=(3, 3), **FAST).fit(X, y)
+    ShallowWideClassifier(features="patches", image_shape=(2, 5), n_components=8, **FAST)  # valid parameters
+    with pytest.raises(InvalidParameterError, match="features"):
+        ShallowWideClassifier(features="conv", **FAST).fit(X, y)
+
+
+def test_refit_with_identity_drops_the_map(digits):
+    X, y, X_test, _ = digits
+    clf = ShallowWideClassifier(features="rff", n_components=32, **FAST).fit(X, y)
+    clf.set_params(features="identity").fit(X, y)
+    assert not hasattr(clf, "map_weights_") and not hasattr(clf, "input_gradients_")
+    assert clf.decision_function(X_test).shape == (300, 10)
