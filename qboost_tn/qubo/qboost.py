@@ -291,11 +291,9 @@ class QBoostClassifier(AnnealedClassifier):
         count = int(np.count_nonzero(self.coef_) + len(self.intercept_))
         if self.n_trees_:
             trees = self._trees
-            kept_trees = np.flatnonzero(kept[n_user:n_user + self.n_trees_])
-            nodes = np.concatenate([np.arange(trees.offsets[t], trees.offsets[t + 1]) for t in kept_trees]
-                                   or [np.zeros(0, dtype=int)])
-            leaves = int(np.count_nonzero(trees.feature[nodes] < 0))
-            count += 2 * (len(nodes) - leaves) + leaves * trees.value.shape[1]
+            in_kept_tree = np.repeat(kept[n_user:n_user + self.n_trees_], trees.node_counts())
+            leaves = int(np.count_nonzero(in_kept_tree & (trees.feature < 0)))
+            count += 2 * (int(in_kept_tree.sum()) - leaves) + leaves * trees.value.shape[1]
         if self.n_stumps_:
             count += 2 * int(self.selected_[:, n_user + self.n_trees_:].sum())
         return count
