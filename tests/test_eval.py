@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from qboost_tn.eval import evaluate
-from qboost_tn.eval.plots import plot_metric_vs_params, plot_weight_maps
+from qboost_tn.eval.plots import plot_feature_bars, plot_metric_vs_params, plot_weight_maps
 
 
 def test_binary_scores_by_hand():
@@ -118,3 +118,14 @@ def test_atomic_dir_publishes_whole_folders_only(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
     with pytest.raises(FileExistsError, match="already exists"), atomic_dir(tmp_path / "run"):
         pass
+
+
+def test_feature_bars_name_the_strongest_features(tmp_path):
+    maps = np.array([[0.1, -2.0, 0.5, 0.0], [1.0, 0.2, -0.3, 3.0]])
+    fig = plot_feature_bars(maps, feature_names=["age", "job=admin", "balance", "duration"], class_names=["no", "yes"],
+                            top=2, path=tmp_path / "bars.png", title="t")
+    assert (tmp_path / "bars.png").stat().st_size > 0
+    labels = [[t.get_text() for t in ax.get_yticklabels()] for ax in fig.axes[:2]]
+    assert labels == [["balance", "job=admin"], ["age", "duration"]]  # strongest on top (drawn last)
+    with pytest.raises(ValueError, match="3 feature names for 4"):
+        plot_feature_bars(maps, feature_names=["a", "b", "c"])

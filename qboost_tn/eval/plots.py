@@ -68,6 +68,57 @@ def plot_weight_maps(maps, image_shape=None, class_names=None, path=None, title=
     return fig
 
 
+def plot_feature_bars(maps, feature_names=None, class_names=None, top=10, path=None, title=None, ncols=3):
+    """Tabular data's weight map: per class, a horizontal bar chart of its ``top`` strongest features by name.
+
+    Parameters
+    ----------
+    maps : array, shape (C, P)
+        Per-class weights (or mean input gradients) over the P input features.
+    feature_names : list of str, optional
+        Names of the P features (``"x0"``, ``"x1"``, ... when absent).
+    class_names : list of str, optional
+    top : int, default=10
+        Features shown per class: the largest ``|weight|``, strongest at the top; red raises the class's score,
+        blue lowers it (the colours of :func:`plot_weight_maps`).
+    path : str or Path, optional
+        Save as PNG here (the figure is then closed and still returned).
+    """
+    maps = np.atleast_2d(np.asarray(maps, dtype=np.float64))
+    if maps.ndim != 2:
+        raise ValueError(f"plot_feature_bars: maps must be (C, P), got shape {maps.shape}")
+    n_maps, n_features = maps.shape
+    names = [f"x{j}" for j in range(n_features)] if feature_names is None else [str(n) for n in feature_names]
+    if len(names) != n_features:
+        raise ValueError(f"plot_feature_bars: {len(names)} feature names for {n_features} weights")
+    classes = [str(c) for c in range(n_maps)] if class_names is None else [str(c) for c in class_names]
+    if len(classes) != n_maps:
+        raise ValueError(f"plot_feature_bars: {len(classes)} class names for {n_maps} maps")
+    top = max(1, min(int(top), n_features))
+    ncols = min(ncols, n_maps)
+    nrows = math.ceil(n_maps / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 0.32 * top * nrows + 1.0 + (0.4 if title else 0)),
+                             squeeze=False)
+    for ax in axes.flat[n_maps:]:
+        ax.axis("off")
+    limit = float(np.abs(maps).max()) or 1.0
+    for ax, weights, name in zip(axes.flat, maps, classes):
+        order = np.argsort(-np.abs(weights), kind="stable")[:top][::-1]  # strongest drawn last, i.e. on top
+        values = weights[order]
+        ax.barh(np.arange(top), values, color=np.where(values >= 0, "#b2182b", "#2166ac"))
+        ax.set_yticks(np.arange(top), [names[j] for j in order], fontsize=8)
+        ax.set_xlim(-1.05 * limit, 1.05 * limit)
+        ax.axvline(0.0, color="0.3", linewidth=0.8)
+        ax.set_title(name, fontsize=10)
+        ax.tick_params(axis="x", labelsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    if path is not None:
+        save_figure(fig, path)
+    return fig
+
+
 def plot_metric_vs_params(df, x="n_params", y="macro_auc", hue="model", path=None, logx=True, title=None):
     """Metric against parameter count, one line (or point) per ``hue`` value, from a result DataFrame."""
     missing = [c for c in (x, y, hue) if c not in df.columns]

@@ -24,14 +24,19 @@ def _outcome(model, task, timer, info):
 
 def _estimator(cls, task, p):
     p = dict(p, random_state=task.seed, verbose=int(task.progress))
+    if task.image_shape is not None and len(task.image_shape) == 2:
+        p["image_shape"] = tuple(task.image_shape)  # what features="patches" convolves over
     return cls(**p)
 
 
-@register("shallow-wide", estimator_record(ShallowWideClassifier, searchable=["n_layers", "k", "lam", "regularizer"]),
-          family="annealer")
+# Searched on the validation part when given as lists: the feature map, its width and bandwidth, and λ are
+# what a preset tunes (configs/small-data.yaml).
+SEARCHED = ["features", "n_components", "bandwidth", "n_layers", "k", "lam", "regularizer"]
+
+
+@register("shallow-wide", estimator_record(ShallowWideClassifier, searchable=SEARCHED), family="annealer")
 def shallow_wide(task, params):
-    """Shallow-wide Ising learner (spin-layer weights trained by annealing); lists of n_layers/k/lam are searched."""
+    """Shallow-wide Ising learner (spin-layer weights trained by annealing); list-valued settings are searched."""
     with Timer() as timer:
-        model, info = fit_tuned(lambda p: _estimator(ShallowWideClassifier, task, p), params, task,
-                                ["n_layers", "k", "lam", "regularizer"])
+        model, info = fit_tuned(lambda p: _estimator(ShallowWideClassifier, task, p), params, task, SEARCHED)
     yield _outcome(model, task, timer, info)
