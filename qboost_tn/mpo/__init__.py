@@ -31,6 +31,7 @@ from .compress import (COMPRESSIONS, REPORT_COLUMNS, Budget, CompressionMethod, 
                        load_compressed, mpo_config, register_compression, restore_mpo_layers, save_compressed)
 from .baselines import Int8Compression, LowRankCompression, PruneCompression, make_permanent  # noqa: I001
 from .contract import mpo_matmul, plan, reconstruct
+from .conv import MPOConv2d, TuckerCompression, TuckerConv2d
 from .entanglement import (bond_spectra, entanglement_table, entropy, entropy_recorder, plot_entropy_evolution,
                            plot_entropy_profile)
 from .layer import MPOLinear
@@ -44,4 +45,4 @@ __all__ = ["COMPRESSIONS", "REPORT_COLUMNS", "Budget", "CompressionMethod", "Int
            "factorize", "fine_tune", "load_compressed", "make_permanent", "mpo_config", "mpo_matmul",
            "mpo_network", "plan", "plot_entropy_evolution", "plot_entropy_profile", "reconstruct",
            "register_compression", "restore_mpo_layers", "save_compressed", "tensorize_shape", "truncation_steps",
-           "tt_svd"]
+           "tt_svd", "MPOConv2d", "TuckerCompression", "TuckerConv2d"]

@@ -1,7 +1,9 @@
 """Factorised convolutions: ``MPOConv2d`` (a tensor train over channel and kernel modes) and ``TuckerConv2d``.
 
 Both convert from and to ``nn.Conv2d`` with a classmethod pair (``from_conv`` / ``to_conv``) and are exact when
-nothing is truncated. :func:`compress_conv` swaps the ``nn.Conv2d`` layers of a model for either kind.
+nothing is truncated. Through the compression protocol, ``compress(model, layers, method="mpo")`` turns
+``nn.Conv2d`` layers into ``MPOConv2d`` and ``method="tucker"`` into ``TuckerConv2d``, with the same budget and
+report as every other method.
 
 ``MPOConv2d`` reads the kernel ``W[o, i, kh, kw]`` as a matrix with rows ``o = (b_1, ..., b_n)`` and columns
 ``(a_1, ..., a_n, k)``, ``i = (a_1, ..., a_n)`` and ``k = (kh, kw)``, i.e. an MPO with ``n`` channel sites
@@ -16,15 +18,14 @@ fewer parameters).
 """
 from __future__ import annotations
 
-import copy
 import math
 
-import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from ..errors import QBoostTNError
+from .compress import CompressionMethod, MPOCompression, register_compression, relative_error
 from .contract import reconstruct
 from .shapes import clip_bonds, core_shapes, tensorize_shape
 from .ttsvd import bond_for_fraction, tt_svd
@@ -302,52 +303,51 @@ def tucker_rank_for_fraction(param_fraction, out_channels, in_channels, kernel_e
     return best
 
 
-SCHEMES = {"mpo": MPOConv2d, "tucker": TuckerConv2d}
+# --- the compression protocol (qboost_tn.mpo.compress): nn.Conv2d for "mpo", and the "tucker" method ---------
+
+def _budget_fraction(budget, conv):
+    return None if budget.n_params is None else budget.n_params / conv.weight.numel()
 
 
-def compress_conv(model, layers=None, method="mpo", inplace=False, **options):
-    """Replace ``nn.Conv2d`` layers of ``model`` by ``MPOConv2d`` or ``TuckerConv2d`` (``method``).
+@MPOCompression.handles(nn.Conv2d)
+def _mpo_conv(method, conv, budget, name):
+    """``compress(..., method="mpo")`` on an ``nn.Conv2d``: :class:`MPOConv2d` with two channel sites (the
+    channel counts of a CNN are too small to split further) unless ``shapes`` names the layer's modes."""
+    if sum(x is not None for x in (budget.n_params, method.rel_tol)) > 1:
+        raise QBoostTNError("give the MPO a size budget or rel_tol, not both")
+    ins, outs = method.shapes.get(name, (None, None))
+    fraction = _budget_fraction(budget, conv)
+    criteria = {"max_bond": budget.max_bond, "param_fraction": fraction, "rel_tol": method.rel_tol}
+    if fraction is not None and budget.max_bond is not None:  # both limits: the smaller bond of the two
+        modes = tensorize_shape(conv.in_channels, conv.out_channels, 2, ins, outs)
+        k = math.prod(conv.kernel_size)
+        bond = bond_for_fraction(fraction, (*modes[0], k), (*modes[1], 1), conv.weight.numel())
+        criteria.update(max_bond=min(budget.max_bond, bond), param_fraction=None)
+    layer = MPOConv2d.from_conv(conv, in_modes=ins, out_modes=outs, **criteria)
+    return layer, {"params_after": layer.n_weight_params, "rel_error": relative_error(layer.weight, conv.weight),
+                   "max_bond": max(layer.max_bond), "bond_dims": "-".join(map(str, layer.max_bond)),
+                   "in_modes": "x".join(map(str, layer.in_modes)), "out_modes": "x".join(map(str, layer.out_modes)),
+                   "discarded_weight": layer.decomposition.discarded_weight}
 
-    Parameters
-    ----------
-    model : nn.Module
-    layers : str or list of str, optional
-        Names in ``model.named_modules()`` (default: every ``nn.Conv2d``).
-    method : {"mpo", "tucker"}
-    inplace : bool, default False
-    **options
-        Passed to ``from_conv`` (``max_bond`` / ``rel_tol`` / ``param_fraction`` / ``n_cores`` for ``mpo``;
-        ``rank`` / ``param_fraction`` for ``tucker``).
 
-    Returns
-    -------
-    model : nn.Module
-    report : DataFrame
-        One row per layer: ``layer, method, params_before, params_after`` (kernel entries), ``param_fraction``
-        and ``rel_error`` (Frobenius, of the kernel).
+class TuckerCompression(CompressionMethod):
+    """Tucker-2 of each convolution's kernel over its channel modes (:class:`TuckerConv2d`).
+
+    The budget (weight entries or fraction per layer) picks the largest ranks in the kernel's channel
+    proportions that fit; without a budget, ``rank = (r_out, r_in)`` if given, else full rank (exact).
     """
-    if method not in SCHEMES:
-        raise QBoostTNError(f"compress_conv: unknown method {method!r}; use one of {sorted(SCHEMES)}")
-    modules = dict(model.named_modules())
-    convs = [name for name, m in modules.items() if isinstance(m, nn.Conv2d)]
-    names = convs if layers is None else ([layers] if isinstance(layers, str) else list(layers))
-    for name in names:
-        if name not in convs:
-            raise QBoostTNError(f"no nn.Conv2d named {name!r}; the nn.Conv2d layers are {convs}")
-    model = model if inplace else copy.deepcopy(model)
-    rows = []
-    for name in names:
-        conv = model.get_submodule(name)
-        try:
-            layer = SCHEMES[method].from_conv(conv, **options)
-        except QBoostTNError as exc:
-            raise QBoostTNError(f"layer {name!r}: {exc}") from exc
-        parent, _, child = name.rpartition(".")
-        setattr(model.get_submodule(parent), child, layer)
-        with torch.no_grad():
-            w = conv.weight.double()
-            err = float((layer.weight.double() - w).norm() / w.norm().clamp_min(1e-300))
-        rows.append({"layer": name, "method": method, "params_before": conv.weight.numel(),
-                     "params_after": layer.n_weight_params,
-                     "param_fraction": layer.n_weight_params / conv.weight.numel(), "rel_error": err})
-    return model, pd.DataFrame(rows)
+
+    def __init__(self, rank=None):
+        self.rank = rank
+
+
+@TuckerCompression.handles(nn.Conv2d)
+def _tucker_conv(method, conv, budget, name):
+    fraction = _budget_fraction(budget, conv)
+    layer = TuckerConv2d.from_conv(conv, rank=None if fraction is not None else method.rank,
+                                   param_fraction=fraction)
+    return layer, {"params_after": layer.n_weight_params, "rel_error": relative_error(layer.weight, conv.weight),
+                   "rank": "-".join(map(str, layer.rank))}
+
+
+register_compression("tucker", TuckerCompression)
