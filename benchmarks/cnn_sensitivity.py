@@ -53,10 +53,12 @@ def main(argv=None):
     parser.add_argument("--n-val", type=int, default=5000)
     parser.add_argument("--epochs", type=int, default=15, help="upper bound for the dense training")
     parser.add_argument("--patience", type=int, default=3)
-    parser.add_argument("--max-bonds", default="1,2,4,8")
+    parser.add_argument("--max-bonds", default="1,2,4,8", help="'' skips the sensitivity study")
     parser.add_argument("--retrain-epochs", type=int, default=1)
     parser.add_argument("--plan", default=DEFAULT_PLAN, help="JSON {layer: max_bond} for the whole network")
     parser.add_argument("--finetune-epochs", type=int, default=20)
+    parser.add_argument("--retrain-lr", type=float, default=1e-3)
+    parser.add_argument("--finetune-lr", type=float, default=1e-3)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     out = Path(args.out)
@@ -71,17 +73,31 @@ def main(argv=None):
 
     dense = lenet5(seed=args.seed)
     n_dense = sum(p.numel() for p in dense.parameters())
-    start = time.perf_counter()
-    history = fit(dense, data, epochs=args.epochs, patience=args.patience, lr=1e-3, **common)
-    dense_time = time.perf_counter() - start
+    weights = out / "dense.pt"  # the trained dense network, reused by later runs into the same --out
+    if weights.exists():
+        dense.load_state_dict(torch.load(weights, weights_only=True))
+        dense.eval()
+        dense_time, epochs = float("nan"), "loaded from " + str(weights)
+    else:
+        start = time.perf_counter()
+        history = fit(dense, data, epochs=args.epochs, patience=args.patience, lr=1e-3, **common)
+        dense_time = time.perf_counter() - start
+        torch.save(dense.state_dict(), weights)
+        epochs = f"{history.attrs['epochs']} epochs (best {history.attrs['best_epoch']}), {dense_time:.0f} s"
     dense_acc = accuracy(y_test, scores(dense, X_test))
-    print(f"\ndense LeNet-5: {n_dense} parameters, test accuracy {100 * dense_acc:.2f} %, "
-          f"{history.attrs['epochs']} epochs (best {history.attrs['best_epoch']}), {dense_time:.0f} s", flush=True)
+    print(f"\ndense LeNet-5: {n_dense} parameters, test accuracy {100 * dense_acc:.2f} %, {epochs}", flush=True)
+    if args.max_bonds:
+        sensitivity(dense, dense_acc, data, (X_test, y_test), args, out, fmt)
+    whole_network(dense, data, (X_test, y_test), args, out, fmt, common, dense_time)
 
+
+def sensitivity(dense, dense_acc, data, test, args, out, fmt):
+    X_test, y_test = test
     max_bonds = [int(b) for b in args.max_bonds.split(",")]
     start = time.perf_counter()
     summary, entropies = layer_sensitivity(dense, data, (X_test, y_test), LENET5_LAYERS, max_bonds,
-                                           retrain={"epochs": args.retrain_epochs, "seed": args.seed})
+                                           retrain={"epochs": args.retrain_epochs, "lr": args.retrain_lr,
+                                                    "seed": args.seed})
     study_time = time.perf_counter() - start
     summary.to_csv(out / "sensitivity.csv", index=False)
     entropies.to_csv(out / "entropies.csv", index=False)
@@ -89,7 +105,7 @@ def main(argv=None):
                      title=f"LeNet-5 on MNIST, one layer as MPO (dense {100 * dense_acc:.2f} %)")
     table = summary.assign(acc_before=100 * summary.acc_before, acc_after=100 * summary.acc_after)
     print(f"\nper-layer sensitivity (accuracies in %, entropies in nats, {args.retrain_epochs} retraining "
-          f"epoch(s) each; study {study_time:.0f} s):")
+          f"epoch(s) at lr {args.retrain_lr:g} each; study {study_time:.0f} s):")
     print(table[["layer", "max_bond", "bonds", "params_before", "params_after", "fraction", "rel_error",
                  "acc_before", "acc_after", "S_exact", "S_before", "S_after", "ln_chi", "seconds"]].to_string(**fmt))
     print("\nbond entropies per bond (nats):")
@@ -108,16 +124,19 @@ def main(argv=None):
     print(f"are the fragile layers the high-entropy ones? {verdict} (Spearman rank correlation of exact-MPO "
           f"entropy with the accuracy drop at max_bond 2: {rank_corr:.2f})", flush=True)
 
+
+def whole_network(dense, data, test, args, out, fmt, common, dense_time):
+    X_test, y_test = test
     plan = json.loads(args.plan)
     compressed, report = compress_each(dense, plan)
     rho = report.attrs["rho"]
     before = accuracy(y_test, scores(compressed, X_test))
     start = time.perf_counter()
-    history = fit(compressed, data, epochs=args.finetune_epochs, patience=args.patience, lr=1e-3,
+    history = fit(compressed, data, epochs=args.finetune_epochs, patience=args.patience, lr=args.finetune_lr,
                   schedule="plateau", teacher=dense, **common)
     tune_time = time.perf_counter() - start
     after = accuracy(y_test, scores(compressed, X_test))
-    report.to_csv(out / "whole_network.csv", index=False)
+    report.to_csv(out / f"whole_network_rho{rho:.4f}.csv", index=False)
     print(f"\nwhole network as MPO, plan {plan}:")
     print(report.to_string(**fmt))
     print(f"rho = {sum(report.params_after)} / {sum(report.params_before)} = {rho:.4f}; test accuracy "
