@@ -1,5 +1,6 @@
 """Every model kind through the runner on a tiny task: scores evaluated, parameters counted, schemas honest."""
 import inspect
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -29,7 +30,7 @@ def table(tmp_path_factory):
     ]
     with Timer() as wall:
         run = run_experiment(config(models), out=tmp_path_factory.mktemp("adapters") / "run", progress=False)
-    return run.table.set_index("model").assign(wall_s=wall.seconds)
+    return run.table.set_index("model").assign(wall_s=wall.seconds, run_dir=str(run.path))
 
 
 def test_every_kind_runs_and_is_evaluated(table):
@@ -38,6 +39,23 @@ def test_every_kind_runs_and_is_evaluated(table):
     assert (table["macro_auc"] > 0.75).all(), table["macro_auc"].to_dict()
     # fit times are seconds of this run (not ms, not a clock reading) and each model's own
     assert (table["fit_time_s"] < table["wall_s"]).all()
+
+
+def test_fitted_models_are_saved_where_the_family_can(table):
+    """Annealer-trained estimators as npz (reloaded, they predict as saved), networks as torch state_dicts,
+    scikit-learn's own models not at all (their only portable format would be pickle)."""
+    import torch
+
+    from qboost_tn import load_model
+
+    run_dir = Path(table["run_dir"].iloc[0])
+    assert table.loc["sw", "model_file"] == "models/sw-seed0.npz"
+    assert load_model(run_dir / table.loc["sw", "model_file"]).n_layers == 2
+    assert table.loc["mlp", "model_file"] == "models/mlp-seed0.pt"
+    state = torch.load(run_dir / table.loc["mlp", "model_file"], weights_only=True)
+    assert state["0.weight"].shape == (16, 64)
+    assert table.loc["mpo (chi=1)", "model_file"].endswith(".pt")
+    assert table["model_file"].isna()["lr-l1"]
 
 
 def test_parameter_counts_and_sparsity(table):

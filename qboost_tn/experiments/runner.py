@@ -138,8 +138,9 @@ def records_frame(records) -> pd.DataFrame:
         row.update({f"auc[{c['class']}]": c["auc"] for c in rec.get("per_class", [])})
         row.update(rec.get("info", {}))
         row["error"] = rec.get("error")
+        row["model_file"] = rec.get("model_file")
         rows.append(row)
-    return pd.DataFrame(rows, columns=None if rows else SUMMARY_COLUMNS + ["entry", "error"])
+    return pd.DataFrame(rows, columns=None if rows else SUMMARY_COLUMNS + ["entry", "error", "model_file"])
 
 
 def _weight_map_figure(maps, task: Task, title):
