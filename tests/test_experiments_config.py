@@ -163,3 +163,82 @@ def test_shipped_configs_are_documented():
     for name, path in shipped_configs().items():
         assert read_yaml(path)["description"], name
         assert path.read_text().startswith("#"), f"{name}: start with a comment saying what it is for"
+
+
+# -- schemas generated from scikit-learn's parameter declarations (experiments/params.py) ------------------------
+
+def _toy_estimator(depth_default=3):
+    from numbers import Integral, Real
+
+    from sklearn.base import BaseEstimator
+    from sklearn.utils._param_validation import HasMethods, Interval, Options, StrOptions
+
+    class Toy(BaseEstimator):
+        """A toy.
+
+        Parameters
+        ----------
+        depth : int, default=3
+            How deep. Further detail.
+        rate : float, default=1.0
+            Step size.
+        """
+
+        _parameter_constraints = {
+            "depth": [Interval(Integral, 0, 10, closed="neither")],
+            "rate": [Interval(Real, 0, 1, closed="right")],
+            "mode": [StrOptions({"fast", "exact"}), HasMethods(["run"])],
+            "scale": [Options(Real, {0.5, 1.0}), None],
+            "flag": ["boolean"],
+            "jobs": [Interval(Integral, None, -1, closed="right"), Interval(Integral, 1, None, closed="left"), None],
+            "engine": [HasMethods(["run"])],
+            "random_state": ["random_state"],
+        }
+
+        def __init__(self, depth=depth_default, rate=1.0, mode="fast", scale=None, flag=False, jobs=None, engine=None,
+                     random_state=None):
+            self.depth, self.rate, self.mode, self.scale, self.flag = depth, rate, mode, scale, flag
+            self.jobs, self.engine, self.random_state = jobs, engine, random_state
+
+    return Toy
+
+
+@pytest.mark.parametrize("params, expected", [
+    ({"depth": 0}, "depth: must be >= 1, got 0"),          # open interval (0, 10) on integers is 1..9
+    ({"depth": 10}, "depth: must be <= 9, got 10"),
+    ({"depth": 2.5}, "depth: expected int or list of int, got float"),
+    ({"rate": 0}, "rate: must lie in (0, 1], got 0.0"),
+    ({"rate": 1}, None),
+    ({"mode": "slow"}, "mode: 'slow' is not one of exact, fast"),
+    ({"scale": 0.7}, "scale: 0.7 is not one of 0.5, 1.0"),
+    ({"scale": None}, None),
+    ({"flag": "yes"}, "flag: expected bool, got str"),
+    ({"jobs": 0}, "jobs: must be int <= -1 or int >= 1, got 0"),
+    ({"jobs": -2}, None),
+    ({"jobs": "all"}, "jobs: expected int <= -1 or int >= 1 or null, got str"),
+    ({"engine": "x"}, "engine: unknown key"),               # HasMethods only: the Python API's, not YAML's
+    ({"random_state": 1}, "random_state: unknown key"),     # set by the run
+    ({"depth": [2, 3]}, None),                              # searchable: a list is a grid
+])
+def test_schema_generated_from_parameter_constraints(params, expected):
+    from qboost_tn.experiments.params import estimator_record
+    from qboost_tn.experiments.schema import validate
+
+    record = estimator_record(_toy_estimator(), searchable=["depth"])
+    assert list(record.fields) == ["depth", "rate", "mode", "scale", "flag", "jobs"]
+    assert {k: f.default for k, f in record.fields.items()} == {"depth": 3, "rate": 1.0, "mode": "fast",
+                                                                "scale": None, "flag": False, "jobs": None}
+    assert record.fields["depth"].doc == "How deep." and record.source is not None
+    if expected is None:
+        validate(record, params)
+        return
+    with pytest.raises(ConfigError) as info:
+        validate(record, params)
+    assert any(expected in p for p in info.value.problems), info.value.problems
+
+
+def test_a_default_that_breaks_its_own_constraints_is_a_bug():
+    from qboost_tn.experiments.params import estimator_record
+
+    with pytest.raises(TypeError, match="the default of depth breaks its own constraints"):
+        estimator_record(_toy_estimator(depth_default=0))
