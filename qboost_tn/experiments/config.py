@@ -87,7 +87,7 @@ class ModelSpec(Spec):
         out = record.check(value, path, errors)
         if out.get("name") is None:
             out["name"] = kind
-        elif not _NAME.match(out["name"]):
+        elif isinstance(out["name"], str) and not _NAME.match(out["name"]):  # a wrong type is already reported
             errors.append(f"{join(path, 'name')}: {out['name']!r} must be letters, digits, '.', '_' or '-'")
         return out
 
