@@ -90,3 +90,11 @@ def test_refit_with_identity_drops_the_map(digits):
     clf.set_params(features="identity").fit(X, y)
     assert not hasattr(clf, "map_weights_") and not hasattr(clf, "input_gradients_")
     assert clf.decision_function(X_test).shape == (300, 10)
+
+
+def test_auto_is_patches_for_images_and_identity_otherwise(digits):
+    X, y, _, _ = digits
+    images = ShallowWideClassifier(features="auto", image_shape=(8, 8), n_components=32, **FAST).fit(X[:80], y[:80])
+    table = ShallowWideClassifier(features="auto", n_components=32, **FAST).fit(X[:80], y[:80])
+    assert images.features_ == "patches" and images.coef_.shape[1] == 32
+    assert table.features_ == "identity" and table.coef_.shape[1] == 64

@@ -39,11 +39,13 @@ class ShallowWideClassifier(AnnealedClassifier):
 
     Parameters
     ----------
-    features : {"identity", "rff", "nystroem", "patches"}, default="identity"
+    features : {"identity", "rff", "nystroem", "patches", "auto"}, default="identity"
         What the spins weigh (:mod:`qboost_tn.qubo.features`): the min-max scaled inputs; ``"rff"``, random
         Fourier features of an RBF kernel; ``"nystroem"``, the RBF kernel against training rows; ``"patches"``
-        (images), pooled ReLU responses of filters cut from random 5×5 training patches. Every map is fitted on
-        the training rows, seeded by ``random_state``, and saved with the model.
+        (images), pooled ReLU responses of filters cut from random 5×5 training patches; ``"auto"``:
+        ``"patches"`` when ``image_shape`` is given, else ``"identity"`` (one preset for image and tabular
+        data; the experiments runner passes the data set's image shape). Every map is fitted on the training
+        rows, seeded by ``random_state``, and saved with the model; ``features_`` is the map used.
     n_components : int, default=1000
         Width P of a non-identity map (``"nystroem"`` uses at most one basis row per training row;
         ``"patches"`` uses ``n_components // 4`` filters, each pooled over four image quadrants).
@@ -156,7 +158,7 @@ class ShallowWideClassifier(AnnealedClassifier):
 
     _parameter_constraints: dict = {
         **AnnealedClassifier._parameter_constraints,
-        "features": [StrOptions(set(FEATURE_MAPS))],
+        "features": [StrOptions({*FEATURE_MAPS, "auto"})],
         "n_components": [Interval(Integral, 1, None, closed="left")],
         "bandwidth": [Interval(Real, 0, None, closed="neither")],
         "image_shape": [tuple, list, None],
@@ -172,7 +174,7 @@ class ShallowWideClassifier(AnnealedClassifier):
     # Fitted attributes a saved model carries (qboost_tn.qubo.persistence) beyond the registered ones: the
     # feature map's state and the input scaling in front of it (absent for features="identity").
     _persisted_attributes = {
-        "input_min_": ("f", 1), "input_scale_": ("f", 1), "input_gradients_": ("f", 2),
+        "features_": str, "input_min_": ("f", 1), "input_scale_": ("f", 1), "input_gradients_": ("f", 2),
         "map_weights_": ("f", 2), "map_offsets_": ("f", 1), "map_components_": ("f", 2), "map_gamma_": float,
         "map_image_shape_": list,
     }
@@ -185,7 +187,7 @@ class ShallowWideClassifier(AnnealedClassifier):
         z2m1 = self.zero_to_minus_one
         if z2m1 == "auto":
             # Pixels and one-hot columns, where 0 means "absent"; a map's outputs have no such zero.
-            z2m1 = self.features == "identity" and bool(lo.min() >= 0 and (lo + self._span(X)).max() <= 1)
+            z2m1 = self.features_ == "identity" and bool(lo.min() >= 0 and (lo + self._span(X)).max() <= 1)
         return lo, scale, bool(z2m1)
 
     def _span(self, X):
@@ -217,18 +219,21 @@ class ShallowWideClassifier(AnnealedClassifier):
 
     def _mapped(self, X):
         """The features ``z`` of raw rows ``X`` (before their own min-max scaling)."""
-        if self.features == "identity":
+        if self.features_ == "identity":
             return X
-        return apply_map(self.features, self._map_state(), (X - self.input_min_) * self.input_scale_)
+        return apply_map(self.features_, self._map_state(), (X - self.input_min_) * self.input_scale_)
 
     def _fit_map(self, X):
         """Fit the feature map on training rows ``X`` and return their features."""
         for key in (*self._MAP_STATE, "input_min_", "input_scale_"):
             self.__dict__.pop(key, None)  # a refit with another map leaves nothing of the last one
-        if self.features == "identity":
+        self.features_ = self.features
+        if self.features == "auto":
+            self.features_ = "patches" if self.image_shape is not None else "identity"
+        if self.features_ == "identity":
             return X
         self.input_min_, self.input_scale_ = self._minmax(X)
-        state = fit_map(self.features, (X - self.input_min_) * self.input_scale_, n_components=int(self.n_components),
+        state = fit_map(self.features_, (X - self.input_min_) * self.input_scale_, n_components=int(self.n_components),
                         bandwidth=float(self.bandwidth), rng=check_random_state(self.random_state),
                         image_shape=self.image_shape)
         for key, value in state.items():
@@ -316,12 +321,12 @@ class ShallowWideClassifier(AnnealedClassifier):
         self.spins_ = np.asarray(spins, dtype=np.int8).reshape(n_tasks, len(batches), L, P)
         self.energies_ = energies.reshape(n_tasks, len(batches))
         self._set_weights(Xs, targets, weights, scales)
-        if self.features == "identity":
+        if self.features_ == "identity":
             self.__dict__.pop("input_gradients_", None)
         else:
             # The score per unit of each input's training range, averaged over training rows.
             U = (X - self.input_min_) * self.input_scale_
-            self.input_gradients_ = mean_gradient(self.features, self._map_state(), U, self.coef_ * self.data_scale_)
+            self.input_gradients_ = mean_gradient(self.features_, self._map_state(), U, self.coef_ * self.data_scale_)
         return self
 
     def _set_weights(self, Xs, targets, weights, scales):
@@ -380,5 +385,5 @@ class ShallowWideClassifier(AnnealedClassifier):
         count is a perfect square, else shape (n_tasks, n_features_in_).
         """
         check_is_fitted(self)
-        maps = self.layer_sums_ / self.spins_.shape[2] if self.features == "identity" else self.input_gradients_
+        maps = self.layer_sums_ / self.spins_.shape[2] if self.features_ == "identity" else self.input_gradients_
         return reshape_maps(maps, image_shape if image_shape is not None else self.image_shape)
