@@ -16,9 +16,11 @@ Example
 True
 """
 from ._random import as_generator, drawing_from
+from .cnn import LENET5_LAYERS, lenet5
 from .mlp import make_mlp
 from .train import (best_of, evaluate_model, fine_tune, fit, latency_ms, macro_auc, predict_proba, probabilities,
                     scores, torch_threads, tune)
 
 __all__ = ["as_generator", "best_of", "drawing_from", "evaluate_model", "fine_tune", "fit", "latency_ms",
-           "macro_auc", "make_mlp", "predict_proba", "probabilities", "scores", "torch_threads", "tune"]
+           "macro_auc", "make_mlp", "predict_proba", "probabilities", "scores", "torch_threads", "tune",
+           "LENET5_LAYERS", "lenet5"]
