@@ -40,7 +40,7 @@ def test_info_describes_a_data_set(capsys):
     (["run", "digits", "--set", "split.n_train=5000", "--no-progress"], "asks for 5300 samples"),
     (["train", "--n-jobs", "0"], "--n-jobs: must be int <= -1 or int >= 1, got 0"),
     (["train", "--solver", "qpu"], "--solver: 'qpu' is not one of"),
-    (["train", "--model", "qboost", "--n-layers", "3"], "--model qboost does not take --n-layers"),
+    (["train", "--model", "qboost", "--k", "3"], "--model qboost does not take --k"),
     (["train", "--k", "[1,"], "--k '[1,' is not a valid value"),
     (["train", "--dataset", "nope"], "--dataset: 'nope' is not one of"),
 ])

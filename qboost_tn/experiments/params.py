@@ -86,7 +86,8 @@ def _param_docs(cls) -> dict[str, str]:
     if match:
         for name, body in re.findall(r"^(\w+) :[^\n]*\n((?:[ \t]+[^\n]*\n?)*)", match.group(1), re.M):
             text = " ".join(body.split())
-            docs[name] = re.split(r"(?<=\.)\s", text, maxsplit=1)[0]
+            # the first sentence: a full stop before a capital or markup ("i.e. the" does not end one)
+            docs[name] = re.split(r"(?<=\.)\s+(?=[A-Z`(\"])", text, maxsplit=1)[0]
     return docs
 
 

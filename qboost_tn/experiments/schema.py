@@ -189,6 +189,9 @@ class OneOf(Spec):
         self.alternatives = alternatives
         self.name = " or ".join(a.name for a in alternatives)
 
+    def describe(self):
+        return " or ".join(a.describe() for a in self.alternatives)
+
     def check(self, value, path, errors):
         for alt in self.alternatives:
             probe = []
@@ -242,6 +245,9 @@ class List(Spec):
         self.item = item
         self.min_len = min_len
         self.name = f"list of {item.name}"
+
+    def describe(self):
+        return f"list of ({self.item.describe()})" if " " in self.item.describe() else self.name
 
     def check(self, value, path, errors):
         if not isinstance(value, list):
