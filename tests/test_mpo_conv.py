@@ -34,6 +34,17 @@ def test_untruncated_is_exact(cls, geometry):
     assert torch.allclose(back.bias, conv.bias)
 
 
+def test_config_round_trip_through_json_and_state_dict():
+    import json
+
+    layer = MPOConv2d.from_conv(_conv(5, 6, 3, stride=2, padding=1), max_bond=3)
+    fresh = MPOConv2d.from_config(json.loads(json.dumps(layer.config())))
+    fresh.load_state_dict(layer.state_dict())
+    x = torch.randn(2, 5, 8, 8)
+    with torch.no_grad():
+        torch.testing.assert_close(fresh(x), layer(x))
+
+
 def test_mpo_truncation_error_decreases_with_max_bond():
     conv = _conv(4, 8, 3)
     errors = [MPOConv2d.from_conv(conv, max_bond=chi).decomposition.rel_error for chi in (1, 2, 4, 8)]
