@@ -47,7 +47,8 @@ class MPSClassifier(ClassifierMixin, BaseEstimator):
     n_epochs : int, default=10
         Passes over the data ("gradient") or full sweeps right-left-right ("sweep").
     learning_rate : float or "auto", default="auto"
-        Adam's step ("gradient", auto = 1e-3) or the gradient-descent step on bond tensors ("sweep", auto = 1.0).
+        Adam's initial step, decaying by a cosine to 0 ("gradient", auto = 1e-3), or the gradient-descent step
+        on bond tensors ("sweep", auto = 1.0).
     batch_size : int, default=128
         Rows per gradient step (both methods).
     cutoff : float, default=1e-10
@@ -187,11 +188,19 @@ class MPSClassifier(ClassifierMixin, BaseEstimator):
         return (s, np.concatenate(logs)) if with_log_scale else s
 
     def decision_function(self, X):
-        """Normalised class scores (softmax logits), ``(n_samples, n_classes)``; for two classes the margin
-        ``score_1 - score_0``, ``(n_samples,)``."""
+        """Class log-probabilities ``(n_samples, n_classes)``; for two classes the margin
+        ``score_1 - score_0``, ``(n_samples,)``.
+
+        The raw logits (:meth:`contract`) of one sample carry a per-sample offset and scale from the
+        environments' normalisation; the log-softmax removes the offset, so that one class's scores rank
+        samples (ROC curves) as the probabilities do.
+        """
         check_is_fitted(self)
         s = self._scores(X)
-        return s[:, 1] - s[:, 0] if len(self.classes_) == 2 else s
+        if len(self.classes_) == 2:
+            return s[:, 1] - s[:, 0]
+        s = s - s.max(axis=1, keepdims=True)
+        return s - np.log(np.exp(s).sum(axis=1, keepdims=True))
 
     def predict_proba(self, X):
         """Softmax of the normalised scores, ``(n_samples, n_classes)``."""
