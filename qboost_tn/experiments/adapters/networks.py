@@ -124,11 +124,19 @@ def _n_params(model) -> int:
 
 
 def _outcome(model, task, seconds, variant=None, info=None, figures=None, n_params=None, save=True):
+    """The network's scores are log-probabilities: binary logits already are log-odds, and for several classes
+    ``log_softmax`` makes a class's column comparable across samples (raw logits are not: adding a constant
+    to one sample's logits changes nothing), so the per-class AUC ranks samples by how likely the class is.
+    Arg-max and accuracy are those of the logits."""
+    import torch
+
     from ...nets import probabilities, scores
 
     logits = scores(model, task.X_eval)
-    return Outcome(scores=np.asarray(logits, dtype=np.float64),
-                   proba=np.asarray(probabilities(logits), dtype=np.float64), fit_time=seconds,
+    proba = probabilities(logits)
+    log_proba = logits if logits.ndim == 1 else torch.log_softmax(torch.as_tensor(logits, dtype=torch.float64), 1)
+    return Outcome(scores=np.asarray(log_proba, dtype=np.float64), proba=np.asarray(proba, dtype=np.float64),
+                   fit_time=seconds,
                    n_params=_n_params(model) if n_params is None else int(n_params), variant=variant,
                    info=info or {}, figures=figures or {}, model=model if save else None)
 
