@@ -14,8 +14,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import solvers
-from .model import check_count
-from .parallel import EXECUTORS, check_executor, run_tasks
+from .parallel import EXECUTORS, run_tasks
 from .solvers import solve
 
 
@@ -97,14 +96,6 @@ class AnnealedClassifier(ClassifierMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = dict(SOLVING_CONSTRAINTS)
-
-    def _check_solving_params(self):
-        # Hand-written checks kept only until QBoostClassifier declares its constraints; then delete.
-        solvers.check_solver(self.solver)
-        check_executor(self.executor)
-        for name in ("num_reads", "num_sweeps"):
-            if getattr(self, name) is not None:  # None: the solver's own budget
-                check_count(getattr(self, name), name)
 
     def _validate_training_data(self, X, y):
         """Validated X (float64), y, and the ±1 targets: one row per binary task (one task for two classes)."""
