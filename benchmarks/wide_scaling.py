@@ -36,6 +36,7 @@ import time
 WIDTHS = (400, 1000, 4000, 10000)
 PATHS = ("dense", "factored")
 N_PER_CLASS = 15
+N_CLASSES = 10
 N_SCORED = 2000
 
 
@@ -108,6 +109,9 @@ def main(argv=None):
     parser.add_argument("--reads", type=int, default=4, help="num_reads per problem (default 4)")
     parser.add_argument("--sweeps", type=int, default=50, help="num_sweeps per read (default 50)")
     parser.add_argument("--quick", action="store_true", help="widths 400 and 1,000 only")
+    parser.add_argument("--dense-limit-gb", type=float, default=4.0,
+                        help="skip dense cases whose 10 Q matrices alone exceed this (default 4 GB: P = 10,000 "
+                             "needs 8 GB, unsafe on a shared 24 GiB machine)")
     parser.add_argument("--case", nargs=2, help=argparse.SUPPRESS)  # internal: one case in this process
     args = parser.parse_args(argv)
     if args.case:
@@ -117,6 +121,10 @@ def main(argv=None):
     rows = []
     for P in widths:
         for path in PATHS:
+            if path == "dense" and N_CLASSES * 8 * P * P > args.dense_limit_gb * 1e9:
+                print(f"  skip P={P:>6} dense: {N_CLASSES} x {8 * P * P / 1e9:.1f} GB of Q > --dense-limit-gb",
+                      flush=True)
+                continue
             out = subprocess.run([sys.executable, __file__, "--case", str(P), path, "--reads", str(args.reads),
                                   "--sweeps", str(args.sweeps)], capture_output=True, text=True)
             if out.returncode != 0:
