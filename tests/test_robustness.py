@@ -283,7 +283,7 @@ def fit(**params):
 
 def _big_feature(f):
     X = f.X.copy()
-    X[0, 3] = 1e308
+    X[0, 3], X[1, 3] = 1e308, -1e308
     return fit()(f, X=X)
 
 
@@ -367,7 +367,6 @@ def _load_with_option(name, **options):
                                                else v) for k, v in options.items()})
 
 
-SW11 = "issue 12 item 11: SW"
 ARCH8 = "issue 12 item 8: ARCH"
 # load_compressed (helper NETS's file) calls qboost_tn.mpo._checks.load_checked once wired in after 17:00.
 WIRE9 = "issue 12 item 9: ROBUST, load_compressed not yet wired to mpo._checks"
@@ -531,12 +530,15 @@ API_CASES = [
     Case("estimator", "random_state=-1", fit(random_state=-1), ValueError, "'random_state' parameter"),
     Case("estimator", "NaN feature", lambda f: fit()(f, X=np.where(f.X == 0, np.nan, f.X)), ValueError,
          "Input X contains NaN"),
-    Case("estimator", "feature of 1e308", _big_feature, QBoostTNError, "1e+308", owner=SW11),
-    Case("estimator", "k=1e308", fit(k=1e308), ValueError, "k", owner=SW11),
-    Case("estimator", "zero class weights", fit(class_weight={False: 0.0, True: 0.0}), ValueError, "class_weight",
-         owner=SW11),
+    Case("estimator", "features spanning ±1e308", _big_feature, QBoostTNError,
+         "feature column 3 spans -1e+308 to 1e+308: its range overflows float64"),
+    Case("estimator", "k=1e308", fit(k=1e308), ValueError, "k=1e+308 (with lam=5.0) makes the training energy overflow"),
+    Case("estimator", "zero class weights", fit(class_weight={False: 0.0, True: 0.0}), ValueError,
+         "class_weight[False] = 0.0: every class weight must be a finite number > 0"),
+    Case("estimator", "NaN class weight", fit(class_weight={False: float("nan"), True: 1.0}), ValueError,
+         "class_weight[False] = nan: every class weight must be a finite number > 0"),
     Case("estimator", "negative class weight", fit(class_weight={False: -1.0, True: 1.0}), ValueError,
-         "class_weight", owner=SW11),
+         "class_weight[False] = -1.0: every class weight must be a finite number > 0"),
     Case("eval", "string labels", _evaluate_strings, QBoostTNError, "labels", owner=ARCH8),
 ]
 

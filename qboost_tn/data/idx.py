@@ -62,7 +62,9 @@ def read_idx(path) -> np.ndarray:
             shape = _read_header(fh, path)
             expected = math.prod(shape)
             header = 4 + 4 * len(shape)
-            if expected > MAX_BYTES:
+            # Zero-length dimensions make an empty array, but numpy still refuses shapes whose other
+            # dimensions multiply past its size limit: bound those too.
+            if max(expected, math.prod(d for d in shape if d)) > MAX_BYTES:
                 raise DataError(f"{path}: IDX header declares shape {shape} ({expected:,} bytes), more than the "
                                 f"{MAX_BYTES:,} bytes this reader accepts; the file is corrupt or not a data set")
             if not compressed and path.stat().st_size != header + expected:

@@ -70,10 +70,12 @@ def read_layer_config(path) -> dict:
 
 
 def _check_archive(path: Path) -> None:
-    if not zipfile.is_zipfile(path):
-        raise ModelFileError(f"{path}: not a torch state_dict file (torch.save writes a zip archive), or truncated")
     size = path.stat().st_size
     try:
+        # is_zipfile raises, rather than answers False, for some damaged end records (multi-disk archives).
+        if not zipfile.is_zipfile(path):
+            raise ModelFileError(f"{path}: not a torch state_dict file (torch.save writes a zip archive), or "
+                                 "truncated")
         with zipfile.ZipFile(path) as archive:
             for info in archive.infolist():
                 # torch stores members uncompressed: one declaring more bytes than the file holds is tampered,

@@ -241,13 +241,15 @@ def _parse_meta(path: Path, arrays: dict) -> dict:
 
 def _model_class(path: Path, meta: dict) -> type:
     name, module = meta.get("class"), meta.get("module")
+    if not isinstance(name, str):
+        raise ModelFileError(f"load: {path}: the metadata names no model class (class = {name!r})")
     if name not in CLASSES and isinstance(module, str) and _PACKAGE_MODULE.match(module):
         # The class's module registers it on import; only this package's own modules are ever imported.
         try:
             importlib.import_module(module)
         except ImportError:
             pass
-    if not isinstance(name, str) or name not in CLASSES:
+    if name not in CLASSES:
         raise ModelFileError(f"load: {path} holds a model of class {name!r}; can load {sorted(CLASSES)}")
     return CLASSES[name]
 
@@ -305,9 +307,10 @@ def load_model(path):
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"load: model file not found: {path}")
-    if not zipfile.is_zipfile(path):
-        raise ModelFileError(f"load: {path} is not a qboost-tn model file (not an .npz archive, or truncated)")
     try:
+        # is_zipfile raises, rather than answers False, for some damaged end records (multi-disk archives).
+        if not zipfile.is_zipfile(path):
+            raise ModelFileError(f"load: {path} is not a qboost-tn model file (not an .npz archive, or truncated)")
         arrays = _read_members(path)
         meta = _parse_meta(path, arrays)
     except ModelFileError:
