@@ -114,6 +114,8 @@ class Files:
         self.idx_cut = root / "cut.gz"
         self.mnist_labels = self._mnist(root / "mnist-labels", n_images=3, labels=[1, 2, 12])
         self.mnist_counts = self._mnist(root / "mnist-counts", n_images=3, labels=[1, 2])
+        self.mnist_bomb = self._mnist(root / "mnist-bomb", n_images=3, labels=[1, 2, 3])
+        _bomb(self.mnist_bomb / "train-images-idx3-ubyte.gz", (3, 4, 4), 64 << 20)
 
         X, y = load_digits(return_X_y=True)
         X, y = X[:90] / 16.0, y[:90]
@@ -207,6 +209,17 @@ class Files:
         self.mpo_code = variant("code", saved(Executes()))
         self.mpo_no_config = root / "alone.pt"
         self.mpo_no_config.write_bytes(state)
+
+
+def _bomb(path: Path, shape, n_zeros: int) -> Path:
+    """An IDX gzip file declaring ``shape`` followed by ``n_zeros`` zero bytes (concatenated gzip members)."""
+    block = 1 << 22
+    zeros = gzip.compress(bytes(block), compresslevel=9)
+    with open(path, "wb") as fh:
+        fh.write(gzip.compress(_ubyte_header(*shape)))
+        for _ in range(n_zeros // block):
+            fh.write(zeros)
+    return path
 
 
 class Executes:
@@ -478,7 +491,8 @@ API_CASES = [
          "coef_ has shape (64,); expected 2 dimension(s)"),
     Case("model-file", "coefficients of the wrong width", load_model("narrow_coef"), ModelFileError,
          "the stored attributes do not fit together (ValueError: matmul"),
-    Case("model-file", "bool for a count", load_model("bool_count"), ModelFileError, "n_params_ should be int, got bool"),
+    Case("model-file", "bool for a count", load_model("bool_count"), ModelFileError,
+         "n_params_ should be int, got bool"),
     Case("model-file", "absurd n_features_in_", load_model("wide"), ModelFileError,
          "n_features_in_ = 1000000000000 is outside 1..10000000"),
     Case("model-file", "metadata not JSON", load_model("bad_json"), ModelFileError,
@@ -489,10 +503,12 @@ API_CASES = [
     Case("model-file", "save user weak learners", _save_user_learners, QBoostTNError,
          "user-supplied weak_learners cannot be saved without pickle"),
     # -- compressed networks (item 9, load_compressed) -------------------------------------------------------
-    Case("mpo-file", "text state_dict", load_compressed("mpo_text"), ModelFileError, "not a torch state_dict file", owner=WIRE9),
+    Case("mpo-file", "text state_dict", load_compressed("mpo_text"), ModelFileError, "not a torch state_dict file",
+         owner=WIRE9),
     Case("mpo-file", "truncated state_dict", load_compressed("mpo_truncated"), ModelFileError,
          "not a torch state_dict file (torch.save writes a zip archive), or truncated", owner=WIRE9),
-    Case("mpo-file", "shapes not JSON", load_compressed("mpo_bad_json"), ModelFileError, ".mpo.json: not valid JSON", owner=WIRE9),
+    Case("mpo-file", "shapes not JSON", load_compressed("mpo_bad_json"), ModelFileError, ".mpo.json: not valid JSON",
+         owner=WIRE9),
     Case("mpo-file", "shapes without mpo_layers", load_compressed("mpo_no_layers"), ModelFileError,
          'expected {"mpo_layers": {layer name: shape}}, got dict without mpo_layers', owner=WIRE9),
     Case("mpo-file", "absurd bond dimensions", load_compressed("mpo_huge"), ModelFileError,
@@ -532,7 +548,8 @@ API_CASES = [
          "Input X contains NaN"),
     Case("estimator", "features spanning ±1e308", _big_feature, QBoostTNError,
          "feature column 3 spans -1e+308 to 1e+308: its range overflows float64"),
-    Case("estimator", "k=1e308", fit(k=1e308), ValueError, "k=1e+308 (with lam=5.0) makes the training energy overflow"),
+    Case("estimator", "k=1e308", fit(k=1e308), ValueError,
+         "k=1e+308 (with lam=5.0) makes the training energy overflow"),
     Case("estimator", "zero class weights", fit(class_weight={False: 0.0, True: 0.0}), ValueError,
          "class_weight[False] = 0.0: every class weight must be a finite number > 0"),
     Case("estimator", "NaN class weight", fit(class_weight={False: float("nan"), True: 1.0}), ValueError,
@@ -573,6 +590,8 @@ CLI_CASES = [
     Case("cli", "size=[1", lambda f: ["info", "digits", "-o", "size=[1"], None, "is not a valid YAML value"),
     Case("cli", "MNIST label out of range", lambda f: ["info", "mnist", "-o", f"path={f.mnist_labels}"], None,
          "label 12 outside 0..9"),
+    Case("cli", "IDX gzip bomb", lambda f: ["info", "mnist", "-o", f"path={f.mnist_bomb}"], None,
+         "IDX file has trailing bytes after the 48 its header promises (shape (3, 4, 4))"),
     Case("cli", "--set YAML error", lambda f: ["run", "digits", "--set", "split.n_train=[1", "--dry-run"], None,
          "is not a valid YAML value"),
     Case("cli", "--set wrong type", lambda f: ["run", "digits", "--set", "split.n_train=abc", "--dry-run"], None,

@@ -130,9 +130,9 @@ def csv_inputs(draw):
                "sep": _often(draw, st.just(sep), st.sampled_from([",", "", None, ";;", "[", 1]))}
     others = [name for name in header if name != options["target"]] or NAMES
     for key in ("features", "categorical", "drop"):
-        value = _often(draw, st.none(), st.one_of(st.sampled_from(others), st.lists(st.sampled_from(others), max_size=3),
-                                                  st.sampled_from(NAMES), st.integers(), st.just("a,b"),
-                                                  st.just("color,"), st.just([])))
+        value = _often(draw, st.none(), st.one_of(
+            st.sampled_from(others), st.lists(st.sampled_from(others), max_size=3), st.sampled_from(NAMES),
+            st.integers(), st.just("a,b"), st.just("color,"), st.just([])))
         if value is not None:
             options[key] = value
     return text, options
@@ -303,8 +303,8 @@ def model_file(folder):
 
 
 ARRAYS = st.one_of(
-    st.builds(lambda shape, kind: np.zeros(shape, dtype=kind),
-              st.lists(st.integers(0, 5), max_size=4).map(tuple), st.sampled_from(["f8", "f4", "i8", "i1", "b1", "U3"])),
+    st.builds(lambda shape, kind: np.zeros(shape, dtype=kind), st.lists(st.integers(0, 5), max_size=4).map(tuple),
+              st.sampled_from(["f8", "f4", "i8", "i1", "b1", "U3"])),
     st.just(np.array(np.nan)), st.just(np.full((3, 64), np.inf)))
 
 
