@@ -600,7 +600,8 @@ CLI_CASES = [
          "must be >= 0, got -1"),
     Case("cli", "more samples than exist",
          lambda f: ["run", "digits", "--model", "logreg", "--set", "split.n_train=5000", "--out",
-                    str(f.root / "too-many")], None, "asks for 5000 samples", owner="issue 12 item 6: ARCH"),
+                    str(f.root / "too-many")], None,
+         "split: asks for 5300 samples (train 5000, val 300, test 0) but the data set has 1797"),
 ]
 
 
