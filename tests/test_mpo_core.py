@@ -113,6 +113,7 @@ def test_chunked_sweeps_agree_and_differentiate(sweep, monkeypatch):
     from qboost_tn.mpo import contract
 
     monkeypatch.setattr(contract, "CHUNK_ELEMENTS", 200)  # a few samples per chunk, last chunk shorter
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 1)  # chunking is for one thread
     w = torch.randn(32, 64, generator=torch.Generator().manual_seed(4), dtype=torch.float64)
     cores = tt_svd(w, (4, 4, 4), (4, 4, 2), max_bond=3).cores
     x = torch.randn(23, 64, dtype=torch.float64)
