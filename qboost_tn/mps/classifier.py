@@ -42,8 +42,9 @@ class MPSClassifier(ClassifierMixin, BaseEstimator):
     method : {"gradient", "sweep"}, default="gradient"
         "gradient": Adam on all cores at fixed bond size ``max_bond``. "sweep": the paper's two-site DMRG
         sweeps, gradient steps on the merged bond tensor then a truncated SVD (bond sizes adapt, up to
-        ``max_bond``). "gradient" reaches a given accuracy sooner on this project's benchmarks
-        (see ``benchmarks/mps_mnist.py``).
+        ``max_bond``). "gradient" is the default: on the 5,000 digits at 14x14 (chi = 10, one thread) it
+        reached 0.934 test accuracy after 62 s and 0.946 after 140 s, while the sweeps levelled off at 0.85
+        (0.849 after 119 s); see ``benchmarks/mps_mnist.py methods``.
     n_epochs : int, default=10
         Passes over the data ("gradient") or full sweeps right-left-right ("sweep").
     learning_rate : float or "auto", default="auto"
