@@ -112,6 +112,7 @@ def main(argv=None):
     parser.add_argument("--dense-limit-gb", type=float, default=4.0,
                         help="skip dense cases whose 10 Q matrices alone exceed this (default 4 GB: P = 10,000 "
                              "needs 8 GB, unsafe on a shared 24 GiB machine)")
+    parser.add_argument("--json", help="also write every case's figures (per-class energies included) here")
     parser.add_argument("--case", nargs=2, help=argparse.SUPPRESS)  # internal: one case in this process
     args = parser.parse_args(argv)
     if args.case:
@@ -134,6 +135,9 @@ def main(argv=None):
             r = rows[-1]
             print(f"  done P={P:>6} {path:<8} fit {r['fit_s']:7.1f} s (CPU {r['cpu_s']:7.1f} s)  peak RSS +{r['rss_peak_mb'] - r['rss_before_mb']:7.0f} MB",
                   flush=True)
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(rows, fh, indent=1)
     print(f"\nShallowWideClassifier(n_layers=4, num_reads={args.reads}, num_sweeps={args.sweeps}), 150 samples, "
           "10 classes, serial")
     print(f"{'P':>6} {'path':<9} {'problem':<23} {'fit s':>7} {'CPU s':>7} {'RSS +MB':>8} {'traced MB':>9} "
