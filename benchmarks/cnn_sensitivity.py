@@ -132,13 +132,19 @@ def whole_network(dense, data, test, args, out, fmt, common, dense_time):
     rho = report.attrs["rho"]
     before = accuracy(y_test, scores(compressed, X_test))
     start = time.perf_counter()
+
+    def log(epoch, model):  # long runs on a shared machine: show progress as it comes
+        print(f"  retraining epoch {epoch}: {time.perf_counter() - start:.0f} s", flush=True)
+        return {}
+
     history = fit(compressed, data, epochs=args.finetune_epochs, patience=args.patience, lr=args.finetune_lr,
-                  schedule="plateau", teacher=dense, **common)
+                  schedule="plateau", teacher=dense, callbacks=[log], **common)
     tune_time = time.perf_counter() - start
     after = accuracy(y_test, scores(compressed, X_test))
     report.to_csv(out / f"whole_network_rho{rho:.4f}.csv", index=False)
     print(f"\nwhole network as MPO, plan {plan}:")
     print(report.to_string(**fmt))
+    print(history[["epoch", "lr", "train_loss", "val_loss", "val_accuracy"]].to_string(**fmt))
     print(f"rho = {sum(report.params_after)} / {sum(report.params_before)} = {rho:.4f}; test accuracy "
           f"{100 * before:.2f} % after compression, {100 * after:.2f} % after retraining "
           f"({history.attrs['epochs']} epochs, best {history.attrs['best_epoch']}, {tune_time:.0f} s, "
