@@ -108,7 +108,7 @@ def part_full(args):
     rows = []
     for chi in args.chi:
         spec = {"data": "full", "path": args.path, "threads": args.threads,
-                "params": {"max_bond": chi, "n_epochs": FULL_EPOCHS.get(chi, 12), "learning_rate": FULL_LEARNING_RATE}}
+                "params": {"max_bond": chi, "n_epochs": FULL_EPOCHS.get(chi, 12), "learning_rate": args.lr}}
         rows.append(in_subprocess(spec))
         print(json.dumps(rows[-1]), flush=True)
     return rows
@@ -192,6 +192,7 @@ def main(argv=None):
                         help="torch threads; the chain's matrices are small, so one thread per process is "
                              "fastest on a shared machine")
     parser.add_argument("--chi", type=int, nargs="*", default=[10, 20], help="bond dimensions for 'full'")
+    parser.add_argument("--lr", type=float, default=FULL_LEARNING_RATE, help="Adam's initial rate for 'full'")
     parser.add_argument("--seeds", type=int, nargs="*", default=[0])
     parser.add_argument("--one", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

@@ -95,7 +95,7 @@ def digits():
     return X[:600], y[:600], X[600:1000], y[600:1000]
 
 
-@pytest.mark.parametrize("method, settings", [("gradient", dict(n_epochs=4, learning_rate=0.01)),
+@pytest.mark.parametrize("method, settings", [("gradient", dict(n_epochs=4, learning_rate=0.01, batch_size=32)),
                                               ("sweep", dict(n_epochs=2, learning_rate=2.0, batch_size=600))])
 def test_learns_digits_and_exposes_analysis(method, settings, digits):
     X, y, X_test, y_test = digits
