@@ -134,7 +134,8 @@ def whole_network(dense, data, test, args, out, fmt, common, dense_time):
     start = time.perf_counter()
 
     def log(epoch, model):  # long runs on a shared machine: show progress as it comes
-        print(f"  retraining epoch {epoch}: {time.perf_counter() - start:.0f} s", flush=True)
+        print(f"  retraining epoch {epoch}: {time.perf_counter() - start:.0f} s, validation accuracy "
+              f"{100 * accuracy(data[3], scores(model, data[2])):.2f} %", flush=True)
         return {}
 
     history = fit(compressed, data, epochs=args.finetune_epochs, patience=args.patience, lr=args.finetune_lr,
