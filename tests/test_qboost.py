@@ -85,17 +85,6 @@ def test_full_moments_are_the_least_squares_energy():
         assert selection_energy(w, G, r, y_var, scale=0.3, lam=0.01) == pytest.approx(direct)
 
 
-def test_weighted_moments_are_weighted_covariances():
-    rng = np.random.default_rng(3)
-    H, v = rng.uniform(-1, 1, size=(30, 4)), rng.uniform(0.1, 2.0, size=30)
-    y = np.where(rng.random(30) < 0.3, 1.0, -1.0)
-    G, r, _, y_mean, y_var = selection_moments(H, y, sample_weight=v)
-    cov = np.cov(np.column_stack([H, y]).T, aweights=v, bias=True)
-    np.testing.assert_allclose(G, cov[:4, :4])
-    np.testing.assert_allclose(r, cov[:4, 4])
-    assert y_var == pytest.approx(cov[4, 4]) and y_mean == pytest.approx(np.average(y, weights=v))
-
-
 def test_tiny_selection_is_the_global_optimum():
     rng = np.random.default_rng(0)
     H = rng.choice([-1.0, 1.0], size=(40, 8))
@@ -167,8 +156,8 @@ def test_binary_trees_and_stumps_save_load(digits, tmp_path):
 
 def test_stumps_and_holdout(digits):
     X, y, X_test, y_test = digits
-    clf = QBoostClassifier(weak_learners="stumps", selection="holdout", class_weight="balanced", num_reads=2,
-                           num_sweeps=50, random_state=0).fit(X, y)
+    clf = QBoostClassifier(weak_learners="stumps", selection="holdout", num_reads=2, num_sweeps=50,
+                           random_state=0).fit(X, y)
     assert clf.weights_.shape == (10, 64) and clf.n_trees_ == 0
     assert clf.score(X_test, y_test) > 0.6
     # The stumps were fitted on the 75 % grown part only: refitting on all rows gives other thresholds.
@@ -198,7 +187,6 @@ def test_parallel_equals_serial_and_clone(digits):
     (dict(lam=-0.1), "lam"), (dict(weak_learners="forest"), "weak_learners"), (dict(n_estimators=0), "n_estimators"),
     (dict(subsample=1.0), "subsample"), (dict(keep_fraction=0.0), "keep_fraction"), (dict(n_layers=0), "n_layers"),
     (dict(max_features="all"), "max_features"), (dict(solver="dwave"), "solver"), (dict(num_sweeps=0), "num_sweeps"),
-    (dict(class_weight="auto"), "class_weight"),
 ])
 def test_bad_parameters(params, message):
     X, y = np.random.default_rng(0).random((20, 3)), np.arange(20) % 2

@@ -76,9 +76,6 @@ class QBoostClassifier(AnnealedClassifier):
         like the whole dictionary's average.
     lam : float, default=0.01
         Sparsity penalty λ ≥ 0: the cost, in squared-error units, of keeping every learner at full weight.
-    class_weight : None or "balanced", default=None
-        ``"balanced"``: within each one-vs-rest task the class and the rest weigh the same in ``E`` (the
-        squared error of a rare class then counts as much as that of the rest).
     solver, num_reads, num_sweeps, n_jobs, executor, random_state, verbose
         As in :class:`~qboost_tn.ShallowWideClassifier`; ``random_state`` also fixes the trees.
 
@@ -132,7 +129,6 @@ class QBoostClassifier(AnnealedClassifier):
         "n_layers": [Interval(Integral, 1, None, closed="left")],
         "keep_fraction": [Interval(Real, 0, 1, closed="right")],
         "lam": [Interval(Real, 0, None, closed="left")],
-        "class_weight": [StrOptions({"balanced"}), None],
     }
     # Fitted attributes a saved model carries (qboost_tn.qubo.persistence), beyond those every learner has.
     _persisted_attributes = {
@@ -144,7 +140,7 @@ class QBoostClassifier(AnnealedClassifier):
 
     def __init__(self, weak_learners="trees", n_estimators=600, max_depth=None, depth_levels=3,
                  max_features="sqrt", splitter="random", subsample=0.8, selection="oob", validation_fraction=0.25,
-                 n_layers=2, keep_fraction=0.5, lam=0.01, class_weight=None, solver=DEFAULT_SOLVER, num_reads=None, num_sweeps=None,
+                 n_layers=2, keep_fraction=0.5, lam=0.01, solver=DEFAULT_SOLVER, num_reads=None, num_sweeps=None,
                  n_jobs=None, executor=None, random_state=None, verbose=0):
         self.weak_learners = weak_learners
         self.n_estimators = n_estimators
@@ -158,7 +154,6 @@ class QBoostClassifier(AnnealedClassifier):
         self.n_layers = n_layers
         self.keep_fraction = keep_fraction
         self.lam = lam
-        self.class_weight = class_weight
         self.solver = solver
         self.num_reads = num_reads
         self.num_sweeps = num_sweeps
@@ -262,8 +257,7 @@ class QBoostClassifier(AnnealedClassifier):
         if self.selection == "holdout":
             usable = np.ones((len(select), usable.shape[1]), dtype=bool)
         H = self._outputs(X[select])
-        moments = [selection_moments(H[:, k], t[select], usable, self._task_weights(t[select]))
-                   for k, t in enumerate(targets)]
+        moments = [selection_moments(H[:, k], targets[k, select], usable) for k in range(len(targets))]
         N, L = H.shape[2], int(self.n_layers)
         scales = np.array([uniform_gain(G, r) / (self.keep_fraction * N) for G, r, *_ in moments])
         problems = [selection_problem(G, r, y_var, scale=c, lam=self.lam, n_layers=L)
@@ -279,13 +273,6 @@ class QBoostClassifier(AnnealedClassifier):
         self.sparsity_ = float(1.0 - self.selected_.mean())
         self.n_params_ = self._count_params()
         return self
-
-    def _task_weights(self, target):
-        """Row weights of one task's energy: None (equal), or the class and the rest weighing the same."""
-        if self.class_weight is None:
-            return None
-        positive = target > 0
-        return np.where(positive, 0.5 / max(positive.sum(), 1), 0.5 / max((~positive).sum(), 1))
 
     def _holdout(self, y, rng):
         """(grow rows, selection rows): a stratified split when every class can give a row to each part."""

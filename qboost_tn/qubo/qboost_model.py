@@ -56,8 +56,8 @@ def stump_outputs(X, thresholds, polarities) -> np.ndarray:
     return polarities * np.where(np.asarray(X) > thresholds, 1.0, -1.0)
 
 
-def selection_moments(H, y, usable=None, sample_weight=None):
-    """Centred (weighted) second moments of the selection energy, each from the rows where it is usable.
+def selection_moments(H, y, usable=None):
+    """Centred second moments of the selection energy, each from the rows where it is usable.
 
     Parameters
     ----------
@@ -67,8 +67,6 @@ def selection_moments(H, y, usable=None, sample_weight=None):
         Targets ±1.
     usable : ndarray of bool, shape (S, N), optional
         Entries that may be used (out-of-bag); default all.
-    sample_weight : ndarray of shape (S,), optional
-        Weight of each row in every mean (default equal).
 
     Returns
     -------
@@ -82,19 +80,15 @@ def selection_moments(H, y, usable=None, sample_weight=None):
     """
     H = np.asarray(H, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
-    v = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
-    v = v / v.mean()
     M = np.ones(H.shape, dtype=np.float64) if usable is None else np.asarray(usable, dtype=np.float64)
-    weighted = M * v[:, None]
-    count = weighted.sum(axis=0)
-    means = (H * weighted).sum(axis=0) / np.maximum(count, 1e-300)
+    count = M.sum(axis=0)
+    means = (H * M).sum(axis=0) / np.maximum(count, 1.0)
     centred = (H - means) * M
-    y_mean = float(v @ y) / v.sum()
+    y_mean = float(y.mean())
     yc = y - y_mean
-    # Where no row is usable for a pair (or a learner), its moment is 0: it adds nothing to the energy.
-    G = (centred.T @ (v[:, None] * centred)) / np.maximum(M.T @ weighted, 1e-300)
-    r = (centred.T @ (v * yc)) / np.maximum(count, 1e-300)
-    return G, r, means, y_mean, float(v @ yc**2) / v.sum()
+    G = (centred.T @ centred) / np.maximum(M.T @ M, 1.0)
+    r = (centred.T @ yc) / np.maximum(count, 1.0)
+    return G, r, means, y_mean, float(yc @ yc) / len(yc)
 
 
 def selection_problem(G, r, y_var, *, scale, lam, n_layers) -> LayeredProblem:
