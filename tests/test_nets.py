@@ -148,3 +148,19 @@ def test_a_new_method_is_one_class_and_one_registration():
             Halve().compress_module(nn.ReLU(), None)
     finally:
         COMPRESSIONS.pop("halve")
+
+
+def test_compression_baselines_adapter_one_row_per_method_at_one_budget(tmp_path):
+    from qboost_tn.experiments import run_experiment
+
+    params = {"hidden": [16, 16], "layers": ["2"], "max_bond": 2, "n_cores": 2, "epochs": 4, "patience": 2,
+              "lr": 0.01, "weight_decay": 0.0, "dropout": 0.0, "finetune_epochs": 2}
+    cfg = {"name": "baselines", "data": {"name": "digits"}, "split": {"n_train": 120, "n_val": 60, "n_test": 100},
+           "models": [{"kind": "compression-baselines", "name": "cb", "params": params}]}
+    table = run_experiment(cfg, out=tmp_path / "run", progress=False).table.set_index("model")
+    assert list(table.index) == ["cb (mpo)", "cb (prune)", "cb (low-rank)", "cb (int8)"]
+    assert (table.status == "ok").all(), table.error.dropna().to_dict()
+    # the chi=2 MPO of the 16x16 layer (2 cores: 2*(4*4*2)) is every trainable method's budget
+    assert (table.loc[["cb (mpo)", "cb (prune)", "cb (low-rank)"], "compressed_fraction"] <= 64 / 256).all()
+    assert table.loc["cb (int8)", "compressed_fraction"] == 0.25 and np.isnan(table.loc["cb (int8)", "epochs"])
+    assert (table.latency_ms > 0).all() and (table.epochs.dropna() <= 2).all()

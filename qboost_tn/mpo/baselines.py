@@ -8,7 +8,7 @@ import warnings
 
 import torch
 from torch import nn
-from torch.nn.utils import prune
+from torch.nn.utils import parametrize
 
 from ..errors import QBoostTNError
 from .compress import CompressionMethod, dense_params, register_compression, relative_error
@@ -41,11 +41,24 @@ def _low_rank_linear(method, linear, budget, name):
 
 
 class PruneCompression(CompressionMethod):
-    """Keep the ``budget`` largest-magnitude weights, zero the rest (``torch.nn.utils.prune.l1_unstructured``).
+    """Keep the ``budget`` largest-magnitude weights, zero the rest (global over the layer, ties by position).
 
-    The mask stays attached, so fine-tuning keeps the pruned weights at zero; :func:`make_permanent` folds it
-    into ``weight`` afterwards. The layer still runs dense: ``flops_after`` equals ``flops_before``.
+    The zeros are a mask applied as a ``torch.nn.utils.parametrize`` parametrisation, so fine-tuning keeps the
+    pruned weights at zero and the model can still be deep-copied (``torch.nn.utils.prune``'s re-assigned
+    ``weight`` attribute cannot); :func:`make_permanent` folds the mask into ``weight`` afterwards. The layer
+    still runs dense: ``flops_after`` equals ``flops_before``.
     """
+
+
+class WeightMask(nn.Module):
+    """``weight * mask``: the parametrisation that holds a pruned layer's zeros."""
+
+    def __init__(self, mask):
+        super().__init__()
+        self.register_buffer("mask", mask)
+
+    def forward(self, weight):
+        return weight * self.mask
 
 
 @PruneCompression.handles(nn.Linear)
@@ -54,18 +67,22 @@ def _prune_linear(method, linear, budget, name):
     if budget.n_params is None:
         raise QBoostTNError("pruning needs a budget (weights to keep, or a fraction)")
     keep = min(budget.n_params, total)
+    weight = linear.weight.detach()
+    mask = torch.zeros(total, dtype=weight.dtype, device=weight.device)
+    mask[torch.topk(weight.abs().flatten(), keep, sorted=False).indices] = 1
     pruned = copy.deepcopy(linear)
-    prune.l1_unstructured(pruned, "weight", amount=int(total - keep))
+    parametrize.register_parametrization(pruned, "weight", WeightMask(mask.reshape(weight.shape)))
     flops = 2 * linear.in_features * linear.out_features
     return pruned, {"params_after": keep, "rel_error": relative_error(pruned.weight, linear.weight),
                     "flops_before": flops, "flops_after": flops}
 
 
 def make_permanent(model):
-    """Fold every pruning mask into its weight (removes the re-parametrisation) and return ``model``."""
+    """Fold every pruning mask into its weight (a plain ``weight`` parameter again) and return ``model``."""
     for module in model.modules():
-        if prune.is_pruned(module) and hasattr(module, "weight_mask"):
-            prune.remove(module, "weight")
+        if parametrize.is_parametrized(module, "weight") and any(
+                isinstance(p, WeightMask) for p in module.parametrizations["weight"]):
+            parametrize.remove_parametrizations(module, "weight", leave_parametrized=True)
     return model
 
 
