@@ -11,7 +11,7 @@ spends about the same tuning budget on every family:
 kind                          default grid
 ============================  ==============================================================================
 ``random-forest``             500 trees; ``max_features`` in {"sqrt", 0.3}
-``rbf-svm``                   ``C`` in {1, 10, 100}; ``gamma`` = "scale" (1 / (n_features · var(X)))
+``rbf-svm``                   ``C`` in {1, 10, 100}; ``gamma`` = "scale" (1 / (n_features · var(X))); one-vs-rest
 ``knn``                       ``n_neighbors`` in {1, 3, 5, 10}; distance-weighted votes
 ``gradient-boosting``         200 rounds, learning rate 0.1; ``min_samples_leaf`` in {5, 20}
 ============================  ==============================================================================
@@ -60,15 +60,20 @@ def random_forest(task, params):
                    "RBF kernel width exp(-gamma |x - x'|^2); 'scale' = 1 / (n_features var(X))"),
 }), family="classical")
 def rbf_svm(task, params):
-    """Support-vector machine with an RBF kernel (one-vs-one, scores one-vs-rest); C searched."""
+    """Support-vector machine with an RBF kernel, one-vs-rest for several classes; C searched."""
+    from sklearn.multiclass import OneVsRestClassifier
     from sklearn.svm import SVC
 
     def build(p):
-        return SVC(C=p["C"], gamma=p["gamma"], decision_function_shape="ovr", random_state=task.seed)
+        svm = SVC(C=p["C"], gamma=p["gamma"], random_state=task.seed)
+        # One margin per class against the rest: scikit-learn's one-vs-one votes (its "ovr" shape) are nearly
+        # discrete, which costs ~0.01 macro ROC-AUC on MNIST 20x20 / 150 samples.
+        return svm if task.n_classes == 2 else OneVsRestClassifier(svm)
 
     with Timer() as timer:
         model, info = fit_tuned(build, params, task, ["C", "gamma"])
-    yield _outcome(model, task, timer, info, model.support_vectors_.size + model.dual_coef_.size)
+    svms = getattr(model, "estimators_", [model])
+    yield _outcome(model, task, timer, info, sum(m.support_vectors_.size + m.dual_coef_.size for m in svms))
 
 
 @register("knn", Record({
