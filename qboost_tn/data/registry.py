@@ -99,4 +99,8 @@ def load_dataset(name: str, **options) -> Dataset:
     unknown = sorted(set(options) - set(accepted))
     if unknown:
         raise DataError(f"data set {name!r} does not take option(s) {unknown}; it takes {list(accepted)}")
+    missing = [key for key, p in accepted.items() if p.default is inspect.Parameter.empty and key not in options]
+    if missing:
+        raise DataError(f"data set {name!r} needs option(s) {missing}, e.g. -o {missing[0]}=... on the command line "
+                        f"or data.options.{missing[0]} in a config")
     return loader(**options)

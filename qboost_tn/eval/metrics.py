@@ -44,6 +44,11 @@ class Evaluation:
 
 def _validate(y_true, scores, proba):
     y_true = np.asarray(y_true)
+    if y_true.dtype.kind not in "iubf":
+        from ..errors import QBoostTNError
+
+        raise QBoostTNError(f"evaluate: labels must be integers 0 .. n_classes - 1, got {y_true.dtype} values such as "
+                            f"{y_true.flat[0]!r} (map names to integers first: np.unique(y, return_inverse=True))")
     scores = np.asarray(scores, dtype=np.float64)
     if y_true.ndim != 1:
         raise ValueError(f"evaluate: y_true must be 1-D, got shape {y_true.shape}")
