@@ -59,6 +59,7 @@ def main(argv=None):
     parser.add_argument("--finetune-epochs", type=int, default=20)
     parser.add_argument("--retrain-lr", type=float, default=1e-3)
     parser.add_argument("--finetune-lr", type=float, default=1e-3)
+    parser.add_argument("--schedule", default="plateau", choices=["plateau", "cosine"])
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     out = Path(args.out)
@@ -139,7 +140,7 @@ def whole_network(dense, data, test, args, out, fmt, common, dense_time):
         return {}
 
     history = fit(compressed, data, epochs=args.finetune_epochs, patience=args.patience, lr=args.finetune_lr,
-                  schedule="plateau", teacher=dense, callbacks=[log], **common)
+                  schedule=args.schedule, teacher=dense, callbacks=[log], **common)
     tune_time = time.perf_counter() - start
     after = accuracy(y_test, scores(compressed, X_test))
     report.to_csv(out / f"whole_network_rho{rho:.4f}.csv", index=False)
@@ -149,7 +150,7 @@ def whole_network(dense, data, test, args, out, fmt, common, dense_time):
     print(f"rho = {sum(report.params_after)} / {sum(report.params_before)} = {rho:.4f}; test accuracy "
           f"{100 * before:.2f} % after compression, {100 * after:.2f} % after retraining "
           f"({history.attrs['epochs']} epochs, best {history.attrs['best_epoch']}, {tune_time:.0f} s, "
-          f"distilled from the dense network)")
+          f"lr {args.finetune_lr:g} {args.schedule}, distilled from the dense network)")
     print(f"bar: rho <= 0.05 and >= 99.0 % -> {'PASS' if rho <= 0.05 and after >= 0.99 else 'FAIL'}; "
           f"training time: dense {dense_time:.0f} s + compressed retraining {tune_time:.0f} s "
           f"({args.threads} torch thread(s))")
