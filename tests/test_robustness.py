@@ -381,8 +381,6 @@ def _load_with_option(name, **options):
 
 
 ARCH8 = "issue 12 item 8: ARCH"
-# load_compressed (helper NETS's file) calls qboost_tn.mpo._checks.load_checked once wired in after 17:00.
-WIRE9 = "issue 12 item 9: ROBUST, load_compressed not yet wired to mpo._checks"
 
 API_CASES = [
     # -- data sets: CSV (items 7, 10) --------------------------------------------------------------------------
@@ -503,26 +501,24 @@ API_CASES = [
     Case("model-file", "save user weak learners", _save_user_learners, QBoostTNError,
          "user-supplied weak_learners cannot be saved without pickle"),
     # -- compressed networks (item 9, load_compressed) -------------------------------------------------------
-    Case("mpo-file", "text state_dict", load_compressed("mpo_text"), ModelFileError, "not a torch state_dict file",
-         owner=WIRE9),
+    Case("mpo-file", "text state_dict", load_compressed("mpo_text"), ModelFileError, "not a torch state_dict file"),
     Case("mpo-file", "truncated state_dict", load_compressed("mpo_truncated"), ModelFileError,
-         "not a torch state_dict file (torch.save writes a zip archive), or truncated", owner=WIRE9),
-    Case("mpo-file", "shapes not JSON", load_compressed("mpo_bad_json"), ModelFileError, ".mpo.json: not valid JSON",
-         owner=WIRE9),
+         "not a torch state_dict file (torch.save writes a zip archive), or truncated"),
+    Case("mpo-file", "shapes not JSON", load_compressed("mpo_bad_json"), ModelFileError, ".mpo.json: not valid JSON"),
     Case("mpo-file", "shapes without mpo_layers", load_compressed("mpo_no_layers"), ModelFileError,
-         'expected {"mpo_layers": {layer name: shape}}, got dict without mpo_layers', owner=WIRE9),
+         'expected {"mpo_layers": {layer name: shape}}, got dict without mpo_layers'),
     Case("mpo-file", "absurd bond dimensions", load_compressed("mpo_huge"), ModelFileError,
-         "the MPO layers describe more than 268,435,456 numbers", owner=WIRE9),
+         "the MPO layers describe more than 268,435,456 numbers"),
     Case("mpo-file", "layer the skeleton lacks", load_compressed("mpo_no_such_layer"), ModelFileError,
-         "the model has no layer '9' to hold the saved MPO layer", owner=WIRE9),
+         "the model has no layer '9' to hold the saved MPO layer"),
     Case("mpo-file", "modes that are no chain", load_compressed("mpo_chain"), ModelFileError,
-         "do not describe one chain of cores", owner=WIRE9),
+         "do not describe one chain of cores"),
     Case("mpo-file", "tensors of other shapes", load_compressed("mpo_mismatch"), ModelFileError,
-         "the saved tensors do not fit the model", owner=WIRE9),
+         "the saved tensors do not fit the model"),
     Case("mpo-file", "not a state_dict", load_compressed("mpo_list"), ModelFileError,
-         "holds list, not a state_dict of named tensors", owner=WIRE9),
+         "holds list, not a state_dict of named tensors"),
     Case("mpo-file", "pickled code", load_compressed("mpo_code"), ModelFileError,
-         "damaged or not a saved state_dict (UnpicklingError", owner=WIRE9),
+         "damaged or not a saved state_dict (UnpicklingError"),
     Case("mpo-file", "shapes file missing", load_compressed("mpo_no_config"), FileNotFoundError,
          "(the MPO layer shapes saved beside"),
     # -- configs ---------------------------------------------------------------------------------------------

@@ -31,7 +31,7 @@ from qboost_tn.data import load_dataset
 from qboost_tn.data.idx import read_idx
 from qboost_tn.errors import QBoostTNError
 from qboost_tn.experiments import load_config
-from qboost_tn.mpo._checks import load_checked
+from qboost_tn.mpo import load_compressed
 from qboost_tn.qubo import load_model
 
 EXAMPLES = 150
@@ -393,7 +393,7 @@ def test_load_compressed_fuzz(compressed_files, folder, bounded_memory, data):
     path.write_bytes(state)
     Path(f"{path}.mpo.json").write_text(config, encoding="utf-8", errors="surrogatepass")
     try:
-        model = load_checked(_mlp(), path, f"{path}.mpo.json")
+        model = load_compressed(_mlp(), path)
     except QBoostTNError as exc:
         _outcome(exc)
         return

@@ -10,7 +10,6 @@ a per-layer :class:`Budget`, calls the method and assembles the report.
 from __future__ import annotations
 
 import copy
-import json
 import math
 import numbers
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from torch import nn
 
 from .._io import atomic_path, write_json
 from ..errors import QBoostTNError
+from ._checks import load_checked
 from .contract import sweep_flops
 from .layer import MPOLinear
 from .shapes import tensorize_shape
@@ -328,14 +328,13 @@ def save_compressed(model, path) -> None:
 def load_compressed(skeleton, path):
     """Load a model saved by :func:`save_compressed` into ``skeleton`` (the uncompressed architecture).
 
-    The state_dict is read with ``torch.load(weights_only=True)``: plain tensors only, no pickled code.
+    The state_dict is read with ``torch.load(weights_only=True)``: plain tensors only, no pickled code. Both
+    files are checked first (:mod:`qboost_tn.mpo._checks`); a damaged, tampered or mismatched one raises
+    :class:`~qboost_tn.errors.ModelFileError`.
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no saved model at {path}")
     if not _config_path(path).is_file():
         raise FileNotFoundError(f"{_config_path(path)} (the MPO layer shapes saved beside {path}) is missing")
-    config = json.loads(_config_path(path).read_text())["mpo_layers"]
-    model = restore_mpo_layers(skeleton, config)
-    model.load_state_dict(torch.load(path, weights_only=True))
-    return model
+    return load_checked(skeleton, path, _config_path(path))
