@@ -9,11 +9,17 @@ Usage: python benchmarks/cnn_sensitivity.py [--path ../shared/data/mnist] [--thr
    bond entropies of the exact MPO, of the truncated one and after retraining, against ln chi. A layer is
    called fragile when, at max_bond 2, it stays more than 0.5 points below the dense network after retraining.
 3. Whole network: every layer named in ``--plan`` replaced by its MPO at its bond (the default keeps conv1,
-   150 weights, dense), total parameter fraction rho printed, then retrained with early stopping, distilling
-   from the dense network's logits. Bar: test accuracy >= 99.0 % at rho <= 0.05 (Gao et al. report 99.17 %).
+   150 weights, dense), total parameter fraction rho printed, then retrained (AdamW, cosine learning rate from
+   2e-3, the epoch with the best validation accuracy restored), distilling from the dense network's logits.
+   Bar: test accuracy >= 99.0 % at rho <= 0.05 (Gao et al. report 99.17 %).
 
 Writes ``sensitivity.csv``, ``entropies.csv``, ``whole_network.csv`` and ``sensitivity.png`` to ``--out``.
 Timings are wall-clock on this machine at ``--threads`` torch threads.
+
+Measured (2 shared cores, load average 13-25, one torch thread): dense 99.05 % (9 epochs, 297 s) and 99.12 %
+(patience 5: 15 epochs, 864 s); the sensitivity study 1,239 s. Whole network at rho = 0.0470 from the 99.12 %
+network: 98.65 % with lr 1e-3 on plateau (18 epochs, 331 s), 98.99 % with cosine from 2e-3 (18 epochs, 330 s);
+a first run from the 99.05 % network reached 98.87 % (plateau, 20 epochs, 1,658 s under heavier load).
 """
 from __future__ import annotations
 
@@ -56,10 +62,12 @@ def main(argv=None):
     parser.add_argument("--max-bonds", default="1,2,4,8", help="'' skips the sensitivity study")
     parser.add_argument("--retrain-epochs", type=int, default=1)
     parser.add_argument("--plan", default=DEFAULT_PLAN, help="JSON {layer: max_bond} for the whole network")
-    parser.add_argument("--finetune-epochs", type=int, default=20)
+    parser.add_argument("--finetune-epochs", type=int, default=25)
+    parser.add_argument("--finetune-patience", type=int, default=None,
+                        help="early stopping of the retraining (default: all epochs, the best one restored)")
     parser.add_argument("--retrain-lr", type=float, default=1e-3)
-    parser.add_argument("--finetune-lr", type=float, default=1e-3)
-    parser.add_argument("--schedule", default="plateau", choices=["plateau", "cosine"])
+    parser.add_argument("--finetune-lr", type=float, default=2e-3)
+    parser.add_argument("--schedule", default="cosine", choices=["plateau", "cosine"])
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     out = Path(args.out)
@@ -139,7 +147,7 @@ def whole_network(dense, data, test, args, out, fmt, common, dense_time):
               f"{100 * accuracy(data[3], scores(model, data[2])):.2f} %", flush=True)
         return {}
 
-    history = fit(compressed, data, epochs=args.finetune_epochs, patience=args.patience, lr=args.finetune_lr,
+    history = fit(compressed, data, epochs=args.finetune_epochs, patience=args.finetune_patience, lr=args.finetune_lr,
                   schedule=args.schedule, teacher=dense, callbacks=[log], **common)
     tune_time = time.perf_counter() - start
     after = accuracy(y_test, scores(compressed, X_test))
@@ -152,7 +160,8 @@ def whole_network(dense, data, test, args, out, fmt, common, dense_time):
           f"({history.attrs['epochs']} epochs, best {history.attrs['best_epoch']}, {tune_time:.0f} s, "
           f"lr {args.finetune_lr:g} {args.schedule}, distilled from the dense network)")
     print(f"bar: rho <= 0.05 and >= 99.0 % -> {'PASS' if rho <= 0.05 and after >= 0.99 else 'FAIL'}; "
-          f"training time: dense {dense_time:.0f} s + compressed retraining {tune_time:.0f} s "
+          f"training time: dense {'(loaded)' if dense_time != dense_time else f'{dense_time:.0f} s'} + "
+          f"compressed retraining {tune_time:.0f} s "
           f"({args.threads} torch thread(s))")
 
 
