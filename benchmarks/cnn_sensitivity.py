@@ -18,9 +18,9 @@ Timings are wall-clock on this machine at ``--threads`` torch threads.
 
 Measured (2 shared cores, load average 13-25, one torch thread): dense 99.05 % (9 epochs, 297 s) and 99.12 %
 (patience 5: 15 epochs, 864 s); the sensitivity study 1,239 s. Whole network at rho = 0.0470 from the 99.12 %
-network: 98.65 % with lr 1e-3 on plateau (18 epochs, 331 s), 98.99 % with cosine from 2e-3 (18 epochs, 330 s; 25 epochs, 173 s on a quieter machine: 98.99 %, best
-epoch 14);
-a first run from the 99.05 % network reached 98.87 % (plateau, 20 epochs, 1,658 s under heavier load).
+network: 98.65 % with lr 1e-3 on plateau (18 epochs, 331 s); 98.99 % with cosine from 2e-3 over 18 epochs
+(330 s) and over 25 epochs (173 s on a quieter machine, best epoch 14). A first run from the 99.05 % network
+reached 98.87 % (plateau, 20 epochs, 1,658 s under heavier load).
 """
 from __future__ import annotations
 
