@@ -158,7 +158,9 @@ def test_dask_call_whose_workers_are_gone_raises_instead_of_hanging(monkeypatch)
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
                                   dashboard_address=None) as cluster, distributed.Client(cluster) as client:
         for nanny in cluster.workers.values():
-            nanny.auto_restart = False  # the cluster is left with no worker, as when its machine goes away
+            # Without this the nanny restarts the killed worker (distributed has no auto_restart switch any
+            # more): the cluster must be left with no worker, as when its machine goes away.
+            nanny.close_gracefully()
         worker_pid, = client.run(os.getpid).values()
 
         def kill():
