@@ -355,3 +355,19 @@ def test_sigterm_stops_a_run_like_ctrl_c(tmp_path):
     assert proc.returncode == 143 and "terminated" in err and "Traceback" not in err
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert metrics["run"]["status"] == "interrupted" and [r["model"] for r in metrics["models"]] == ["slow (fast)"]
+
+
+def test_tabular_weights_are_drawn_as_named_feature_bars(tmp_path, binary_csv, monkeypatch):
+    # Tables get a bar chart of the strongest features by column name, not a 1-pixel strip of weights.
+    import qboost_tn.eval.plots as plots
+
+    drawn = []
+    real = plots.plot_feature_bars
+    monkeypatch.setattr(plots, "plot_feature_bars", lambda maps, **kw: drawn.append(kw) or real(maps, **kw))
+    config = {"name": "csv", "data": {"name": "csv", "options": {"path": str(binary_csv), "target": "label"}},
+              "split": {"n_train": 100, "n_val": 60}, "output": str(tmp_path),
+              "models": [{"kind": "logistic-regression", "name": "logreg"}]}
+    run = run_experiment(config, progress=False)
+    assert run.status == "finished" and len(drawn) == 1
+    assert drawn[0]["feature_names"] == ["a", "b", "c"]
+    assert list((run.path / "figures").glob("weights-logreg-seed0.png"))

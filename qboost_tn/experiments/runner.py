@@ -144,18 +144,21 @@ def records_frame(records) -> pd.DataFrame:
 
 
 def _weight_map_figure(maps, task: Task, title):
-    from ..eval.plots import plot_weight_maps
+    """Images: one map per class drawn as a picture. Tables: per class, a bar chart of the strongest features
+    by name (a 1-pixel strip of weights says nothing about which column matters)."""
+    from ..eval.plots import plot_feature_bars, plot_weight_maps
 
     maps = np.atleast_2d(np.asarray(maps, dtype=np.float64))
-    shape = task.image_shape if task.image_shape is not None else (1, maps.shape[1])
     if maps.shape[0] == task.n_classes:
         names = task.class_names
     elif maps.shape[0] == 1 and task.n_classes == 2:
         names = [f"{task.class_names[1]} vs {task.class_names[0]}"]
     else:
         names = [f"output {i}" for i in range(maps.shape[0])]
-    return plot_weight_maps(maps, image_shape=shape, class_names=names, title=title,
-                            ncols=5 if task.image_shape is not None else 1)
+    if task.image_shape is None:
+        feature_names = task.feature_names if task.feature_names and len(task.feature_names) == maps.shape[1] else None
+        return plot_feature_bars(maps, feature_names=feature_names, class_names=names, title=title)
+    return plot_weight_maps(maps, image_shape=task.image_shape, class_names=names, title=title, ncols=5)
 
 
 def save_fitted(model, stem: Path) -> Path | None:
@@ -259,7 +262,7 @@ def _task(dataset, cfg, parts, seed, progress) -> Task:
     p = prepare(dataset, parts, scale=cfg["data"]["scale"])
     X_eval, y_eval = (p.X_test, p.y_test) if cfg["split"]["evaluate_on"] == "test" else (p.X_val, p.y_val)
     return Task(p.X_train, p.y_train, p.X_val, p.y_val, X_eval, y_eval, dataset.class_names,
-                dataset.image_shape, seed, progress)
+                dataset.image_shape, seed, progress, list(dataset.feature_names))
 
 
 def _evaluate(entry, task, outcome, draw: bool):

@@ -36,6 +36,7 @@ class Task:
     image_shape: tuple | None
     seed: int
     progress: bool = True
+    feature_names: list | None = None  # names of the input columns, for tabular weight charts
 
     @property
     def n_classes(self) -> int:
