@@ -34,7 +34,7 @@ def table(tmp_path_factory):
 
 
 def test_every_kind_runs_and_is_evaluated(table):
-    assert list(table.index) == ["sw", "qb", "lr-l1", "mlp", "mpo (chi=1)", "mpo (chi=64)", "scratch (chi=4)"]
+    assert list(table.index) == ["sw", "qb", "lr-l1", "mlp", "mpo (max_bond=1)", "mpo (max_bond=64)", "scratch (max_bond=4)"]
     assert (table["status"] == "ok").all(), table["error"].dropna().to_dict()
     assert (table["macro_auc"] > 0.75).all(), table["macro_auc"].to_dict()
     # fit times are seconds of this run (not ms, not a clock reading) and each model's own
@@ -54,17 +54,17 @@ def test_fitted_models_are_saved_where_the_family_can(table):
     assert table.loc["mlp", "model_file"] == "models/mlp-seed0.pt"
     state = torch.load(run_dir / table.loc["mlp", "model_file"], weights_only=True)
     assert state["0.weight"].shape == (16, 64)
-    assert table.loc["mpo (chi=1)", "model_file"].endswith(".pt")
+    assert table.loc["mpo (max_bond=1)", "model_file"].endswith(".pt")
     assert table["model_file"].isna()["lr-l1"]
 
 
 def test_parameter_counts_and_sparsity(table):
     assert table.loc["mlp", "n_params"] == 64 * 16 + 16 + 16 * 10 + 10
     # chi=64 is clipped to the largest useful bond: the exact factorisation loses nothing ...
-    assert table.loc["mpo (chi=64)", "rel_error"] < 1e-5
+    assert table.loc["mpo (max_bond=64)", "rel_error"] < 1e-5
     # ... while chi=1 keeps few parameters of the 16x16 layer
-    assert table.loc["mpo (chi=1)", "n_params"] < table.loc["mpo (chi=64)", "n_params"]
-    assert table.loc["mpo (chi=1)", "compressed_fraction"] < 0.5
+    assert table.loc["mpo (max_bond=1)", "n_params"] < table.loc["mpo (max_bond=64)", "n_params"]
+    assert table.loc["mpo (max_bond=1)", "compressed_fraction"] < 0.5
     assert table.loc["lr-l1", "sparsity"] > 0.2  # the L1 penalty zeroes weights
     assert 0 <= table.loc["sw", "sparsity"] <= 1 and 0 < table.loc["qb", "sparsity"] < 1
     assert table.loc["sw", "lam"] in (0.1, 1.0) and 0.5 < table.loc["sw", "val_macro_auc"] <= 1

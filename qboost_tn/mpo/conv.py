@@ -27,6 +27,7 @@ from torch import nn
 from ..errors import QBoostTNError
 from .compress import CompressionMethod, MPOCompression, register_compression, relative_error
 from .contract import reconstruct
+from .layer import load_decomposition
 from .shapes import clip_bonds, core_shapes, tensorize_shape
 from .ttsvd import bond_for_fraction, tt_svd
 
@@ -151,13 +152,7 @@ class MPOConv2d(nn.Module):
         layer = cls(conv.in_channels, conv.out_channels, conv.kernel_size, **_conv_args(conv),
                     max_bond=result.max_bond, in_modes=ins, out_modes=outs, bias=conv.bias is not None,
                     device=weight.device, dtype=weight.dtype)
-        with torch.no_grad():
-            for param, core in zip(layer.cores, result.cores):
-                param.copy_(core)
-            if conv.bias is not None:
-                layer.bias.copy_(conv.bias)
-        layer.decomposition = result
-        return layer
+        return load_decomposition(layer, result, conv.bias)
 
     def to_conv(self) -> nn.Conv2d:
         """A dense ``nn.Conv2d`` with the reconstructed kernel (same outputs to float tolerance)."""

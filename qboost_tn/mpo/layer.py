@@ -116,13 +116,7 @@ class MPOLinear(nn.Module):
         layer = cls(linear.in_features, linear.out_features, max_bond=result.max_bond, in_modes=ins, out_modes=outs,
                     bias=linear.bias is not None, forward_mode=forward_mode, device=weight.device,
                     dtype=weight.dtype)
-        with torch.no_grad():
-            for param, core in zip(layer.cores, result.cores):
-                param.copy_(core)
-            if linear.bias is not None:
-                layer.bias.copy_(linear.bias)
-        layer.decomposition = result
-        return layer
+        return load_decomposition(layer, result, linear.bias)
 
     def to_linear(self) -> nn.Linear:
         """A dense ``nn.Linear`` with the reconstructed weight (same outputs to float tolerance)."""
@@ -233,3 +227,14 @@ def tt_configurations(in_features, out_features, param_fraction, n_cores=(2, 3, 
                          f"param_fraction {param_fraction}")
     table = pd.DataFrame(rows).sort_values(["flops", "params"], ascending=[True, False], kind="stable")
     return table.reset_index(drop=True)
+
+
+def load_decomposition(layer, result, bias):
+    """Copy the cores of a TT-SVD ``result`` (and ``bias``, if any) into a freshly built factorised ``layer``."""
+    with torch.no_grad():
+        for param, core in zip(layer.cores, result.cores):
+            param.copy_(core)
+        if bias is not None:
+            layer.bias.copy_(bias)
+    layer.decomposition = result
+    return layer

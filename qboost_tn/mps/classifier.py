@@ -243,17 +243,10 @@ class MPSClassifier(ClassifierMixin, BaseEstimator):
         The MPS has no weight per feature; the mean size of each score's gradient with respect to each input
         plays that part in the comparison's weight-map view.
         """
+        from ..qubo.base import reshape_maps
+
         check_is_fitted(self)
-        maps = self.sensitivity_
-        P = maps.shape[1]
-        if image_shape is None:
-            side = math.isqrt(P)
-            image_shape = (side, side) if side * side == P else None
-        if image_shape is None:
-            return maps
-        if int(np.prod(image_shape)) != P:
-            raise ValueError(f"weight_maps: image_shape {tuple(image_shape)} does not hold {P} features")
-        return maps.reshape(len(maps), *image_shape)
+        return reshape_maps(self.sensitivity_, image_shape)
 
     def entanglement_table(self):
         """One row per bond: ``bond, chi, entropy`` (nats), ``max_entropy`` (= ln chi) and ``max_bond``."""

@@ -69,7 +69,7 @@ class Outcome:
     weight_maps : ndarray (n_maps, n_features), optional
         Per-class (or per-output) weights over the input features; drawn as images for image data.
     variant : str, optional
-        Distinguishes outcomes of one config entry (``"chi=4"``); appended to the model's name.
+        Distinguishes outcomes of one config entry (``"max_bond=4"``); appended to the model's name.
     info : dict
         Extra scalar columns for the table (chosen hyper-parameters, compression ratio, ...).
     figures : dict

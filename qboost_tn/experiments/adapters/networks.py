@@ -153,7 +153,7 @@ def _entanglement_figure(tables, title):
 
     table = pd.concat(tables, ignore_index=True)
     first = table["layer"].iloc[0]
-    return plot_entropy_profile(table[table["layer"] == first], hue="chi",
+    return plot_entropy_profile(table[table["layer"] == first], hue="max_bond",
                                 title=f"{title}: layer {first}, entanglement entropy per bond")
 
 
@@ -228,14 +228,14 @@ def mpo_compressed(task, params):
                 model, ft_info = _fine_tune(model, task, params, weight_decay=dense_info["weight_decay"], **teacher,
                                             **cores)
         after = entanglement_table(model)
-        tables.append(after.assign(chi=chi))
+        tables.append(after.drop(columns="max_bond").assign(max_bond=chi))
         info = {"max_bond": chi, "compressed_fraction": float(report["params_after"].sum()
                                                               / report["params_before"].sum()),
                 "rel_error": _rel_error(dense, model, layers), **ft_info, **_prefixed("dense_", dense_info),
                 **_prefixed("before_ft_", _entropy_info(before)), **_entropy_info(after)}
         last = i == len(bonds) - 1
         figures = {"entanglement": _entanglement_figure(tables, "MPO-compressed MLP")} if last else {}
-        yield _outcome(model, task, train.seconds + timer.seconds, f"chi={chi}", info, figures)
+        yield _outcome(model, task, train.seconds + timer.seconds, f"max_bond={chi}", info, figures)
 
 
 def _rel_error(dense, model, layers) -> float:
@@ -266,10 +266,10 @@ def mpo_scratch(task, params):
             model, _, info = tune(make, _data(task), _grid(params), seed=task.seed, desc=f"mpo chi={chi}",
                                   **_fit_args(task, params))
         table = entanglement_table(model)
-        tables.append(table.assign(chi=chi))
+        tables.append(table.drop(columns="max_bond").assign(max_bond=chi))
         last = i == len(bonds) - 1
         figures = {"entanglement": _entanglement_figure(tables, "MPO MLP from scratch")} if last else {}
-        yield _outcome(model, task, timer.seconds, f"chi={chi}", {"max_bond": chi, **info, **_entropy_info(table)},
+        yield _outcome(model, task, timer.seconds, f"max_bond={chi}", {"max_bond": chi, **info, **_entropy_info(table)},
                        figures)
 
 
