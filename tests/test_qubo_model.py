@@ -92,9 +92,16 @@ def test_stumps_find_the_informative_feature():
     assert polarities[0] == 1 and 0.3 < thresholds[0] < 0.7
 
 
-def test_beta_range_is_hot_then_cold():
+def test_beta_range_follows_the_energy_scale():
+    # The annealer sees beta x energy: scaling a problem by c must scale both ends by 1/c. The cold end accepts a
+    # move of the typical curvature cost 2 Q_jj with probability 1 % (unless clamped to 10 x hot).
     X, y = _data()
-    hot, cold = beta_range(least_squares_problem(X, y, scale=0.3, lam=1.0, regularizer="squared", n_layers=3))
+    problem = least_squares_problem(X, y, scale=0.3, lam=1.0, regularizer="squared", n_layers=3)
+    hot, cold = beta_range(problem)
+    scaled = LayeredProblem(4.0 * problem.Q, 4.0 * problem.h, 0.0, problem.n_layers)
+    assert beta_range(scaled) == pytest.approx((hot / 4.0, cold / 4.0))
+    diagonal = np.diag(problem.Q)
+    assert cold == pytest.approx(max(np.log(100.0) / (2.0 * np.median(diagonal[diagonal > 0])), 10.0 * hot))
     assert 0 < hot < cold
 
 
