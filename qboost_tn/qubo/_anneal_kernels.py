@@ -14,21 +14,47 @@ import numpy as np
 from numba import njit
 
 
+# Shared by the dense and the factored kernels, so both draw the same random numbers in the same order (the
+# two paths are bit-identical before the descent) and take the same greedy decisions.
+@njit(cache=True, nogil=True)
+def _random_start(W, n_layers):
+    """L uniform random spins per variable, summed (as a spin-level annealer starts)."""
+    for j in range(W.shape[0]):
+        w = 0
+        for _ in range(n_layers):
+            w += 1 if np.random.random() < 0.5 else -1
+        W[j] = w
+
+
+@njit(cache=True, nogil=True)
+def _proposal(w, n_layers):
+    """A ±2 step of one layer sum: inward at the ends of {−L, …, L}, else up or down with probability 1/2."""
+    if w >= n_layers:
+        return -2
+    if w <= -n_layers:
+        return 2
+    return 2 if np.random.random() < 0.5 else -2
+
+
+@njit(cache=True, nogil=True)
+def _best_single_move(slope, curve_j, w, n_layers, tol):
+    """The ±2 step that lowers the energy most by more than ``tol``, or 0 when neither does."""
+    up = curve_j + slope if w < n_layers else np.inf
+    down = curve_j - slope if w > -n_layers else np.inf
+    if up < down and up < -tol:
+        return 2
+    if down <= up and down < -tol:
+        return -2
+    return 0
+
+
 @njit(cache=True, nogil=True)
 def _metropolis_sweeps(Q, h, curve, n_layers, betas, W, f):
     """Sequential Metropolis sweeps of one replica, one sweep per β; updates ``W`` and ``f = Q W`` in place."""
     P = W.shape[0]
     for beta in betas:
         for j in range(P):
-            w = W[j]
-            if w >= n_layers:
-                d = -2
-            elif w <= -n_layers:
-                d = 2
-            elif np.random.random() < 0.5:
-                d = 2
-            else:
-                d = -2
+            d = _proposal(W[j], n_layers)
             delta = d * (2.0 * f[j] + h[j]) + curve[j]
             if delta <= 0.0 or np.random.random() < np.exp(-beta * delta):
                 _move(Q, W, f, j, d)
@@ -51,13 +77,9 @@ def _single_descent(Q, h, curve, n_layers, W, f, tol):
         moved = False
         for j in range(P):
             slope = 2.0 * (2.0 * f[j] + h[j])
-            up = curve[j] + slope if W[j] < n_layers else np.inf
-            down = curve[j] - slope if W[j] > -n_layers else np.inf
-            if up < down and up < -tol:
-                _move(Q, W, f, j, 2)
-                moved = True
-            elif down <= up and down < -tol:
-                _move(Q, W, f, j, -2)
+            d = _best_single_move(slope, curve[j], W[j], n_layers, tol)
+            if d != 0:
+                _move(Q, W, f, j, d)
                 moved = True
 
 
@@ -154,11 +176,7 @@ def anneal_sums(Q, h, n_layers, betas, seeds, descend_passes):
     tol = 1e-12 * (np.abs(h).sum() + np.abs(Q).sum() * n_layers + 1e-300)
     for r in range(R):
         np.random.seed(seeds[r])
-        for j in range(P):
-            w = 0
-            for _ in range(n_layers):
-                w += 1 if np.random.random() < 0.5 else -1
-            W[j] = w
+        _random_start(W, n_layers)
         for i in range(P):
             acc = 0.0
             row = Q[i]
@@ -199,15 +217,7 @@ def _factored_metropolis(F, diag, h, curve, n_layers, betas, W, u):
     P = W.shape[0]
     for beta in betas:
         for j in range(P):
-            w = W[j]
-            if w >= n_layers:
-                d = -2
-            elif w <= -n_layers:
-                d = 2
-            elif np.random.random() < 0.5:
-                d = 2
-            else:
-                d = -2
+            d = _proposal(W[j], n_layers)
             delta = d * (2.0 * _factored_field(F, diag, W, u, j) + h[j]) + curve[j]
             if delta <= 0.0 or np.random.random() < np.exp(-beta * delta):
                 _factored_move(F, W, u, j, d)
@@ -221,13 +231,9 @@ def _factored_single_descent(F, diag, h, curve, n_layers, W, u, tol):
         moved = False
         for j in range(P):
             slope = 2.0 * (2.0 * _factored_field(F, diag, W, u, j) + h[j])
-            up = curve[j] + slope if W[j] < n_layers else np.inf
-            down = curve[j] - slope if W[j] > -n_layers else np.inf
-            if up < down and up < -tol:
-                _factored_move(F, W, u, j, 2)
-                moved = True
-            elif down <= up and down < -tol:
-                _factored_move(F, W, u, j, -2)
+            d = _best_single_move(slope, curve[j], W[j], n_layers, tol)
+            if d != 0:
+                _factored_move(F, W, u, j, d)
                 moved = True
 
 
@@ -338,11 +344,7 @@ def anneal_factored_sums(F, diag, h, n_layers, betas, seeds, descend_passes, rea
     cfield = np.empty(P)
     for r in range(R):
         np.random.seed(seeds[r])
-        for j in range(P):
-            w = 0
-            for _ in range(n_layers):
-                w += 1 if np.random.random() < 0.5 else -1
-            W[j] = w
+        _random_start(W, n_layers)
         u[:] = 0.0
         for j in range(P):
             for i in range(N):
