@@ -29,6 +29,16 @@ def _row(epoch, loss_sum, correct, n, start, extra):
             "seconds": time.perf_counter() - start, **extra}
 
 
+def _record(history, row, callback, cores, label_site, verbose, step, extra=""):
+    """Add the callback's columns (entropies, ...) to one epoch's or sweep's row, keep it, and report it."""
+    if callback is not None:
+        row.update(callback(row, cores, label_site))
+    history.append(row)
+    if verbose:
+        print(f"{step}: loss {row['loss']:.4f}, train accuracy {row['train_accuracy']:.4f}{extra}, "
+              f"{row['seconds']:.1f} s", flush=True)
+
+
 def train_gradient(cores, label_site, Phi, y, *, n_epochs, learning_rate, batch_size, generator=None,
                    callback=None, verbose=False):
     """Adam on every core at fixed bond sizes, the rate decaying by a cosine to 0; ``cores`` (float tensors)
@@ -65,13 +75,8 @@ def train_gradient(cores, label_site, Phi, y, *, n_epochs, learning_rate, batch_
         with torch.no_grad():
             for core, p in zip(cores, params):
                 core.copy_(p)
-        row = _row(epoch, loss_sum, correct, len(y), start, {})
-        if callback is not None:
-            row.update(callback(row, cores, label_site))
-        history.append(row)
-        if verbose:
-            print(f"epoch {epoch}: loss {row['loss']:.4f}, train accuracy {row['train_accuracy']:.4f}, "
-                  f"{row['seconds']:.1f} s", flush=True)
+        _record(history, _row(epoch, loss_sum, correct, len(y), start, {}), callback, cores, label_site,
+                verbose, f"epoch {epoch}")
     return history
 
 
@@ -173,14 +178,10 @@ def train_sweep(cores, label_site, Phi, y, *, n_sweeps, learning_rate, batch_siz
             logits = _full_logits(cores, label_site, envs)
         loss = float(torch.nn.functional.cross_entropy(logits, y))
         correct = int((logits.argmax(1) == y).sum())
-        row = _row(sweep, loss * len(y), correct, len(y), start,
-                   {"max_chi": max(c.shape[-1] for c in cores), "truncation_error": worst})
-        if callback is not None:
-            row.update(callback(row, cores, label_site))
-        history.append(row)
-        if verbose:
-            print(f"sweep {sweep}: loss {row['loss']:.4f}, train accuracy {row['train_accuracy']:.4f}, "
-                  f"max chi {row['max_chi']}, {row['seconds']:.1f} s", flush=True)
+        max_chi = max(c.shape[-1] for c in cores)
+        _record(history, _row(sweep, loss * len(y), correct, len(y), start,
+                              {"max_chi": max_chi, "truncation_error": worst}),
+                callback, cores, label_site, verbose, f"sweep {sweep}", f", max chi {max_chi}")
     return history
 
 
