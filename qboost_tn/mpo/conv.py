@@ -27,7 +27,7 @@ from torch import nn
 from ..errors import QBoostTNError
 from .compress import CompressionMethod, MPOCompression, register_compression, relative_error
 from .contract import reconstruct
-from .layer import load_decomposition
+from .layer import FactorisedCounts, load_decomposition
 from .shapes import clip_bonds, core_shapes, tensorize_shape
 from .ttsvd import bond_for_fraction, tt_svd
 
@@ -59,7 +59,7 @@ def _empty_conv(module, weight) -> nn.Conv2d:
     return conv
 
 
-class MPOConv2d(nn.Module):
+class MPOConv2d(FactorisedCounts, nn.Module):
     """2-D convolution whose kernel is an MPO over (out-channel, in-channel) sites plus one kernel site.
 
     Parameters
@@ -178,13 +178,8 @@ class MPOConv2d(nn.Module):
         kernel = matrix.reshape(matrix.shape[0], math.prod(self.in_modes), *self.kernel_size)
         return kernel[:self.out_channels, :self.in_channels]
 
-    @property
-    def n_weight_params(self) -> int:
-        return sum(core.numel() for core in self.cores)
-
-    @property
-    def n_params(self) -> int:
-        return self.n_weight_params + (self.bias.numel() if self.bias is not None else 0)
+    def factors(self):
+        return list(self.cores)
 
     def forward(self, x):
         return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation)
@@ -201,7 +196,7 @@ def _leading_vectors(unfolding, rank):
     return u[:, :rank]
 
 
-class TuckerConv2d(nn.Module):
+class TuckerConv2d(FactorisedCounts, nn.Module):
     """Tucker-2 convolution: 1x1 to ``rank[1]`` channels, the spatial kernel to ``rank[0]``, 1x1 out.
 
     Parameters
@@ -279,13 +274,8 @@ class TuckerConv2d(nn.Module):
     def to_conv(self) -> nn.Conv2d:
         return _empty_conv(self, self.weight.detach())
 
-    @property
-    def n_weight_params(self) -> int:
-        return self.first.weight.numel() + self.core.weight.numel() + self.last.weight.numel()
-
-    @property
-    def n_params(self) -> int:
-        return self.n_weight_params + (self.bias.numel() if self.bias is not None else 0)
+    def factors(self):
+        return [self.first.weight, self.core.weight, self.last.weight]
 
     def forward(self, x):
         return self.last(self.core(self.first(x)))

@@ -14,7 +14,20 @@ from .shapes import clip_bonds, core_shapes, factorize, n_core_params, tensorize
 from .ttsvd import bond_for_fraction, tt_svd
 
 
-class MPOLinear(nn.Module):
+class FactorisedCounts:
+    """Parameter counts of a factorised layer that defines ``factors()`` (its weight tensors) and ``bias``."""
+
+    @property
+    def n_weight_params(self) -> int:
+        return sum(t.numel() for t in self.factors())
+
+    @property
+    def n_params(self) -> int:
+        """Trainable numbers: the factors plus the bias."""
+        return self.n_weight_params + (self.bias.numel() if self.bias is not None else 0)
+
+
+class MPOLinear(FactorisedCounts, nn.Module):
     """``y = x W^T + b`` with ``W`` (out x in) held as cores ``(chi_{k-1}, b_k, a_k, chi_k)``.
 
     ``in_features`` is split into in-modes ``a_k`` and ``out_features`` into out-modes ``b_k`` (zero-padded
@@ -146,14 +159,8 @@ class MPOLinear(nn.Module):
         """The reconstructed dense weight, ``(out_features, in_features)`` (differentiable)."""
         return reconstruct(list(self.cores), self.out_features, self.in_features)
 
-    @property
-    def n_weight_params(self) -> int:
-        return sum(core.numel() for core in self.cores)
-
-    @property
-    def n_params(self) -> int:
-        """Trainable numbers: cores plus bias."""
-        return self.n_weight_params + (self.bias.numel() if self.bias is not None else 0)
+    def factors(self):
+        return list(self.cores)
 
     @property
     def compression_ratio(self) -> float:

@@ -9,7 +9,7 @@ numba.
 """
 from __future__ import annotations
 
-import importlib
+from .._lazy import lazy_exports
 
 # public name -> submodule that defines it
 _EXPORTS = {
@@ -32,14 +32,4 @@ _EXPORTS = {
 }
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name):
-    if name in _EXPORTS:
-        value = getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
-        globals()[name] = value  # later look-ups skip this function
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_EXPORTS))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, prefix=f"{__name__}.")
