@@ -58,14 +58,21 @@ def test_factored_to_bqm_is_the_full_spin_model():
                                rtol=1e-10, atol=1e-12)
 
 
-def test_factored_anneal_finds_the_ground_state_of_small_problems():
+@pytest.mark.parametrize("kernel", ["dense", "factored"])
+def test_factored_anneal_finds_the_ground_state_of_small_problems(kernel, monkeypatch):
+    import qboost_tn.qubo.layered_anneal as layered
+
+    # The solver anneals small factored problems on their dense Q; a zero byte budget forces the factored kernel.
+    monkeypatch.setattr(layered, "DENSE_KERNEL_BYTES", layered.DENSE_KERNEL_BYTES if kernel == "dense" else 0)
     for seed in range(3):
         X, y = _wide(N=4, P=5, seed=seed)
         dense, factored = _both(X, y, scale=0.4, lam=0.5, regularizer="squared", n_layers=2)
         ground = dimod.ExactSolver().sample(dense.to_bqm()).first.energy
-        spins, energy = solve(factored, LayeredAnnealingSolver(), num_reads=4, num_sweeps=50, seed=seed)
-        assert energy == pytest.approx(ground, rel=1e-9, abs=1e-12)
-        assert factored.energy(spins) == pytest.approx(energy)
+        for warm_start in (False, True):
+            solver = LayeredAnnealingSolver(warm_start=warm_start)
+            spins, energy = solve(factored, solver, num_reads=4, num_sweeps=50, seed=seed)
+            assert energy == pytest.approx(ground, rel=1e-9, abs=1e-12)
+            assert factored.energy(spins) == pytest.approx(energy)
 
 
 def test_factored_sweeps_follow_the_dense_ones_and_end_in_a_pair_local_minimum():
@@ -79,11 +86,12 @@ def test_factored_sweeps_follow_the_dense_ones_and_end_in_a_pair_local_minimum()
     seeds = replica_seeds(2, 3)
     reach = pair_reach(factored.factor)
     # Without the descent: same starts, proposals and acceptances per seed as the dense kernel.
+    none = np.empty(0, dtype=np.int64)
     np.testing.assert_array_equal(anneal_factored_sums(factored.factor, factored.diag, factored.h, L, betas,
-                                                       seeds, 0, reach, 16),
-                                  anneal_sums(dense.Q, dense.h, L, betas, seeds, 0))
+                                                       seeds, 0, none, reach, 16),
+                                  anneal_sums(dense.Q, dense.h, L, betas, seeds, 0, none))
     # With it (small blocks, so the blocked pair search is exercised): no single or pair move improves.
-    W = anneal_factored_sums(factored.factor, factored.diag, factored.h, L, betas, seeds, 1000, reach, 16)
+    W = anneal_factored_sums(factored.factor, factored.diag, factored.h, L, betas, seeds, 1000, none, reach, 16)
     Q, h = dense.Q, dense.h
     for w in W.astype(float):
         energy = dense.energy_of_sums(w)

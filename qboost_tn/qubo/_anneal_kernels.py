@@ -83,32 +83,55 @@ def _single_descent(Q, h, curve, n_layers, W, f, tol):
                 moved = True
 
 
+@njit(cache=True, nogil=True, fastmath={"reassoc", "nsz"})
+def _partner_floor(curve, f, h, up_blocked, down_blocked, row, two_dj, start):
+    """The lowest single-move cost of any partner ``k >= start`` next to a move ``dj`` (``two_dj = 2 dj``).
+
+    A plain minimum (no index, blocked moves cost +inf), so it vectorises (``reassoc``: a minimum is exact in
+    any order); the pair search scans for the partner itself only when this floor shows a gain.
+    """
+    best = np.inf
+    for k in range(start, f.shape[0]):
+        slope = 2.0 * f[k] + h[k] + two_dj * row[k]
+        best = min(best, min(curve[k] + 2.0 * slope + up_blocked[k], curve[k] - 2.0 * slope + down_blocked[k]))
+    return best
+
+
 @njit(cache=True, nogil=True)
-def _pair_pass(Q, h, curve, n_layers, W, f, reach, tol):
+def _block_moves(W, n_layers, k, up_blocked, down_blocked):
+    up_blocked[k] = 0.0 if W[k] < n_layers else np.inf
+    down_blocked[k] = 0.0 if W[k] > -n_layers else np.inf
+
+
+@njit(cache=True, nogil=True)
+def _pair_pass(Q, h, curve, n_layers, W, f, reach, tol, up_blocked, down_blocked):
     """One pass of moves of two variables at once (each ±2); returns whether any lowered the energy.
 
     Needed because correlated features (neighbouring pixels) trap single moves: shifting weight from one to
-    the other keeps the fit and only a joint move sees the gain. For each (j, ±2) the best partner k is taken,
-    O(P) per candidate, O(P²) per pass. After a single-move descent every single move costs >= 0, so a pair
-    can only gain through its coupling ``2 dj dk Q_jk`` (at most ``reach[j] = 8 max_k |Q_jk|``): candidates
-    costing more than that are skipped without a scan.
+    the other keeps the fit and only a joint move sees the gain. For each (j, ±2) the best partner k > j is
+    taken (each unordered pair is looked at once), O(P) per candidate, O(P²) per pass. After a single-move
+    descent every single move costs >= 0, so a pair can only gain through its coupling ``2 dj dk Q_jk`` (at
+    most ``reach[j] = 8 max_k |Q_jk|``): candidates costing more than that are skipped without a scan, and
+    the others are first checked by :func:`_partner_floor` (most find no gain and need no partner index).
     """
     P = W.shape[0]
+    for k in range(P):
+        _block_moves(W, n_layers, k, up_blocked, down_blocked)
     improved = False
-    for j in range(P):
+    for j in range(P - 1):
         for dj in (-2, 2):
             if abs(W[j] + dj) > n_layers:
                 continue
             gain_j = dj * (2.0 * f[j] + h[j]) + curve[j]
             if gain_j > reach[j]:
                 continue
+            row = Q[j]
+            if gain_j + _partner_floor(curve, f, h, up_blocked, down_blocked, row, 2.0 * dj, j + 1) >= -tol:
+                continue
             best = -tol
             best_k = -1
             best_dk = 0
-            row = Q[j]
-            for k in range(P):
-                if k == j:
-                    continue
+            for k in range(j + 1, P):
                 # Change of the pair for dk = ±2: gain_j + 4 Q_kk + dk (2 f_k + h_k + 2 dj Q_jk).
                 slope = 2.0 * f[k] + h[k] + 2.0 * dj * row[k]
                 base = gain_j + curve[k]
@@ -123,6 +146,8 @@ def _pair_pass(Q, h, curve, n_layers, W, f, reach, tol):
             if best_k >= 0:
                 _move(Q, W, f, j, dj)
                 _move(Q, W, f, best_k, best_dk)
+                _block_moves(W, n_layers, j, up_blocked, down_blocked)
+                _block_moves(W, n_layers, best_k, up_blocked, down_blocked)
                 improved = True
                 break
     return improved
@@ -132,15 +157,20 @@ def _pair_pass(Q, h, curve, n_layers, W, f, reach, tol):
 def _descend(Q, h, curve, reach, tol, n_layers, W, f, max_passes):
     """Single and pair moves that lower the energy, until none is left: every result is a local minimum of
     both neighbourhoods."""
+    up_blocked = np.empty(W.shape[0])
+    down_blocked = np.empty(W.shape[0])
     for _ in range(max_passes):
         _single_descent(Q, h, curve, n_layers, W, f, tol)
-        if not _pair_pass(Q, h, curve, n_layers, W, f, reach, tol):
+        if not _pair_pass(Q, h, curve, n_layers, W, f, reach, tol, up_blocked, down_blocked):
             return
 
 
 @njit(cache=True, nogil=True)
-def anneal_sums(Q, h, n_layers, betas, seeds, descend_passes):
+def anneal_sums(Q, h, n_layers, betas, seeds, descend_passes, start):
     """Anneal one replica per seed along ``betas`` from a random spin state; returns the final sums.
+
+    With a ``start``, read 0 is instead the closing descent from ``start`` alone (no sweeps: annealing would
+    first heat away what makes the start good); the other reads are unchanged.
 
     Parameters
     ----------
@@ -155,6 +185,8 @@ def anneal_sums(Q, h, n_layers, betas, seeds, descend_passes):
         variable, as a spin-level annealer starts) and every proposal.
     descend_passes : int
         Cap on the passes of the descent that ends every replica (it stops when nothing improves).
+    start : (P,) or (0,) int64
+        Layer sums on the lattice for read 0 to descend from, or empty: every read anneals from random.
 
     Returns
     -------
@@ -175,15 +207,20 @@ def anneal_sums(Q, h, n_layers, betas, seeds, descend_passes):
     # Rounding in the maintained field must not make a flat move look like a gain and cycle.
     tol = 1e-12 * (np.abs(h).sum() + np.abs(Q).sum() * n_layers + 1e-300)
     for r in range(R):
+        warm = r == 0 and start.shape[0] == P
         np.random.seed(seeds[r])
-        _random_start(W, n_layers)
+        if warm:
+            W[:] = start
+        else:
+            _random_start(W, n_layers)
         for i in range(P):
             acc = 0.0
             row = Q[i]
             for j in range(P):
                 acc += row[j] * W[j]
             f[i] = acc
-        _metropolis_sweeps(Q, h, curve, n_layers, betas, W, f)
+        if not warm:
+            _metropolis_sweeps(Q, h, curve, n_layers, betas, W, f)
         _descend(Q, h, curve, reach, tol, n_layers, W, f, descend_passes)
         out[r] = W
     return out
@@ -306,15 +343,15 @@ def _factored_pair_pass(F, diag, h, curve, reach, n_layers, W, u, tol, cand, cfi
 
 
 @njit(cache=True, nogil=True)
-def anneal_factored_sums(F, diag, h, n_layers, betas, seeds, descend_passes, reach, block):
+def anneal_factored_sums(F, diag, h, n_layers, betas, seeds, descend_passes, start, reach, block):
     """:func:`anneal_sums` for ``Q = F Fᵀ + diag(d)``: one replica per seed, same starts and proposals.
 
     Parameters
     ----------
     F : (P, N) float64, C-contiguous
     diag, h : (P,) float64
-    n_layers, betas, seeds, descend_passes
-        As for :func:`anneal_sums`.
+    n_layers, betas, seeds, descend_passes, start
+        As for :func:`anneal_sums` (read 0 descends from a non-empty ``start`` without sweeps).
     reach : (P,) float64
         An upper bound of ``8 max_{k != j} |Q_jk|`` per feature (prunes the pair search; a looser bound
         costs time, never correctness).
@@ -343,13 +380,18 @@ def anneal_factored_sums(F, diag, h, n_layers, betas, seeds, descend_passes, rea
     cand = np.empty(P, dtype=np.int64)
     cfield = np.empty(P)
     for r in range(R):
+        warm = r == 0 and start.shape[0] == P
         np.random.seed(seeds[r])
-        _random_start(W, n_layers)
+        if warm:
+            W[:] = start
+        else:
+            _random_start(W, n_layers)
         u[:] = 0.0
         for j in range(P):
             for i in range(N):
                 u[i] += W[j] * F[j, i]
-        _factored_metropolis(F, diag, h, curve, n_layers, betas, W, u)
+        if not warm:
+            _factored_metropolis(F, diag, h, curve, n_layers, betas, W, u)
         for _ in range(descend_passes):
             _factored_single_descent(F, diag, h, curve, n_layers, W, u, tol)
             if not _factored_pair_pass(F, diag, h, curve, reach, n_layers, W, u, tol, cand, cfield, block):

@@ -14,9 +14,10 @@ from __future__ import annotations
 import time
 
 import numpy as np
+import scipy.linalg
 
 from ._anneal_kernels import anneal_factored_sums
-from .model import FactoredLayeredProblem, check_count
+from .model import FactoredLayeredProblem, check_count, one_blas_thread
 from .schedule import beta_range as problem_beta_range
 from .schedule import check_beta_range
 
@@ -54,8 +55,32 @@ def pair_reach(factor) -> np.ndarray:
     return 8.0 * norms * others
 
 
+def relaxed_factored_start(problem: FactoredLayeredProblem) -> np.ndarray:
+    """:func:`qboost_tn.qubo.layered_anneal.relaxed_start` of a factored problem, without a P × P matrix.
+
+    With every ``d_j > 0``, ``Q = F Fᵀ + D`` is positive definite and, by the Woodbury identity, the
+    continuous minimiser is ``w = D⁻¹ (b − F c)`` with ``b = −h / 2`` and ``(I + Fᵀ D⁻¹ F) c = Fᵀ D⁻¹ b``:
+    one N × N system, O(P·N²). Otherwise (some ``d_j <= 0``) ``Q`` may be singular: empty, no start.
+    """
+    from .layered_anneal import NO_START, lattice_round
+
+    F, d = problem.factor, problem.diag
+    if not np.all(d > 0):
+        return NO_START
+    b = -0.5 * problem.h
+    with one_blas_thread():
+        scaled = F / d[:, None]  # D⁻¹ F
+        system = np.eye(F.shape[1]) + F.T @ scaled
+        try:
+            c = scipy.linalg.cho_solve(scipy.linalg.cho_factor(system, lower=True, check_finite=False),
+                                       scaled.T @ b, check_finite=False)
+        except np.linalg.LinAlgError:
+            return NO_START
+        return lattice_round((b - F @ c) / d, problem.n_layers)
+
+
 def anneal_factored(problem: FactoredLayeredProblem, *, num_reads=1, num_sweeps=1000, beta_range=None,
-                    seed=None):
+                    seed=None, start=None):
     """Anneal a :class:`FactoredLayeredProblem` over its layer sums ``W_j ∈ {−L, −L+2, …, L}``.
 
     Parameters
@@ -69,6 +94,8 @@ def anneal_factored(problem: FactoredLayeredProblem, *, num_reads=1, num_sweeps=
         (hot, cold); default :func:`qboost_tn.qubo.schedule.beta_range`.
     seed : int, optional
         Fixes every replica; read r's result depends only on ``seed`` and r.
+    start : array of int of shape (P,), optional
+        Layer sums for read 0 to descend from without sweeps (e.g. :func:`relaxed_factored_start`).
 
     Returns
     -------
@@ -76,19 +103,26 @@ def anneal_factored(problem: FactoredLayeredProblem, *, num_reads=1, num_sweeps=
     energies : ndarray of float64, shape (num_reads,)
         Recomputed with numpy, offset included.
     info : dict
-        ``beta_range`` used and ``anneal_seconds``.
+        ``beta_range`` used (NaN when the only read descends from ``start``) and ``anneal_seconds``.
     """
-    from .layered_anneal import replica_seeds
+    from .layered_anneal import check_start, replica_seeds
 
     if not isinstance(problem, FactoredLayeredProblem):
         raise TypeError(f"anneal_factored needs a FactoredLayeredProblem, got {type(problem).__name__}")
     num_reads = check_count(num_reads, "num_reads")
     num_sweeps = check_count(num_sweeps, "num_sweeps")
-    hot, cold = problem_beta_range(problem) if beta_range is None else check_beta_range(beta_range)
+    start = check_start(start, problem.n_features, problem.n_layers)
+    if beta_range is not None:
+        hot, cold = check_beta_range(beta_range)
+    elif num_reads > 1 or not start.size:
+        hot, cold = problem_beta_range(problem)
+    else:  # the one read descends from the start: no schedule to set
+        hot = cold = float("nan")
     betas = np.geomspace(hot, cold, num_sweeps)
-    start = time.perf_counter()
+    began = time.perf_counter()
     sums = anneal_factored_sums(problem.factor, problem.diag, problem.h, problem.n_layers, betas,
-                                replica_seeds(seed, num_reads), DESCENT_PASSES, pair_reach(problem.factor), PAIR_BLOCK)
-    seconds = time.perf_counter() - start
+                                replica_seeds(seed, num_reads), DESCENT_PASSES, start, pair_reach(problem.factor),
+                                PAIR_BLOCK)
+    seconds = time.perf_counter() - began
     energies = problem.energy_of_sums(sums)
     return sums, energies, {"beta_range": (hot, cold), "anneal_seconds": seconds}

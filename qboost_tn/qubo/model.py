@@ -27,10 +27,12 @@ import dimod
 import numpy as np
 
 # least_squares_problem(form="auto") uses the factored form when features outnumber the samples by this
-# factor. Measured (benchmarks/wide_scaling.py, N = 150, L = 4): at P = 1,000 the dense annealer is faster
-# (its closing descent costs O(P) per pass, the factored one O(P·N)); from P ≈ 2,000 on the factored path,
-# which also skips forming Q, is as fast or faster at equal energies, and at P = 4,000 about twice as fast ...
-FACTORED_RATIO = 12
+# factor. It is the smaller form from P > N on, and building it is cheaper (no P × P product, no symmetry
+# check over P² entries); its warm start costs one N × N factorisation instead of a P × P one (at P = 1,600,
+# N = 150: 3 ms instead of 50 ms). The annealer still runs its dense kernel on Q = F Fᵀ + D, formed once, up
+# to layered_anneal.DENSE_KERNEL_BYTES (benchmarks/wide_scaling.py). Kept at 4 so that the plain inputs of
+# small image sets (MNIST 20x20: 400 pixels, 150 samples) stay dense as before ...
+FACTORED_RATIO = 4
 # ... or when the dense Q would take more than this many bytes, whatever the ratio.
 DENSE_MAX_BYTES = 512 * 2**20
 FORMS = ("auto", "dense", "factored")
@@ -331,6 +333,23 @@ def _use_factored(form, v, P) -> bool:
     return P >= FACTORED_RATIO * int(np.count_nonzero(v)) or 8 * P * P > DENSE_MAX_BYTES
 
 
+def one_blas_thread():
+    """Context running BLAS/LAPACK on one thread, for the small products and factorisations around annealing.
+
+    On busy cores OpenBLAS's threads wait for each other: a 1,600 × 1,600 Cholesky factorisation took 1.2 s
+    with two threads on two busy cores and 55 ms with one, a 150 × 150 solve 50 ms instead of under 1 ms.
+    """
+    global _BLAS
+    if _BLAS is None:
+        from threadpoolctl import ThreadpoolController
+
+        _BLAS = ThreadpoolController()  # finding the loaded libraries once costs milliseconds
+    return _BLAS.limit(limits=1, user_api="blas")
+
+
+_BLAS = None
+
+
 def ridge_weights(X, y, *, lam, curvature, sample_weight=None) -> np.ndarray:
     """Continuous minimiser ``w`` of the same loss with ``scale · W`` relaxed to real weights ``w``.
 
@@ -347,7 +366,8 @@ def ridge_weights(X, y, *, lam, curvature, sample_weight=None) -> np.ndarray:
     if P > N and np.all(v >= 0):
         root = np.sqrt(v)
         B = root[:, None] * Xc
-        return B.T @ np.linalg.solve(B @ B.T + alpha * np.eye(N), root * yc)
+        with one_blas_thread():  # an N × N system: threads only wait for each other
+            return B.T @ np.linalg.solve(B @ B.T + alpha * np.eye(N), root * yc)
     gram = Xc.T @ (v[:, None] * Xc)
     return np.linalg.solve(gram + alpha * np.eye(P), Xc.T @ (v * yc))
 

@@ -8,7 +8,8 @@ A *solver* is a :class:`LayeredSolver`: an object with
   (:class:`~qboost_tn.qubo.model.LayeredProblem` or :class:`~qboost_tn.qubo.model.FactoredLayeredProblem`)
   and returning a :class:`dimod.SampleSet` over the variables of ``problem.to_bqm()`` (spin ``(l, j)`` is
   label ``l * P + j``). It always receives the three keywords; it may ignore those it does not declare;
-* ``default_budget``: the ``(num_reads, num_sweeps)`` it uses when the caller leaves them None;
+* ``default_budget``: the ``(num_reads, num_sweeps)`` it uses when the caller leaves them None (through
+  :meth:`LayeredSolver.budget`, which a solver may override to scale it with the problem);
 * ``parameters``: dimod-style ``{name: []}`` of the keywords that change its result;
 * ``properties``: a dict of whatever else it wants to tell (dimod-style).
 
@@ -87,6 +88,12 @@ class LayeredSolver(abc.ABC):
     @abc.abstractmethod
     def sample_layered(self, problem, *, num_reads, num_sweeps, seed):
         """A :class:`dimod.SampleSet` over ``problem.to_bqm()``'s variables (labels ``l * P + j``)."""
+
+    def budget(self, problem) -> tuple[int, int]:
+        """``(num_reads, num_sweeps)`` for ``problem`` when the caller gives None: ``default_budget`` here;
+        a solver whose cost grows with the problem may scale it."""
+        reads, sweeps = self.default_budget
+        return int(reads), int(sweeps)
 
 
 class DimodLayeredSolver(LayeredSolver):
@@ -263,11 +270,14 @@ def solver_name(solver) -> str:
 def solve(problem, solver=DEFAULT_SOLVER, *, num_reads=None, num_sweeps=None, seed=None):
     """Lowest-energy (L, P) spins and their energy found by ``solver`` on ``problem``.
 
-    ``num_reads``/``num_sweeps`` left None take the solver's ``default_budget``. The returned energy is
-    recomputed from the problem, not trusted from the solver.
+    ``num_reads``/``num_sweeps`` left None take the solver's budget for this problem
+    (:meth:`LayeredSolver.budget`, by default its ``default_budget``). The returned energy is recomputed from
+    the problem, not trusted from the solver.
     """
     layered = get_solver(solver)
-    default_reads, default_sweeps = layered.default_budget
+    # A class registered with LayeredSolver.register (not a subclass) may lack the optional budget method.
+    budget = getattr(layered, "budget", None)
+    default_reads, default_sweeps = budget(problem) if budget is not None else layered.default_budget
     sampleset = layered.sample_layered(problem, num_reads=default_reads if num_reads is None else num_reads,
                                        num_sweeps=default_sweeps if num_sweeps is None else num_sweeps,
                                        seed=seed)
