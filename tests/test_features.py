@@ -6,11 +6,13 @@ from sklearn.datasets import load_digits
 from sklearn.utils._param_validation import InvalidParameterError
 
 from qboost_tn import ShallowWideClassifier
-from qboost_tn.qubo.features import FEATURE_MAPS, apply_map, fit_map, mean_gradient, median_distance
+from qboost_tn.qubo.features import (FEATURE_MAPS, TREE_DEPTH, _leaves, apply_map, fit_map, mean_gradient,
+                                      median_distance)
 from qboost_tn.qubo.persistence import load_model, save_model
 
 FAST = dict(num_reads=2, num_sweeps=50, random_state=0)
 MAPS = [m for m in FEATURE_MAPS if m != "identity"]
+SMOOTH = [m for m in MAPS if m != "trees"]  # maps with an input gradient (trees are piecewise constant)
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +25,9 @@ def digits():
 def test_each_map_learns_digits_and_round_trips(kind, digits, tmp_path):
     X, y, X_test, y_test = digits
     clf = ShallowWideClassifier(features=kind, n_components=128, lam=1.0, **FAST).fit(X, y)
-    assert clf.coef_.shape == (10, 128)
+    # The tree map keeps the 64 inputs and the leaves that training rows reach (8 trees of at most 16).
+    width = 64 + len(clf.map_columns_) if kind == "trees" else 128
+    assert clf.coef_.shape == (10, width)
     assert clf.score(X_test, y_test) > 0.75
     # Weight maps stay in input space (8x8 images), whatever the map's width.
     assert clf.weight_maps().shape == (10, 8, 8) and np.isfinite(clf.weight_maps()).all()
@@ -36,9 +40,9 @@ def test_each_map_learns_digits_and_round_trips(kind, digits, tmp_path):
 def test_maps_are_seeded_and_fitted_on_training_rows_only(kind, digits):
     X, y, X_test, _ = digits
     U = X / 16.0
-    a = fit_map(kind, U, n_components=64, bandwidth=1.0, rng=np.random.RandomState(3))
-    b = fit_map(kind, U, n_components=64, bandwidth=1.0, rng=np.random.RandomState(3))
-    c = fit_map(kind, U, n_components=64, bandwidth=1.0, rng=np.random.RandomState(4))
+    a = fit_map(kind, U, n_components=64, bandwidth=1.0, rng=np.random.RandomState(3), y=y)
+    b = fit_map(kind, U, n_components=64, bandwidth=1.0, rng=np.random.RandomState(3), y=y)
+    c = fit_map(kind, U, n_components=64, bandwidth=1.0, rng=np.random.RandomState(4), y=y)
     np.testing.assert_array_equal(apply_map(kind, a, X_test / 16), apply_map(kind, b, X_test / 16))
     assert not np.allclose(apply_map(kind, a, X_test / 16), apply_map(kind, c, X_test / 16))
     # Transforming new rows never changes the fitted state.
@@ -47,7 +51,7 @@ def test_maps_are_seeded_and_fitted_on_training_rows_only(kind, digits):
     assert all(np.array_equal(before[k], a[k]) for k in a)
 
 
-@pytest.mark.parametrize("kind", MAPS)
+@pytest.mark.parametrize("kind", SMOOTH)
 def test_mean_gradient_matches_finite_differences(kind, digits):
     X, _, _, _ = digits
     U = X[:20] / 16.0
@@ -62,6 +66,50 @@ def test_mean_gradient_matches_finite_differences(kind, digits):
         numeric[:, j] = ((apply_map(kind, state, U + step) - apply_map(kind, state, U - step)) @ A.T).mean(axis=0) / (2 * eps)
     # The ReLU of the patch map has kinks: rows exactly at one are measure zero, but keep a loose tolerance.
     np.testing.assert_allclose(grad, numeric, rtol=1e-3, atol=1e-5 if kind != "patches" else 1e-3)
+
+
+def test_tree_map_lands_rows_in_the_forests_leaves(digits):
+    """The stored complete trees partition rows exactly as scikit-learn's forest does (its apply), also rows
+    never seen in training and values on a threshold."""
+    from sklearn.ensemble import RandomForestClassifier
+
+    X, y, X_test, _ = digits
+    U = X / 16.0
+    state = fit_map("trees", U, n_components=160, bandwidth=1.0, rng=np.random.RandomState(5), y=y)
+    # The forest fit_map grows: the same seed drawn from the same generator.
+    forest = RandomForestClassifier(10, max_depth=TREE_DEPTH, max_features="sqrt",
+                                    random_state=np.random.RandomState(5).randint(np.iinfo(np.int32).max))
+    forest.fit(U.astype(np.float32), y)
+    rows = np.vstack([X_test / 16.0, np.full((1, 64), 0.5), forest.estimators_[0].tree_.threshold[:1].repeat(64)[None]])
+    ours, theirs = _leaves(rows, state), forest.apply(rows.astype(np.float32))
+    for t in range(10):
+        pairs = set(zip(ours[:, t], theirs[:, t]))
+        assert len(pairs) == len(set(ours[:, t])) == len(set(theirs[:, t])), f"tree {t} splits rows differently"
+    z = apply_map("trees", state, U)
+    assert np.array_equal(z[:, :64], U)  # the inputs stay next to the leaves
+    leaves = z[:, 64:]
+    assert set(np.unique(leaves)) == {0.0, 1.0} and (leaves.sum(axis=1) == 10).all()  # one leaf per tree
+    assert leaves.any(axis=0).all()  # only reachable leaves are columns
+
+
+def test_tree_map_effects_are_score_differences_across_each_inputs_range(digits):
+    X, y, _, _ = digits
+    U = X[:30] / 16.0
+    state = fit_map("trees", X / 16.0, n_components=64, bandwidth=1.0, rng=np.random.RandomState(0), y=y)
+    A = np.random.default_rng(2).normal(size=(2, apply_map("trees", state, U[:1]).shape[1]))
+    effects = mean_gradient("trees", state, U, A)
+    expected = np.zeros_like(effects)
+    for j in range(U.shape[1]):
+        top, bottom = U.copy(), U.copy()
+        top[:, j], bottom[:, j] = 1.0, 0.0
+        expected[:, j] = ((apply_map("trees", state, top) - apply_map("trees", state, bottom)) @ A.T).mean(axis=0)
+    np.testing.assert_allclose(effects, expected, rtol=1e-10, atol=1e-12)
+
+
+def test_tree_map_needs_labels():
+    with pytest.raises(ValueError, match="needs y"):
+        fit_map("trees", np.random.default_rng(0).random((20, 3)), n_components=32, bandwidth=1.0,
+                rng=np.random.RandomState(0))
 
 
 def test_bandwidth_follows_the_median_heuristic():

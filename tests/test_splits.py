@@ -78,6 +78,31 @@ def test_scaler_is_fitted_on_training_rows_only():
         prepare(ds, parts, scale="robust")
 
 
+def test_log_minmax_logs_only_skewed_non_negative_columns():
+    rng = np.random.default_rng(0)
+    n = 200
+    counts = rng.poisson(0.3, n) * rng.integers(1, 40, n)      # long-tailed counts
+    one_hot = (rng.random(n) < 0.05).astype(float)            # rare but binary
+    signed = rng.standard_exponential(n) - 5.0                # skewed but negative
+    age = rng.normal(40, 10, n)                               # near symmetric
+    X = np.column_stack([counts, one_hot, signed, age]).astype(float)
+    y = np.arange(n) % 2
+    ds = Dataset("skewed", X, y, ["counts", "one_hot", "signed", "age"], ["a", "b"])
+    parts = split(ds, n_train=150, n_val=50, seed=0)
+    data = prepare(ds, parts, scale="log-minmax")
+    assert data.scaler.logged_.tolist() == [True, False, False, False]
+    train = X[parts.train]
+    logged = np.log1p(train[:, 0])
+    np.testing.assert_allclose(data.X_train[:, 0], (logged - logged.min()) / np.ptp(logged), rtol=1e-5)
+    np.testing.assert_allclose(data.X_train[:, 1:], prepare(ds, parts).X_train[:, 1:], rtol=1e-5, atol=1e-6)
+    # "auto" logs tabular columns and leaves images (whose pixels are skewed too) to min-max.
+    assert prepare(ds, parts, scale="auto").scaler.logged_[0]
+    images = load_dataset("digits")
+    assert type(prepare(images, split(images, n_train=100, n_val=0, seed=0), scale="auto").scaler).__name__ == "MinMaxScaler"
+    quantile = prepare(ds, parts, scale="quantile")
+    assert quantile.X_train.min() >= 0.0 and quantile.X_train.max() <= 1.0
+
+
 def test_dataset_rejects_nan_and_mismatched_shapes():
     with pytest.raises(ValueError, match=r"NaN or inf in features \['f1'\]"):
         Dataset("bad", [[0.0, np.nan]], [0], ["f0", "f1"], ["a"])

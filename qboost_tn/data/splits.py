@@ -6,13 +6,16 @@ from dataclasses import dataclass
 
 import numpy as np
 from sklearn.model_selection import train_test_split
-from sklearn.preprocessing import MinMaxScaler, StandardScaler
+from sklearn.preprocessing import MinMaxScaler, QuantileTransformer, StandardScaler
 
 from ..errors import DataError
 
 from .dataset import Dataset
+from .skew import LogMinMaxScaler
 
-SCALERS = {"minmax": MinMaxScaler, "standard": StandardScaler}
+SCALERS = {"minmax": MinMaxScaler, "standard": StandardScaler, "log-minmax": LogMinMaxScaler,
+           "quantile": QuantileTransformer}
+SCALES = (*SCALERS, "auto")
 
 
 @dataclass(frozen=True)
@@ -102,15 +105,22 @@ class Prepared:
 
 
 def prepare(dataset: Dataset, parts: Split, scale="minmax") -> Prepared:
-    """Index a data set by a split and scale features (``"minmax"``, ``"standard"`` or ``None``).
+    """Index a data set by a split and scale features.
 
-    The scaler is fitted on the training rows only, so nothing about validation or test data leaks in.
-    Min-max leaves one-hot and [0, 1] pixel columns as they are when the training part spans their range.
+    ``scale``: ``"minmax"`` (to [0, 1]); ``"standard"``; ``"log-minmax"``, min-max after ``log1p`` of the
+    skewed non-negative columns (counts, amounts; see :class:`qboost_tn.data.skew.LogMinMaxScaler`);
+    ``"quantile"``, each column through its training quantiles to [0, 1]; ``"auto"``, min-max for images and
+    log-minmax for tabular data; or None. The scaler is fitted on the training rows only, so nothing about
+    validation or test data leaks in. Min-max leaves one-hot and [0, 1] pixel columns as they are when the
+    training part spans their range.
     """
-    if scale is not None and scale not in SCALERS:
-        raise DataError(f"prepare: unknown scale {scale!r}; use one of {list(SCALERS)} or None")
+    if scale is not None and scale not in SCALES:
+        raise DataError(f"prepare: unknown scale {scale!r}; use one of {list(SCALES)} or None")
+    if scale == "auto":
+        # A pixel column is not a count: a log would only bend the intensity scale the images share.
+        scale = "minmax" if dataset.image_shape is not None else "log-minmax"
     X, y = dataset.X, dataset.y
-    scaler = SCALERS[scale]().fit(X[parts.train]) if scale else None
+    scaler = _scaler(scale, len(parts.train)).fit(X[parts.train]) if scale else None
 
     def rows(index):
         out = X[index]
@@ -118,3 +128,10 @@ def prepare(dataset: Dataset, parts: Split, scale="minmax") -> Prepared:
 
     return Prepared(rows(parts.train), y[parts.train], rows(parts.val), y[parts.val],
                     rows(parts.test), y[parts.test], scaler)
+
+
+def _scaler(scale, n_train):
+    if scale == "quantile":
+        # Fixed subsample seed: the transform must not depend on global random state.
+        return QuantileTransformer(n_quantiles=min(1000, n_train), random_state=0)
+    return SCALERS[scale]()

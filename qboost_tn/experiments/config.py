@@ -20,6 +20,7 @@ from pathlib import Path
 import yaml
 
 from ..data import DATASETS
+from ..data.splits import SCALES
 from ..errors import QBoostTNError
 from .adapters import ADAPTERS
 from .schema import (Bool, ConfigError, Field, Float, Int, List, Mapping, Nullable, Record, Spec, Str, join,
@@ -98,8 +99,10 @@ SCHEMA = Record({
     "data": Field(Record({
         "name": Field(Str(choices=lambda: tuple(DATASETS))),  # asked at each load: registered plugins count
         "options": Field(Mapping(), {}, "loader options, e.g. size: 20, path: ../shared/data/mnist"),
-        "scale": Field(Nullable(Str(choices=("minmax", "standard"))), "minmax",
-                       "feature scaling fitted on the training part only"),
+        "scale": Field(Nullable(Str(choices=SCALES)), "minmax",
+                       "feature scaling fitted on the training part only: minmax, standard, log-minmax (log1p of "
+                       "skewed non-negative columns first), quantile, auto (minmax for images, log-minmax "
+                       "otherwise)"),
     }, _data_rules)),
     "split": Field(Record({
         "n_train": Field(Nullable(Int(min=1)), None),

@@ -13,12 +13,22 @@ uses it is saved and loaded without pickle (the estimator keeps the state as ``m
 ``"nystroem"``          the RBF kernel against ``D`` training rows, whitened: ``k(u, C) K_CC^(-1/2)``
 ``"patches"``           images only: ReLU responses of ``D / 4`` filters cut from random 5×5 training patches
                         (contrast-normalised), average-pooled over the image's four quadrants
+``"trees"``             ``u`` next to the leaf indicators of ``D / 16`` random-forest trees of depth 4
+                        grown on the training labels (one column per reachable leaf)
 ======================  ==================================================================================
 
 RBF maps take their width ``σ`` from the data: ``bandwidth × median pairwise distance`` of training rows
 (the median heuristic; ``bandwidth`` is the factor a validation search may tune). The patch map is a random
 one-layer convolutional network (Coates & Ng 2011, "random patches"): on 150 MNIST digits a linear model over
 it beats a random forest, which no pixel kernel does.
+
+The tree map is the tabular one: a linear model over leaf indicators is an additive model of feature
+interactions (He et al. 2014, "Practical lessons from predicting clicks"; Ren et al. 2015, "Global refinement
+of random forest"). Leaves only ask which side of a threshold a value lies, so skewed and count columns need
+no log or quantile scaling, one-hot columns split cleanly, and a noise column that no tree chooses adds no
+feature. The inputs stay in ``z`` so the linear part of the score is not lost to the trees' coarse steps. The
+trees are stored as complete binary trees of fixed depth (a leaf above the bottom level passes rows down its
+left side, with threshold +inf), so applying them is four vectorised gathers and needs no pickle.
 
 Each map also gives the mean input gradient of a linear score ``a · z(u)`` over rows, which is how the
 learner's ``weight_maps`` stay in input space whatever the map.
@@ -30,11 +40,13 @@ import math
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-FEATURE_MAPS = ("identity", "rff", "nystroem", "patches")
+FEATURE_MAPS = ("identity", "rff", "nystroem", "patches", "trees")
 PATCH_SIZE = 5
 POOL = 2  # pooling regions per image side: four quadrants
 _MEDIAN_ROWS = 500  # rows used for the median heuristic (its cost is quadratic)
 _CHUNK = 512  # rows transformed at a time by the patch map (bounded memory on large test sets)
+TREE_DEPTH = 4
+_EFFECT_ROWS = 200  # rows over which the tree map's input effects are averaged
 
 
 def median_distance(U, rng) -> float:
@@ -62,11 +74,16 @@ def image_side(n_features, image_shape=None) -> tuple[int, int]:
     return side, side
 
 
-def fit_map(kind, U, *, n_components, bandwidth, rng, image_shape=None) -> dict:
-    """Fitted state of map ``kind`` on training rows ``U`` (already min-max scaled), as arrays and scalars."""
+def fit_map(kind, U, *, n_components, bandwidth, rng, image_shape=None, y=None) -> dict:
+    """Fitted state of map ``kind`` on training rows ``U`` (already min-max scaled), as arrays and scalars.
+
+    ``y`` is used only by ``"trees"``, the one supervised map.
+    """
     n, p_in = U.shape
     if kind == "identity":
         return {}
+    if kind == "trees":
+        return _fit_trees(U, y, n_trees=max(1, n_components // 2**TREE_DEPTH), rng=rng)
     if kind == "rff":
         sigma = bandwidth * median_distance(U, rng)
         return {"map_weights_": rng.normal(0.0, 1.0 / sigma, size=(p_in, n_components)),
@@ -114,6 +131,8 @@ def apply_map(kind, state, U) -> np.ndarray:
         height, width = state["map_image_shape_"]
         return np.concatenate([_pooled(_responses(U[i:i + _CHUNK], state, height, width))
                                for i in range(0, max(len(U), 1), _CHUNK)])[:len(U)]
+    if kind == "trees":
+        return np.hstack([U, _leaf_indicators(U, state)])
     raise ValueError(f"unknown feature map {kind!r}; use one of {list(FEATURE_MAPS)}")
 
 
@@ -129,6 +148,8 @@ def mean_gradient(kind, state, U, A) -> np.ndarray:
         W = state["map_weights_"]
         mean_sin = np.sin(U @ W + state["map_offsets_"]).mean(axis=0)
         return -math.sqrt(2.0 / W.shape[1]) * (A * mean_sin) @ W.T
+    if kind == "trees":
+        return _tree_effects(U, state, A)
     if kind == "nystroem":
         C, gamma = state["map_components_"], state["map_gamma_"]
         K = _rbf(U, C, gamma)                                   # (n, m)
@@ -156,6 +177,81 @@ def mean_gradient(kind, state, U, A) -> np.ndarray:
             grads.append(image.ravel())
         return np.array(grads)
     raise ValueError(f"unknown feature map {kind!r}; use one of {list(FEATURE_MAPS)}")
+
+
+def _fit_trees(U, y, n_trees, rng) -> dict:
+    """A random forest of depth-4 trees on (U, y), as complete binary trees in heap order (node i has
+    children 2i+1, 2i+2): split features (n_trees, 15), thresholds (n_trees, 15) and the reachable leaf
+    columns."""
+    from sklearn.ensemble import RandomForestClassifier
+
+    if y is None:
+        raise ValueError("features='trees' grows its trees on the training labels: fit_map needs y")
+    forest = RandomForestClassifier(n_trees, max_depth=TREE_DEPTH, max_features="sqrt",
+                                    random_state=rng.randint(np.iinfo(np.int32).max))
+    forest.fit(U.astype(np.float32), y)
+    n_inner = 2**TREE_DEPTH - 1
+    features = np.zeros((n_trees, n_inner), dtype=np.int64)
+    thresholds = np.full((n_trees, n_inner), np.inf)
+    for t, estimator in enumerate(forest.estimators_):
+        tree = estimator.tree_
+        nodes = np.zeros(1, dtype=np.int64)  # scikit-learn node ids at this level's heap positions
+        for level in range(TREE_DEPTH):
+            split = tree.children_left[nodes] >= 0
+            at = slice(2**level - 1, 2**(level + 1) - 1)
+            features[t, at] = np.where(split, tree.feature[nodes], 0)
+            thresholds[t, at] = np.where(split, tree.threshold[nodes], np.inf)
+            # A leaf keeps its own id below it, so every row that reaches it ends at its leftmost descendant.
+            nodes = np.stack([np.where(split, tree.children_left[nodes], nodes),
+                              np.where(split, tree.children_right[nodes], nodes)], axis=1).ravel()
+    state = {"map_nodes_": features, "map_thresholds_": thresholds,
+             "map_columns_": np.arange(n_trees * 2**TREE_DEPTH)}
+    reached = np.flatnonzero(_leaf_indicators(U, state).any(axis=0))
+    return dict(state, map_columns_=reached)
+
+
+def _leaves(U, state) -> np.ndarray:
+    """Leaf index (0..15) of every row in every tree; shape (n, n_trees)."""
+    features, thresholds = state["map_nodes_"], state["map_thresholds_"]
+    # scikit-learn compares float32 inputs with float64 thresholds; so does this, to land in the same leaves.
+    U = U.astype(np.float32)
+    trees = np.arange(features.shape[0])
+    rows = np.arange(len(U))[:, None]
+    position = np.zeros((len(U), len(trees)), dtype=np.int64)
+    for _ in range(TREE_DEPTH):
+        go_right = U[rows, features[trees, position]] > thresholds[trees, position]
+        position = 2 * position + 1 + go_right
+    return position - (2**TREE_DEPTH - 1)
+
+
+def _leaf_indicators(U, state) -> np.ndarray:
+    """One column per reachable leaf: 1 where the row lands in it."""
+    n_leaves = 2**TREE_DEPTH
+    leaves = _leaves(U, state) + n_leaves * np.arange(state["map_nodes_"].shape[0])
+    out = np.zeros((len(U), state["map_nodes_"].shape[0] * n_leaves))
+    np.put_along_axis(out, leaves, 1.0, axis=1)
+    return out[:, state["map_columns_"]]
+
+
+def _tree_effects(U, state, A) -> np.ndarray:
+    """Per task, the mean change of the score ``A[t] · z(u)`` when input j moves from the bottom (0) to the top
+    (1) of its training range, other inputs as in the row; shape (n_tasks, P_in).
+
+    Leaf indicators are piecewise constant, so their gradient is zero almost everywhere; the difference over
+    the whole range is what a gradient would be per unit of range if the score were linear (and is exactly
+    that for the input columns).
+    """
+    rng = np.random.RandomState(0)  # only which rows are averaged over; fixed so a model's maps are stable
+    U = U[rng.choice(len(U), _EFFECT_ROWS, replace=False)] if len(U) > _EFFECT_ROWS else U
+    n, p_in = U.shape
+    effects = A[:, :p_in].copy()
+    leaf_weights = A[:, p_in:]
+    for j in range(p_in):
+        ends = np.concatenate([U, U])
+        ends[:n, j], ends[n:, j] = 1.0, 0.0
+        leaves = _leaf_indicators(ends, state)
+        effects[:, j] += leaf_weights @ (leaves[:n] - leaves[n:]).mean(axis=0)
+    return effects
 
 
 def _rbf(U, V, gamma) -> np.ndarray:

@@ -39,16 +39,19 @@ class ShallowWideClassifier(AnnealedClassifier):
 
     Parameters
     ----------
-    features : {"identity", "rff", "nystroem", "patches", "auto"}, default="identity"
+    features : {"identity", "rff", "nystroem", "patches", "trees", "auto"}, default="identity"
         What the spins weigh (:mod:`qboost_tn.qubo.features`): the min-max scaled inputs; ``"rff"``, random
         Fourier features of an RBF kernel; ``"nystroem"``, the RBF kernel against training rows; ``"patches"``
-        (images), pooled ReLU responses of filters cut from random 5×5 training patches; ``"auto"``:
+        (images), pooled ReLU responses of filters cut from random 5×5 training patches; ``"trees"``
+        (tabular data: skewed, count and one-hot columns alike), the inputs next to the leaf indicators of a
+        random forest of depth-4 trees grown on the training labels; ``"auto"``:
         ``"patches"`` when ``image_shape`` is given, else ``"identity"`` (one preset for image and tabular
         data; the experiments runner passes the data set's image shape). Every map is fitted on the training
         rows, seeded by ``random_state``, and saved with the model; ``features_`` is the map used.
     n_components : int, default=1000
         Width P of a non-identity map (``"nystroem"`` uses at most one basis row per training row;
-        ``"patches"`` uses ``n_components // 4`` filters, each pooled over four image quadrants).
+        ``"patches"`` uses ``n_components // 4`` filters, each pooled over four image quadrants; ``"trees"``
+        grows ``n_components // 16`` trees of 16 leaves, and keeps the leaves training rows reach).
     bandwidth : float, default=1.0
         RBF width of ``"rff"``/``"nystroem"`` as a multiple of the median pairwise distance between training
         rows (the median heuristic).
@@ -176,9 +179,10 @@ class ShallowWideClassifier(AnnealedClassifier):
     _persisted_attributes = {
         "features_": str, "input_min_": ("f", 1), "input_scale_": ("f", 1), "input_gradients_": ("f", 2),
         "map_weights_": ("f", 2), "map_offsets_": ("f", 1), "map_components_": ("f", 2), "map_gamma_": float,
-        "map_image_shape_": list,
+        "map_image_shape_": list, "map_nodes_": ("i", 2), "map_thresholds_": ("f", 2), "map_columns_": ("i", 1),
     }
-    _MAP_STATE = ("map_weights_", "map_offsets_", "map_components_", "map_gamma_", "map_image_shape_")
+    _MAP_STATE = ("map_weights_", "map_offsets_", "map_components_", "map_gamma_", "map_image_shape_", "map_nodes_",
+                  "map_thresholds_", "map_columns_")
 
     # -- preprocessing -----------------------------------------------------------------------------------
     def _scaling(self, X):
@@ -223,8 +227,8 @@ class ShallowWideClassifier(AnnealedClassifier):
             return X
         return apply_map(self.features_, self._map_state(), (X - self.input_min_) * self.input_scale_)
 
-    def _fit_map(self, X):
-        """Fit the feature map on training rows ``X`` and return their features."""
+    def _fit_map(self, X, y):
+        """Fit the feature map on training rows ``X`` (labels ``y``) and return their features."""
         for key in (*self._MAP_STATE, "input_min_", "input_scale_"):
             self.__dict__.pop(key, None)  # a refit with another map leaves nothing of the last one
         self.features_ = self.features
@@ -235,7 +239,7 @@ class ShallowWideClassifier(AnnealedClassifier):
         self.input_min_, self.input_scale_ = self._minmax(X)
         state = fit_map(self.features_, (X - self.input_min_) * self.input_scale_, n_components=int(self.n_components),
                         bandwidth=float(self.bandwidth), rng=check_random_state(self.random_state),
-                        image_shape=self.image_shape)
+                        image_shape=self.image_shape, y=y)
         for key, value in state.items():
             setattr(self, key, value)
         return self._mapped(X)
@@ -312,7 +316,7 @@ class ShallowWideClassifier(AnnealedClassifier):
         """
         X, y, targets = self._validate_training_data(X, y)
         weights = self._sample_weights(y, targets)
-        Z = self._fit_map(X)
+        Z = self._fit_map(X, y)
         self.data_min_, self.data_scale_, self.zero_to_minus_one_ = self._scaling(Z)
         Xs = self._apply_scaling(Z, self.data_min_, self.data_scale_, self.zero_to_minus_one_)
         problems, scales, batches = self._build(Xs, targets, weights)
@@ -355,7 +359,7 @@ class ShallowWideClassifier(AnnealedClassifier):
         self._validate_params()
         probe = type(self)(**self.get_params())
         X, y, targets = probe._validate_training_data(X, y)
-        Z = probe._fit_map(X)
+        Z = probe._fit_map(X, y)
         lo, scale, z2m1 = probe._scaling(Z)
         problems, _, batches = probe._build(probe._apply_scaling(Z, lo, scale, z2m1), targets,
                                             probe._sample_weights(y, targets))
