@@ -16,7 +16,8 @@ Methods, each on the same problem objects in one run:
 * ``neal + β range, 2x1000`` — what the learner does today (``solve(problem, "neal")``: explicit numpy β range,
   its default 2 reads x 1,000 sweeps).
 * ``dense SA (numpy BQM)`` — :class:`DenseSimulatedAnnealingSampler` on the full BQM, neal's budget (1 x 1,000).
-* ``layered`` — :class:`LayeredAnnealingSolver` on the layer sums, on a ladder of (reads x sweeps) budgets.
+* ``layered`` — :class:`LayeredAnnealingSolver` on the layer sums, on a ladder of (reads x sweeps) budgets (read 0
+  descends from the rounded continuous minimiser, the solver's default since issue 10; the others anneal).
 
 Time-to-target: wall time of the cheapest run whose energy is within ``--tol`` (relative) of the best energy
 any method found on that problem; every run starts afresh (conversion and β range included). Times are

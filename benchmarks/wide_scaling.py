@@ -4,13 +4,19 @@ Inputs: MNIST 20x20 (``qboost_tn.load_dataset("mnist", size=20)``), 150 training
 classes, fixed seed), mapped to P random Fourier features by scikit-learn's ``RBFSampler`` (γ = 1 / (400 ·
 Var(x)), scikit-learn's "scale" rule), P ∈ {400, 1,000, 4,000, 10,000}. So the benchmark depends on neither the
 learner's own feature maps nor their defaults. Learner: ``ShallowWideClassifier(n_layers=4, num_reads=R,
-num_sweeps=S, random_state=0)``, serial, with the project's default solver (``"layered"``).
+num_sweeps=S, random_state=0)``, serial, with the project's default solver (``"layered"``,
+:class:`~qboost_tn.qubo.layered_anneal.LayeredAnnealingSolver`); by default R and S are the solver's budget
+for the problem (16 reads of 50 sweeps at P = 400, 16 · (400 / P)² reads beyond, at least one), read 0
+descending from the rounded continuous minimiser (``--cold``: every read from random, as before issue 10).
 
-Paths: ``least_squares_problem`` picks the form by shape; here each case forces it through the module
-settings ``qboost_tn.qubo.model.FACTORED_RATIO`` / ``DENSE_MAX_BYTES``:
+Paths: ``least_squares_problem`` picks the form by shape and the solver the kernel by size; here each case
+forces them through the module settings ``qboost_tn.qubo.model.FACTORED_RATIO`` / ``DENSE_MAX_BYTES`` and
+``qboost_tn.qubo.layered_anneal.DENSE_KERNEL_BYTES``:
 
 * ``dense``: P × P coupling matrix per class, annealed with O(P) row updates;
-* ``factored``: ``Q = F Fᵀ + d`` with F of shape (P, 150), annealed keeping the 150 predictions (O(N) per move).
+* ``factored``: ``Q = F Fᵀ + d`` with F of shape (P, 150), annealed keeping the 150 predictions (O(N) per move);
+* ``auto``: what the defaults choose (factored form from P >= 4 N; the dense kernel on ``F Fᵀ + d`` while it
+  takes at most 128 MiB, i.e. P <= 4,096).
 
 Each (P, path) runs in its own subprocess. Peak memory: the kernel's resident high-water mark (VmHWM, reset
 through ``/proc/self/clear_refs`` just before ``fit``, so Linux only) above the resident size at that moment
@@ -34,13 +40,13 @@ import sys
 import time
 
 WIDTHS = (400, 1000, 4000, 10000)
-PATHS = ("dense", "factored")
+PATHS = ("dense", "factored", "auto")
 N_PER_CLASS = 15
 N_CLASSES = 10
 N_SCORED = 2000
 
 
-def run_case(P, path, reads, sweeps):
+def run_case(P, path, reads, sweeps, warm):
     """Fit one case in this process; returns its figures (called in a fresh subprocess)."""
     import gc
     import tracemalloc
@@ -50,13 +56,13 @@ def run_case(P, path, reads, sweeps):
     from sklearn.metrics import roc_auc_score
 
     import qboost_tn
-    from qboost_tn.qubo import model
+    from qboost_tn.qubo import layered_anneal, model
     from qboost_tn.qubo.shallow_wide import ShallowWideClassifier
 
     if path == "dense":
         model.FACTORED_RATIO, model.DENSE_MAX_BYTES = float("inf"), float("inf")
-    else:
-        model.FACTORED_RATIO = 0
+    elif path == "factored":
+        model.FACTORED_RATIO, layered_anneal.DENSE_KERNEL_BYTES = 0, 0
     ds = qboost_tn.load_dataset("mnist", size=20)
     rng = np.random.default_rng(0)
     train = np.concatenate([rng.choice(np.flatnonzero(ds.y == c), N_PER_CLASS, replace=False)
@@ -65,7 +71,8 @@ def run_case(P, path, reads, sweeps):
     X = np.asarray(ds.X, dtype=np.float64)
     rff = RBFSampler(gamma=1.0 / (X.shape[1] * X[train].var()), n_components=P, random_state=0).fit(X[train])
     Z, Zs = rff.transform(X[train]), rff.transform(X[rest])
-    params = dict(n_layers=4, num_reads=reads, num_sweeps=sweeps, random_state=0)
+    params = dict(n_layers=4, num_reads=reads, num_sweeps=sweeps, random_state=0,
+                  solver=layered_anneal.LayeredAnnealingSolver(warm_start=warm))
     ShallowWideClassifier(**params).fit(Z[:40, :64], ds.y[train][:40])  # warm-up: load the compiled kernels
     kind = type(ShallowWideClassifier(**params).problems(Z, ds.y[train])[0][0]).__name__
     y, y_rest = ds.y[train], ds.y[rest]
@@ -106,8 +113,9 @@ def _peak_rss():
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--widths", type=int, nargs="+", default=list(WIDTHS))
-    parser.add_argument("--reads", type=int, default=4, help="num_reads per problem (default 4)")
-    parser.add_argument("--sweeps", type=int, default=50, help="num_sweeps per read (default 50)")
+    parser.add_argument("--reads", type=int, help="num_reads per problem (default: the solver's budget)")
+    parser.add_argument("--sweeps", type=int, help="num_sweeps per read (default: the solver's budget, 50)")
+    parser.add_argument("--cold", action="store_true", help="no warm start: every read anneals from random")
     parser.add_argument("--quick", action="store_true", help="widths 400 and 1,000 only")
     parser.add_argument("--dense-limit-gb", type=float, default=4.0,
                         help="skip dense cases whose 10 Q matrices alone exceed this (default 4 GB: P = 10,000 "
@@ -116,7 +124,7 @@ def main(argv=None):
     parser.add_argument("--case", nargs=2, help=argparse.SUPPRESS)  # internal: one case in this process
     args = parser.parse_args(argv)
     if args.case:
-        print(json.dumps(run_case(int(args.case[0]), args.case[1], args.reads, args.sweeps)))
+        print(json.dumps(run_case(int(args.case[0]), args.case[1], args.reads, args.sweeps, not args.cold)))
         return
     widths = [w for w in args.widths if w <= 1000] if args.quick else args.widths
     rows = []
@@ -126,8 +134,9 @@ def main(argv=None):
                 print(f"  skip P={P:>6} dense: {N_CLASSES} x {8 * P * P / 1e9:.1f} GB of Q > --dense-limit-gb",
                       flush=True)
                 continue
-            out = subprocess.run([sys.executable, __file__, "--case", str(P), path, "--reads", str(args.reads),
-                                  "--sweeps", str(args.sweeps)], capture_output=True, text=True)
+            budget = [f"--{k}={v}" for k, v in (("reads", args.reads), ("sweeps", args.sweeps)) if v is not None]
+            out = subprocess.run([sys.executable, __file__, "--case", str(P), path, *budget,
+                                  *(["--cold"] if args.cold else [])], capture_output=True, text=True)
             if out.returncode != 0:
                 print(f"P={P} {path}: failed\n{out.stderr[-2000:]}", file=sys.stderr)
                 continue
@@ -139,7 +148,7 @@ def main(argv=None):
         with open(args.json, "w") as fh:
             json.dump(rows, fh, indent=1)
     print(f"\nShallowWideClassifier(n_layers=4, num_reads={args.reads}, num_sweeps={args.sweeps}), 150 samples, "
-          "10 classes, serial")
+          f"10 classes, serial, {'cold starts' if args.cold else 'warm start'} (None: the solver's budget)")
     print(f"{'P':>6} {'path':<9} {'problem':<23} {'fit s':>7} {'CPU s':>7} {'RSS +MB':>8} {'traced MB':>9} "
           f"{'mean energy':>12} {'AUC':>6}")
     by_key = {(r["P"], r["path"]): r for r in rows}

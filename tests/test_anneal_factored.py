@@ -7,7 +7,7 @@ import dimod
 import numpy as np
 import pytest
 
-from qboost_tn.qubo.factored import anneal_factored, pair_reach
+from qboost_tn.qubo.factored import anneal_factored, pair_reach, relaxed_factored_start
 from qboost_tn.qubo.layered_anneal import LayeredAnnealingSolver
 from qboost_tn.qubo.model import (FactoredLayeredProblem, LayeredProblem, least_squares_problem,
                                   ridge_weights)
@@ -105,6 +105,23 @@ def test_factored_sweeps_follow_the_dense_ones_and_end_in_a_pair_local_minimum()
         for (j, dj), (k, dk) in itertools.combinations(moves, 2):
             if j != k:
                 assert single[j, dj] + single[k, dk] + 2 * dj * dk * Q[j, k] >= -1e-12
+
+
+def test_factored_warm_start_equals_the_dense_one():
+    from qboost_tn.qubo.layered_anneal import relaxed_start
+
+    X, y = _wide(N=15, P=60, seed=4)
+    dense, factored = _both(X, y, scale=0.05, lam=0.2, regularizer="squared", n_layers=4)
+    start = relaxed_factored_start(factored)  # Woodbury: an N x N system
+    np.testing.assert_array_equal(start, relaxed_start(dense.Q, dense.h, 4))
+    assert np.any(start != 0)
+    # Read 0 of the factored kernel is the descent from it alone: no sweeps, no seed, only lower energy.
+    sums, energies, info = anneal_factored(factored, num_reads=1, num_sweeps=5, seed=0, start=start)
+    np.testing.assert_array_equal(sums, anneal_factored(factored, num_reads=1, num_sweeps=90, seed=3, start=start)[0])
+    assert energies[0] < factored.energy_of_sums(start) and np.isnan(info["beta_range"]).all()
+    # Without the squared regulariser F Fᵀ is singular (P > N): no start.
+    _, linear = _both(X, y, scale=0.05, lam=0.2, regularizer="linear", n_layers=4)
+    assert relaxed_factored_start(linear).size == 0
 
 
 def test_pair_reach_bounds_every_coupling():

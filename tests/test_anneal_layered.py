@@ -7,7 +7,8 @@ import dimod
 import numpy as np
 import pytest
 
-from qboost_tn.qubo.layered_anneal import LayeredAnnealingSolver, anneal_layered, layer_spins
+from qboost_tn.qubo.layered_anneal import (LayeredAnnealingSolver, anneal_layered, lattice_round, layer_spins,
+                                           relaxed_start)
 from qboost_tn.qubo.model import LayeredProblem
 from qboost_tn.qubo.schedule import beta_range, dense_beta_range
 from qboost_tn.qubo.solvers import solve
@@ -144,3 +145,52 @@ def test_learner_fits_with_the_solver_and_parallel_equals_serial():
     parallel = ShallowWideClassifier(n_jobs=2, **params).fit(X[:90], y[:90])
     np.testing.assert_array_equal(serial.spins_, parallel.spins_)
     assert serial.score(X[90:], y[90:]) > 0.8
+
+
+@pytest.mark.parametrize("L", [3, 4])
+def test_warm_read_descends_from_the_rounded_continuous_minimiser(L):
+    problem = random_problem(30, L, seed=L)
+    Q, h = problem.Q, problem.h
+    start = relaxed_start(Q, h, L)
+    np.testing.assert_array_equal(start, lattice_round(np.linalg.solve(2 * Q, -h), L))
+    assert set(np.unique(start)) <= set(range(-L, L + 1, 2))
+    warm, energies, _ = anneal_layered(Q, h, L, num_reads=3, num_sweeps=20, seed=1, start=start)
+    cold = anneal_layered(Q, h, L, num_reads=3, num_sweeps=20, seed=1)[0]
+    np.testing.assert_array_equal(warm[1:], cold[1:])  # only read 0 changes
+    # Read 0 is the descent alone: neither the sweeps nor the seed touch it, and no single move improves it.
+    alone, energy, info = anneal_layered(Q, h, L, num_reads=1, num_sweeps=500, seed=99, start=start)
+    np.testing.assert_array_equal(alone[0], warm[0])
+    assert np.isnan(info["beta_range"]).all()  # no schedule was needed
+    w = alone[0].astype(float)
+    for j in range(len(w)):
+        for d in (-2, 2):
+            if abs(w[j] + d) <= L:
+                step = w.copy()
+                step[j] += d
+                assert step @ Q @ step + h @ step >= energy[0] - 1e-9
+
+
+def test_warm_start_needs_a_positive_definite_q_and_a_valid_start():
+    indefinite = random_problem(8, 2, seed=0, psd=False)
+    assert relaxed_start(indefinite.Q, indefinite.h, 2).size == 0  # no unique minimiser: random reads only
+    ss = LayeredAnnealingSolver().sample_layered(indefinite, num_reads=2, num_sweeps=10, seed=0)
+    off = LayeredAnnealingSolver(warm_start=False).sample_layered(indefinite, num_reads=2, num_sweeps=10, seed=0)
+    np.testing.assert_array_equal(ss.record.sample, off.record.sample)
+    for bad in (np.zeros(7, dtype=int), np.full(8, 3), np.ones(8, dtype=int) * 2 + 1):
+        with pytest.raises(ValueError, match="start"):
+            anneal_layered(indefinite.Q, indefinite.h, 2, start=bad)
+
+
+def test_budget_keeps_the_work_of_400_features_when_there_is_a_warm_start():
+    import pickle
+
+    solver = LayeredAnnealingSolver()
+    budgets = {P: solver.budget(LayeredProblem(np.eye(P), np.ones(P), 0.0, 2)) for P in (10, 400, 800, 1600)}
+    assert budgets == {10: (16, 50), 400: (16, 50), 800: (4, 50), 1600: (1, 50)}
+    # Without a warm start (Q not positive definite, or switched off) few reads are not enough: the default.
+    indefinite = LayeredProblem(-np.eye(800), np.ones(800), 0.0, 2)
+    assert solver.budget(indefinite) == (16, 50)
+    assert LayeredAnnealingSolver(warm_start=False).budget(LayeredProblem(np.eye(800), np.ones(800), 0.0, 2)) == (16, 50)
+    # The solver travels to worker processes without its cached starts.
+    copy = pickle.loads(pickle.dumps(solver))
+    assert repr(copy) == repr(solver) and len(copy._starts) == 0

@@ -60,6 +60,17 @@ def test_registered_solver_is_used_by_name_with_its_budget():
         del SOLVERS["best-single"]
 
 
+def test_solve_asks_the_solver_for_its_budget_per_problem():
+    class Scaled(BestSingle):
+        def budget(self, problem):
+            return problem.n_features, 5
+
+    solver = Scaled()
+    solve(_problem(), solver, seed=1)
+    solve(_problem(), solver, num_sweeps=9, seed=1)
+    assert solver.calls == [(2, 5, 1), (2, 9, 1)]  # the caller's numbers still win
+
+
 def test_registered_solver_fits_an_estimator_and_is_recorded():
     from sklearn.datasets import load_digits
 
