@@ -34,20 +34,69 @@ def load(path, seed):
                     train.y[parts.val], test.X / scale, test.y, None)
 
 
+def _modes(text):
+    return None if text == "auto" else tuple(int(m) for m in text.split(","))
+
+
+def mpo_options(in_modes, out_modes, n_cores):
+    """``compress``/``mpo_network`` options for layer 0 from the command line's mode lists ("auto" = balanced)."""
+    ins, outs = _modes(in_modes), _modes(out_modes)
+    given = [len(m) for m in (ins, outs) if m is not None]
+    if given and (len(set(given)) > 1 or (n_cores is not None and n_cores != given[0])):
+        raise SystemExit(f"--in-modes {in_modes}, --out-modes {out_modes} and --n-cores {n_cores}: the mode lists "
+                         "need one mode per core")
+    n_cores = given[0] if given else n_cores or 4
+    return {"n_cores": n_cores, "shapes": {"0": (ins, outs)}} if given else {"n_cores": n_cores}
+
+
+# Splits of 784 -> 256 compared by --compare-splits: 28 = image rows, 4 x 7 or 7 x 4 = columns.
+SPLITS = ("4,7,7,4:4,4,4,4", "7,7,4,4:4,4,4,4", "4,7,4,7:4,4,4,4", "28,28:16,16", "28,28:32,8", "28,28:8,32",
+          "49,16:16,16", "28,4,7:8,4,8", "28,4,7:4,16,4", "28,7,4:8,4,8", "14,4,14:8,4,8", "7,4,28:8,4,8")
+
+
+def compare_splits(dense, data, fraction, splits):
+    """TT-SVD of the trained layer 0 at ``fraction`` for each ``"in:out"`` split: its size, relative weight
+    error, relative error of the layer's pre-activations on the validation images (what the next layer sees)
+    and the validation accuracy before any fine-tuning."""
+    X_val = torch.as_tensor(data.X_val, dtype=torch.float32)
+    with torch.no_grad():
+        exact = dense[0](X_val)
+    rows = []
+    for split in splits:
+        ins, outs = split.split(":")
+        model, report = compress(dense, layers=["0"], budget=fraction, **mpo_options(ins, outs, None))
+        with torch.no_grad():
+            act_error = float(torch.linalg.norm(model[0](X_val) - exact) / torch.linalg.norm(exact))
+        r = report.iloc[0]
+        rows.append({"split": f"{r.in_modes} -> {r.out_modes}", "cores": len(ins.split(",")), "chi": r.max_bond,
+                     "params": r.params_after, "fraction_%": round(100 * r.params_after / (784 * 256), 2),
+                     "weight_rel_error": round(r.rel_error, 3), "activation_rel_error": round(act_error, 3),
+                     "val_accuracy_%": round(100 * evaluate_model(model, data.X_val, data.y_val)["accuracy"], 2)})
+    return pd.DataFrame(rows)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--path", default=str(ROOT.parent / "shared" / "data" / "mnist"))
     parser.add_argument("--fraction", type=float, default=0.05)
-    # 4x7x7x4 splits a row-major 28x28 image into (7 rows, row, 4 columns, column): the middle bond then cuts
-    # between rows and columns, as in Gao et al.; at the same budget its TT-SVD error on the trained layer is
-    # lower than the balanced 7x7x4x4 (0.857 vs 0.897 in a trial run), which is why it is the default here.
-    parser.add_argument("--in-modes", default="4,7,7,4", help="modes of the 784 inputs; 'auto' = balanced")
+    # 28 x 4 x 7 -> 4 x 16 x 4 (3 cores, chi 11, 4.63 %): the 28 image rows, then each row's columns as 4 groups
+    # of 7. Chosen on seed 0's validation split among 12 splits of 2-4 cores at <= 5 % (see the module docstring,
+    # --compare-splits): lowest weight and pre-activation errors after TT-SVD and the lowest validation loss both
+    # fine-tuned and from scratch. The earlier 4-core default is --in-modes 4,7,7,4 --out-modes 4,4,4,4.
+    parser.add_argument("--in-modes", default="28,4,7", help="modes of the 784 inputs; 'auto' = balanced")
+    parser.add_argument("--out-modes", default="4,16,4", help="modes of the 256 outputs; 'auto' = balanced")
+    parser.add_argument("--n-cores", type=int, default=None,
+                        help="cores when both mode lists are 'auto' (default 4); else the lists' length")
     parser.add_argument("--epochs", type=int, default=60, help="upper bound; early stopping ends sooner")
     parser.add_argument("--patience", type=int, default=6)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--distill", type=float, default=0.5)
+    parser.add_argument("--dropout", type=float, default=0.2, help="after the hidden layer, in every network")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--compare-splits", nargs="*", metavar="IN:OUT", default=None,
+                        help="print the TT-SVD error of these splits of the trained dense layer 0 at the budget "
+                             "(e.g. 28,28:16,16; none given: a built-in list of 2-, 3- and 4-core splits)")
     parser.add_argument("--skip", default="", help="comma list of rows to skip: plain,gradual,scratch")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -56,17 +105,18 @@ def main(argv=None):
     data = load(args.path, args.seed)
     train_args = {"epochs": args.epochs, "patience": args.patience, "lr": args.lr, "batch_size": 128,
                   "schedule": "plateau", "monitor": "loss", "seed": args.seed, "progress": False}
-    shapes = None if args.in_modes == "auto" else {"0": (tuple(map(int, args.in_modes.split(","))), (4, 4, 4, 4))}
-    options = {} if shapes is None else {"shapes": shapes}
+    options = mpo_options(args.in_modes, args.out_modes, args.n_cores)
     rows, entropies = [], []
 
     def row(name, model, seconds, history=None, report=None):
         summary = evaluate_model(model, data.X_test, data.y_test)
+        val = evaluate_model(model, data.X_val, data.y_val)
         layer = model[0]
         params = layer.weight.numel() if isinstance(layer, torch.nn.Linear) else layer.n_weight_params
         rows.append({"model": name, "layer0_params": params, "layer0_fraction": params / (784 * 256),
                      "max_bond": max(getattr(layer, "max_bond", [0])) or None,
-                     "test_accuracy_%": 100 * summary["accuracy"], "test_macro_auc": summary["macro_auc"],
+                     "val_accuracy_%": 100 * val["accuracy"], "test_accuracy_%": 100 * summary["accuracy"],
+                     "test_macro_auc": summary["macro_auc"],
                      "epochs": None if history is None else history.attrs["epochs"],
                      "best_epoch": None if history is None else history.attrs["best_epoch"], "seconds": seconds})
         print(rows[-1], flush=True)
@@ -75,9 +125,13 @@ def main(argv=None):
         entropies.append(entanglement_table(model).assign(model=name, stage=stage))
 
     t = time.perf_counter()
-    dense = make_mlp(784, hidden=(256,), n_outputs=10, seed=args.seed)
+    dense = make_mlp(784, hidden=(256,), n_outputs=10, dropout=args.dropout, seed=args.seed)
     history = fit(dense, data, desc="dense", **train_args)
     row("dense FC2", dense, time.perf_counter() - t, history)
+
+    if args.compare_splits is not None:
+        print(compare_splits(dense, data, args.fraction, args.compare_splits or SPLITS).to_string(index=False),
+              flush=True)
 
     t = time.perf_counter()
     compressed, report = compress(dense, layers=["0"], budget=args.fraction, **options)
@@ -100,8 +154,8 @@ def main(argv=None):
         record_entropy("gradual + distillation", "after", model)
     if "scratch" not in skip:
         t = time.perf_counter()
-        scratch = mpo_network(make_mlp(784, hidden=(256,), n_outputs=10, seed=args.seed), layers=["0"],
-                              max_bond=chi, seed=args.seed, **options)
+        skeleton = make_mlp(784, hidden=(256,), n_outputs=10, dropout=args.dropout, seed=args.seed)
+        scratch = mpo_network(skeleton, layers=["0"], max_bond=chi, seed=args.seed, **options)
         record_entropy("scratch", "before", scratch)
         history = fit(scratch, data, desc="scratch", **train_args)
         row(f"MPO chi={chi}, from scratch", scratch, time.perf_counter() - t, history)
@@ -110,11 +164,12 @@ def main(argv=None):
     table = pd.DataFrame(rows)
     pd.set_option("display.width", 200)
     print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
-    dense_acc = table["test_accuracy_%"].iloc[0]
+    dense_acc, dense_val = table["test_accuracy_%"].iloc[0], table["val_accuracy_%"].iloc[0]
     for r in table.iloc[2:].to_dict("records"):
         acc = r["test_accuracy_%"]
         print(f"bar ({r['model']}, {100 * r['layer0_fraction']:.2f} % of layer 0): {acc:.2f} % vs dense "
-              f"{dense_acc:.2f} % (gap {dense_acc - acc:+.2f} points) -> {'PASS' if dense_acc - acc <= 0.2 else 'FAIL'}")
+              f"{dense_acc:.2f} % (gap {dense_acc - acc:+.2f} points; validation gap "
+              f"{dense_val - r['val_accuracy_%']:+.2f}) -> {'PASS' if dense_acc - acc <= 0.2 else 'FAIL'}")
     if entropies:
         ent = pd.concat(entropies, ignore_index=True)
         ent["fraction_of_ln_chi"] = ent["entropy"] / ent["max_entropy"]
