@@ -2,12 +2,34 @@
 by compress-then-fine-tune (plain, and gradual truncation with distillation) and trained from scratch.
 
 Usage: python benchmarks/mpo_mnist.py [--path ../shared/data/mnist] [--fraction 0.05] [--seed 0]
+       [--in-modes 28,4,7 --out-modes 4,16,4] [--compare-splits [IN:OUT ...]]
 
-Every network trains with AdamW and early stopping on a 6,000-image validation part of the training set (best
-weights restored), with the same schedule (lr halved on a validation-loss plateau) and the same patience;
-fine-tuning uses the same stopping rule. Test accuracy is on the official 10,000 test images. For each MPO
-network the bond entropies of layer 0 are printed before and after fine-tuning (or training), against ln chi.
-Bar (issue 13; Gao et al., PRR 2, 023300, 2020 report parity): within 0.2 points of dense.
+Every network (dropout 0.2 after the hidden layer) trains with AdamW and early stopping on a 6,000-image
+validation part of the training set (best weights restored), with the same schedule (lr halved on a
+validation-loss plateau) and the same patience; fine-tuning uses the same stopping rule. Test accuracy is on the
+official 10,000 test images. For each MPO network the bond entropies of layer 0 are printed before and after
+fine-tuning (or training), against ln chi. Bar (issue 13; Gao et al., PRR 2, 023300, 2020 report parity): within
+0.2 points of dense.
+
+Choices, made on seed 0's validation part (the test set only reports):
+
+- dropout 0.2: dense validation accuracy 98.23 % vs 97.90 % without (validation loss 0.065 vs 0.075); it
+  also lowers the from-scratch MPO's validation loss (0.081 -> 0.072 for 28x4x7 -> 8x4x8).
+- the split 28 x 4 x 7 -> 4 x 16 x 4 (3 cores, chi 11, 9,284 parameters, 4.63 %). TT-SVD of the trained layer
+  (``--compare-splits``): relative weight error 0.832 and pre-activation error 0.699 on the validation images,
+  the lowest of 12 splits of 2-4 cores (4x7x7x4 -> 4x4x4x4: 0.872 / 0.852; two cores 28x28 -> 16x16: 0.875 /
+  0.842). The weight error stays above 0.8 for every split, and not because of the random initialisation (the
+  learned change W - W_init is 98 % of the weight's norm and has error 0.827 alone): the layer is far from
+  low-rank in any of these splits and fine-tuning relearns much of it; the pre-activation error separates the
+  splits better. Best validation loss (accuracy) after training, fine-tuned / from scratch: 0.0647 (98.38 %) /
+  0.0678 (98.03 %), against 4x7x7x4 -> 4x4x4x4 0.0701 (98.02 %) / 0.0695 (98.07 %), 28x28 -> 16x16 0.0692
+  (98.17 %) / 0.0698 (98.02 %) and 28x4x7 -> 8x4x8 (chi 17) 0.0660 (98.30 %) / 0.0717 (97.78 %). Two cores are
+  not better per parameter here: at 5 % their single bond is 11 wide over a 448 x 448 unfolding.
+
+Measured (one torch thread, 2 shared cores; test accuracy %, gap to dense in points):
+
+  seed  dense   fine-tuned      gradual + distill  from scratch    runtime
+  0     98.25   98.11 (+0.14)   98.30 (-0.05)      98.14 (+0.11)   424 s
 """
 from __future__ import annotations
 
@@ -19,6 +41,7 @@ import pandas as pd
 import torch
 
 from qboost_tn.data import Prepared, load_dataset, split
+from qboost_tn.errors import QBoostTNError
 from qboost_tn.mpo import compress, compress_fine_tune, entanglement_table, fine_tune, mpo_network, truncation_steps
 from qboost_tn.nets import evaluate_model, fit, make_mlp
 
@@ -43,7 +66,7 @@ def mpo_options(in_modes, out_modes, n_cores):
     ins, outs = _modes(in_modes), _modes(out_modes)
     given = [len(m) for m in (ins, outs) if m is not None]
     if given and (len(set(given)) > 1 or (n_cores is not None and n_cores != given[0])):
-        raise SystemExit(f"--in-modes {in_modes}, --out-modes {out_modes} and --n-cores {n_cores}: the mode lists "
+        raise QBoostTNError(f"--in-modes {in_modes}, --out-modes {out_modes} and --n-cores {n_cores}: the mode lists "
                          "need one mode per core")
     n_cores = given[0] if given else n_cores or 4
     return {"n_cores": n_cores, "shapes": {"0": (ins, outs)}} if given else {"n_cores": n_cores}
@@ -62,8 +85,8 @@ def compare_splits(dense, data, fraction, splits):
     with torch.no_grad():
         exact = dense[0](X_val)
     rows = []
-    for split in splits:
-        ins, outs = split.split(":")
+    for text in splits:
+        ins, outs = text.split(":")
         model, report = compress(dense, layers=["0"], budget=fraction, **mpo_options(ins, outs, None))
         with torch.no_grad():
             act_error = float(torch.linalg.norm(model[0](X_val) - exact) / torch.linalg.norm(exact))
@@ -108,7 +131,7 @@ def main(argv=None):
     options = mpo_options(args.in_modes, args.out_modes, args.n_cores)
     rows, entropies = [], []
 
-    def row(name, model, seconds, history=None, report=None):
+    def row(name, model, seconds, history=None):
         summary = evaluate_model(model, data.X_test, data.y_test)
         val = evaluate_model(model, data.X_val, data.y_val)
         layer = model[0]
