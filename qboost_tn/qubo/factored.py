@@ -7,7 +7,10 @@ a proposal costs O(N), an accepted move O(N) (the dense annealer: O(1) and O(P))
 
 Same schedule (:func:`qboost_tn.qubo.schedule.beta_range`), same random starts and proposals per seed, and the
 same closing descent over single and pair moves as :func:`qboost_tn.qubo.layered_anneal.anneal_layered`.
-:class:`~qboost_tn.qubo.layered_anneal.LayeredAnnealingSolver` calls this for factored problems.
+:class:`~qboost_tn.qubo.layered_anneal.LayeredAnnealingSolver` calls this for factored problems whose dense ``Q``
+would exceed ``layered_anneal.DENSE_KERNEL_BYTES`` (smaller ones it anneals on ``Q`` formed once: the closing
+pair search then reads couplings instead of forming them each pass). Its warm start,
+:func:`relaxed_factored_start`, needs no P × P matrix either way.
 """
 from __future__ import annotations
 
