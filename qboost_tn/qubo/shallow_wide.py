@@ -92,7 +92,8 @@ class ShallowWideClassifier(AnnealedClassifier):
         instance, a quantum annealer included (it receives the full spin BQM of :meth:`to_bqm`).
     num_reads : int or None, default=None
         Annealing runs per problem; the lowest-energy one is kept. None: the solver's budget
-        (16 reads of 50 sweeps for ``"layered"``, 2 reads of 1000 sweeps for spin-flip annealers).
+        (for ``"layered"``: 16 reads of 50 sweeps, and for a problem of P > 400 features with a warm start
+        16·(400/P)² reads, at least one; 2 reads of 1000 sweeps for spin-flip annealers).
     num_sweeps : int or None, default=None
     n_jobs : int or None, default=None
         Worker processes for the independent problems (classes × batches); -1 uses every core.
