@@ -13,7 +13,7 @@ def table(tmp_path_factory):
         {"kind": "random-forest", "params": {"n_estimators": 30}},
         {"kind": "rbf-svm"},
         {"kind": "knn"},
-        {"kind": "gradient-boosting", "params": {"max_iter": 20}},
+        {"kind": "gradient-boosting", "params": {"max_iter": 20, "n_jobs": 1}},
     ]
     config = {"name": "peers", "data": {"name": "digits"}, "split": {"n_train": 120, "n_val": 60, "n_test": 150},
               "models": models}
@@ -43,3 +43,23 @@ def test_a_single_value_fixes_a_grid(tmp_path):
               "models": [{"kind": "knn", "params": {"n_neighbors": 3}}]}
     row = run_experiment(config, out=tmp_path / "run", progress=False).table.iloc[0]
     assert row["status"] == "ok" and row["macro_auc"] > 0.9
+
+
+def test_gradient_boosting_keeps_to_its_openmp_threads(monkeypatch, tmp_path):
+    """Its OpenMP loops spin-wait on busy cores: the row's n_jobs bounds them for fit and scoring alike."""
+    from threadpoolctl import threadpool_info
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    seen = []
+    fit = HistGradientBoostingClassifier.fit
+
+    def spy(self, X, y, *args, **kwargs):
+        seen.append([pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "openmp"])
+        return fit(self, X, y, *args, **kwargs)
+
+    monkeypatch.setattr(HistGradientBoostingClassifier, "fit", spy)
+    config = {"name": "threads", "data": {"name": "digits"}, "split": {"n_train": 100, "n_val": 50, "n_test": 50},
+              "models": [{"kind": "gradient-boosting", "params": {"max_iter": 5, "n_jobs": 1}}]}
+    row = run_experiment(config, out=tmp_path / "run", progress=False).table.iloc[0]
+    assert row["status"] == "ok"
+    assert len(seen) == 2 and all(counts and set(counts) == {1} for counts in seen), seen  # 2 = the leaf grid

@@ -114,6 +114,8 @@ def test_networks_need_a_validation_part(tmp_path):
     ("shallow-wide", "solver=qpu", "models[0].params.solver: 'qpu' is not one of dense, exact, layered"),
     ("shallow-wide", "n_jobs=0", "models[0].params.n_jobs: must be int <= -1 or int >= 1, got 0"),
     ("shallow-wide", "n_jobs=-2", None),
+    ("gradient-boosting", "n_jobs=0", "models[0].params.n_jobs: must be int <= -1 or int >= 1, got 0"),
+    ("random-forest", "n_jobs=-1", None),
     ("shallow-wide", "class_weight=balanced", None),
     ("shallow-wide", "batch_size=1", "models[0].params.batch_size: must be >= 2, got 1"),
     ("shallow-wide", "random_state=3", "models[0].params.random_state: unknown key"),
