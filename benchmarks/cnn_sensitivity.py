@@ -25,8 +25,11 @@ reached 98.87 % (plateau, 20 epochs, 1,658 s under heavier load). Later, on a qu
 seed 1 98.93 % from a 98.93 % one. A cosine dense schedule (``--dense-schedule cosine --epochs 30 --dense-lr
 2e-3``, 140 s) lifts the dense network to 99.13 % / 99.12 % (seeds 0 / 1), but the compressed network retrained
 from it reaches only 98.85 % / 98.71 % with the default plan and 98.96 % / 98.66 % with more of the budget on fc1
-(``{"conv2": [4, 8], "fc1": 7, "fc2": 3, "fc3": 2}``, rho 0.0495; 356 s of retraining): the 99.0 % bar is
-not held reliably at rho <= 0.05.
+(``{"conv2": [4, 8], "fc1": 7, "fc2": 3, "fc3": 2}``, rho 0.0495; 356 s of retraining). Weight decay in the
+retraining (``--finetune-weight-decay``, cosine teacher, default plan), best validation accuracy / test accuracy
+for seeds 0 and 1: 0 -> 98.78 / 98.85 and 98.92 / 98.71 %; 0.05 -> 98.92 / 99.06 and 99.02 / 98.95 %; 0.1 ->
+98.90 / 98.99 and 98.88 / 98.81 % (362 s each). So 0.05 is validation's choice, and the 99.0 % bar holds on
+seed 0 but misses by 0.05 points on seed 1: it is not held reliably at rho <= 0.05.
 """
 from __future__ import annotations
 
@@ -79,6 +82,7 @@ def main(argv=None):
                         help="early stopping of the retraining (default: all epochs, the best one restored)")
     parser.add_argument("--retrain-lr", type=float, default=1e-3)
     parser.add_argument("--finetune-lr", type=float, default=2e-3)
+    parser.add_argument("--finetune-weight-decay", type=float, default=0.0)
     parser.add_argument("--schedule", default="cosine", choices=["plateau", "cosine"])
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -162,7 +166,8 @@ def whole_network(dense, data, test, args, out, fmt, common, dense_time):
         return {}
 
     history = fit(compressed, data, epochs=args.finetune_epochs, patience=args.finetune_patience, lr=args.finetune_lr,
-                  schedule=args.schedule, teacher=dense, callbacks=[log], **common)
+                  weight_decay=args.finetune_weight_decay, schedule=args.schedule, teacher=dense, callbacks=[log],
+                  **common)
     tune_time = time.perf_counter() - start
     after = accuracy(y_test, scores(compressed, X_test))
     report.to_csv(out / f"whole_network_rho{rho:.4f}.csv", index=False)
