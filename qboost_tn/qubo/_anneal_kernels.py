@@ -27,6 +27,17 @@ def _random_start(W, n_layers):
 
 
 @njit(cache=True, nogil=True)
+def _initial_state(W, n_layers, start, r):
+    """Read ``r``'s state before its sweeps: ``start`` for read 0 when one is given (returns True: that read
+    skips the sweeps), else a random start."""
+    if r == 0 and start.shape[0] == W.shape[0]:
+        W[:] = start
+        return True
+    _random_start(W, n_layers)
+    return False
+
+
+@njit(cache=True, nogil=True)
 def _proposal(w, n_layers):
     """A ±2 step of one layer sum: inward at the ends of {−L, …, L}, else up or down with probability 1/2."""
     if w >= n_layers:
@@ -207,12 +218,8 @@ def anneal_sums(Q, h, n_layers, betas, seeds, descend_passes, start):
     # Rounding in the maintained field must not make a flat move look like a gain and cycle.
     tol = 1e-12 * (np.abs(h).sum() + np.abs(Q).sum() * n_layers + 1e-300)
     for r in range(R):
-        warm = r == 0 and start.shape[0] == P
         np.random.seed(seeds[r])
-        if warm:
-            W[:] = start
-        else:
-            _random_start(W, n_layers)
+        warm = _initial_state(W, n_layers, start, r)
         for i in range(P):
             acc = 0.0
             row = Q[i]
@@ -380,12 +387,8 @@ def anneal_factored_sums(F, diag, h, n_layers, betas, seeds, descend_passes, sta
     cand = np.empty(P, dtype=np.int64)
     cfield = np.empty(P)
     for r in range(R):
-        warm = r == 0 and start.shape[0] == P
         np.random.seed(seeds[r])
-        if warm:
-            W[:] = start
-        else:
-            _random_start(W, n_layers)
+        warm = _initial_state(W, n_layers, start, r)
         u[:] = 0.0
         for j in range(P):
             for i in range(N):

@@ -22,7 +22,6 @@ import scipy.linalg
 from ._anneal_kernels import anneal_factored_sums
 from .model import FactoredLayeredProblem, check_count, one_blas_thread
 from .schedule import beta_range as problem_beta_range
-from .schedule import check_beta_range
 
 # Descent passes cap, as in layered_anneal (the descent stops on its own when nothing improves).
 DESCENT_PASSES = 1000
@@ -108,19 +107,14 @@ def anneal_factored(problem: FactoredLayeredProblem, *, num_reads=1, num_sweeps=
     info : dict
         ``beta_range`` used (NaN when the only read descends from ``start``) and ``anneal_seconds``.
     """
-    from .layered_anneal import check_start, replica_seeds
+    from .layered_anneal import check_start, replica_seeds, schedule_range
 
     if not isinstance(problem, FactoredLayeredProblem):
         raise TypeError(f"anneal_factored needs a FactoredLayeredProblem, got {type(problem).__name__}")
     num_reads = check_count(num_reads, "num_reads")
     num_sweeps = check_count(num_sweeps, "num_sweeps")
     start = check_start(start, problem.n_features, problem.n_layers)
-    if beta_range is not None:
-        hot, cold = check_beta_range(beta_range)
-    elif num_reads > 1 or not start.size:
-        hot, cold = problem_beta_range(problem)
-    else:  # the one read descends from the start: no schedule to set
-        hot = cold = float("nan")
+    hot, cold = schedule_range(beta_range, num_reads, start, lambda: problem_beta_range(problem))
     betas = np.geomspace(hot, cold, num_sweeps)
     began = time.perf_counter()
     sums = anneal_factored_sums(problem.factor, problem.diag, problem.h, problem.n_layers, betas,

@@ -204,10 +204,9 @@ def _fit_trees(U, y, n_trees, rng) -> dict:
             # A leaf keeps its own id below it, so every row that reaches it ends at its leftmost descendant.
             nodes = np.stack([np.where(split, tree.children_left[nodes], nodes),
                               np.where(split, tree.children_right[nodes], nodes)], axis=1).ravel()
-    state = {"map_nodes_": features, "map_thresholds_": thresholds,
-             "map_columns_": np.arange(n_trees * 2**TREE_DEPTH)}
-    reached = np.flatnonzero(_leaf_indicators(U, state).any(axis=0))
-    return dict(state, map_columns_=reached)
+    state = {"map_nodes_": features, "map_thresholds_": thresholds}
+    # Columns: the leaves training rows reach (the others are the empty descendants of leaves above the bottom).
+    return dict(state, map_columns_=np.unique(_leaf_ids(U, state)))
 
 
 def _leaves(U, state) -> np.ndarray:
@@ -224,13 +223,21 @@ def _leaves(U, state) -> np.ndarray:
     return position - (2**TREE_DEPTH - 1)
 
 
+def _leaf_ids(U, state) -> np.ndarray:
+    """Forest-wide leaf number (tree · 16 + leaf) of every row in every tree; shape (n, n_trees)."""
+    return _leaves(U, state) + 2**TREE_DEPTH * np.arange(state["map_nodes_"].shape[0])
+
+
 def _leaf_indicators(U, state) -> np.ndarray:
     """One column per reachable leaf: 1 where the row lands in it."""
-    n_leaves = 2**TREE_DEPTH
-    leaves = _leaves(U, state) + n_leaves * np.arange(state["map_nodes_"].shape[0])
-    out = np.zeros((len(U), state["map_nodes_"].shape[0] * n_leaves))
-    np.put_along_axis(out, leaves, 1.0, axis=1)
-    return out[:, state["map_columns_"]]
+    columns = state["map_columns_"]
+    column_of = np.full(state["map_nodes_"].shape[0] * 2**TREE_DEPTH, -1)
+    column_of[columns] = np.arange(len(columns))
+    position = column_of[_leaf_ids(U, state)]
+    rows, trees = np.nonzero(position >= 0)  # every leaf a row can land in is a column; -1 only guards
+    out = np.zeros((len(U), len(columns)))
+    out[rows, position[rows, trees]] = 1.0
+    return out
 
 
 def _tree_effects(U, state, A) -> np.ndarray:

@@ -102,12 +102,7 @@ def _anneal(Q, h, L, *, num_reads, num_sweeps, beta_range, seed, start):
     num_reads = check_count(num_reads, "num_reads")
     num_sweeps = check_count(num_sweeps, "num_sweeps")
     start = check_start(start, Q.shape[0], L)
-    if beta_range is not None:
-        hot, cold = check_beta_range(beta_range)
-    elif num_reads > 1 or not start.size:
-        hot, cold = dense_beta_range(Q, h, L)
-    else:  # the one read descends from the start: no schedule to set
-        hot = cold = float("nan")
+    hot, cold = schedule_range(beta_range, num_reads, start, lambda: dense_beta_range(Q, h, L))
     betas = np.geomspace(hot, cold, num_sweeps)
     began = time.perf_counter()
     sums = anneal_sums(Q, h, L, betas, replica_seeds(seed, num_reads), DESCENT_PASSES, start)
@@ -115,6 +110,16 @@ def _anneal(Q, h, L, *, num_reads, num_sweeps, beta_range, seed, start):
     Wf = sums.astype(np.float64)
     energies = np.einsum("ri,ri->r", Wf @ Q, Wf) + Wf @ h
     return sums, energies, {"beta_range": (hot, cold), "anneal_seconds": seconds}
+
+
+def schedule_range(beta_range, num_reads, start, default) -> tuple[float, float]:
+    """(hot, cold): the caller's ``beta_range`` (checked), else ``default()`` — or NaN when the only read
+    descends from ``start`` and no schedule is used."""
+    if beta_range is not None:
+        return check_beta_range(beta_range)
+    if num_reads > 1 or not start.size:
+        return default()
+    return float("nan"), float("nan")
 
 
 def check_start(start, n_features, n_layers) -> np.ndarray:
@@ -242,37 +247,25 @@ class LayeredAnnealingSolver(LayeredSolver):
         num_reads, num_sweeps, seed
             See :func:`anneal_layered`.
         """
-        if isinstance(problem, FactoredLayeredProblem):
+        if not isinstance(problem, BaseLayeredProblem):
+            raise TypeError(f"{type(self).__name__} solves layered problems (qboost_tn.qubo.model), "
+                            f"got {type(problem).__name__}")
+        start = self._start(problem)
+        if isinstance(problem, FactoredLayeredProblem) and 8 * problem.n_features**2 > DENSE_KERNEL_BYTES:
             from .factored import anneal_factored
 
-            start = self._start(problem)
-            if 8 * problem.n_features**2 <= DENSE_KERNEL_BYTES:
-                with one_blas_thread():
-                    Q = problem.dense_couplings()
-                sums, energies, info = _anneal(Q, problem.h, problem.n_layers, num_reads=num_reads,
-                                               num_sweeps=num_sweeps, beta_range=self.beta_range, seed=seed,
-                                               start=start)
-                energies = energies + float(problem.offset)
-            else:
-                sums, energies, info = anneal_factored(problem, num_reads=num_reads, num_sweeps=num_sweeps,
-                                                       beta_range=self.beta_range, seed=seed, start=start)
-        elif isinstance(problem, LayeredProblem):
-            # Checked (finite, symmetric) when the problem was built: no second O(P²) check here.
-            Q, h, L = problem.Q, problem.h, problem.n_layers
-            start = self._start(problem)
+            sums, energies, info = anneal_factored(problem, num_reads=num_reads, num_sweeps=num_sweeps,
+                                                   beta_range=self.beta_range, seed=seed, start=start)
+        else:
+            with one_blas_thread():
+                Q = problem.dense_couplings()
+            h, L = problem.h, problem.n_layers
+            if not isinstance(problem, (LayeredProblem, FactoredLayeredProblem)):
+                # The built-in problems are checked (finite, symmetric) when built: no second O(P²) check.
+                Q, h, L = check_arrays(Q, h, L)
             sums, energies, info = _anneal(Q, h, L, num_reads=num_reads, num_sweeps=num_sweeps,
                                            beta_range=self.beta_range, seed=seed, start=start)
             energies = energies + float(problem.offset)
-        elif isinstance(problem, BaseLayeredProblem):
-            Q = problem.dense_couplings()
-            start = self._start(problem)
-            sums, energies, info = anneal_layered(Q, problem.h, problem.n_layers, num_reads=num_reads,
-                                                  num_sweeps=num_sweeps, beta_range=self.beta_range, seed=seed,
-                                                  start=start)
-            energies = energies + float(problem.offset)
-        else:
-            raise TypeError(f"{type(self).__name__} solves layered problems (qboost_tn.qubo.model), "
-                            f"got {type(problem).__name__}")
         L, P = int(problem.n_layers), sums.shape[1]
         samples = layer_spins(sums, L).reshape(len(sums), L * P)
         return dimod.SampleSet.from_samples((samples, range(L * P)), dimod.SPIN, energy=energies, info=info)

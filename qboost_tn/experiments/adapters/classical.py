@@ -18,8 +18,6 @@ kind                          default grid
 """
 from __future__ import annotations
 
-import os
-
 from ..schema import AnyOf, Field, Float, Int, OneOf, Record, Str
 from .base import Outcome, Timer, estimator_scores, fit_tuned, register, searchable
 
@@ -110,6 +108,7 @@ def knn(task, params):
 def gradient_boosting(task, params):
     """Histogram gradient boosting (scikit-learn's HistGradientBoostingClassifier); min_samples_leaf searched."""
     from sklearn.ensemble import HistGradientBoostingClassifier
+    from joblib import effective_n_jobs
     from threadpoolctl import threadpool_limits
 
     def build(p):
@@ -121,8 +120,7 @@ def gradient_boosting(task, params):
 
     # Its OpenMP loops spin-wait for every thread: on cores shared with other work one fit took 160 s with all
     # threads and 2 s with one (MNIST 150, measured), so it gets the thread count the row asks for, like n_jobs.
-    threads = params["n_jobs"] if params["n_jobs"] > 0 else max(1, (os.cpu_count() or 1) + 1 + params["n_jobs"])
-    with threadpool_limits(threads, user_api="openmp"):
+    with threadpool_limits(effective_n_jobs(params["n_jobs"]), user_api="openmp"):
         with Timer() as timer:
             model, info = fit_tuned(build, params, task,
                                     ["learning_rate", "max_iter", "max_leaf_nodes", "min_samples_leaf"])
