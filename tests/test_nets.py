@@ -8,8 +8,8 @@ from torch import nn
 from qboost_tn.errors import QBoostTNError
 from qboost_tn.mpo import COMPRESSIONS, REPORT_COLUMNS, CompressionMethod, compress, register_compression
 from qboost_tn.mpo.compress import dense_params, relative_error
-from qboost_tn.nets import (as_generator, best_of, evaluate_model, fit, latency_ms, macro_auc, make_mlp, scores,
-                            tune)
+from qboost_tn.nets import (RandomShift, as_generator, best_of, evaluate_model, fit, latency_ms, macro_auc,
+                            make_mlp, scores, tune)
 
 torch.set_num_threads(1)
 
@@ -86,6 +86,56 @@ def test_distillation_and_schedules_multiclass():
         fit(student, data, schedule="step", progress=False)
     with pytest.raises(QBoostTNError, match="non-empty validation"):
         fit(student, (data[0], data[1], data[0][:0], data[1][:0]), progress=False)
+
+
+def test_random_shift_translates_each_image_by_its_own_offset():
+    side, m, n = 9, 2, 400
+    X = torch.zeros(n, side * side)
+    X[:, 4 * side + 4] = 1.0  # one bright pixel in the middle, the border stays 0
+    shifted = RandomShift(m)(X, torch.Generator().manual_seed(0)).reshape(n, side, side)
+    assert torch.equal(shifted.sum((1, 2)), torch.ones(n))  # moved, not blurred or lost
+    rows, cols = (shifted == 1).nonzero()[:, 1:].T
+    offsets = set(zip((rows - 4).tolist(), (cols - 4).tolist()))
+    assert offsets == {(r, c) for r in range(-m, m + 1) for c in range(-m, m + 1)}
+    again = RandomShift(m)(X, torch.Generator().manual_seed(0)).reshape(n, side, side)
+    assert torch.equal(shifted, again)
+    # the uncovered border repeats the edge: a constant image stays constant
+    assert torch.equal(RandomShift(3)(torch.full((5, 64), 0.25), torch.Generator()), torch.full((5, 64), 0.25))
+    assert RandomShift(0)(X, torch.Generator()) is X
+    with pytest.raises(QBoostTNError, match="square"):
+        RandomShift(1)(torch.zeros(2, 10), torch.Generator())
+    for bad in (-1, 1.5, True):
+        with pytest.raises(QBoostTNError, match="max_shift"):
+            RandomShift(bad)
+
+
+def test_augment_reaches_training_batches_and_the_teacher_only():
+    data = synthetic(classes=3)
+    seen = {"augment": 0, "teacher": []}
+
+    def flip(X, generator):
+        seen["augment"] += len(X)
+        return -X
+
+    class Recording(nn.Module):
+        def __init__(self, net):
+            super().__init__()
+            self.net = net
+
+        def forward(self, X):
+            seen["teacher"].append(X.clone())
+            return self.net(X)
+
+    teacher = Recording(make_mlp(8, (8,), n_outputs=3, seed=0))
+    student = make_mlp(8, (8,), n_outputs=3, seed=1)
+    fit(student, data, epochs=2, batch_size=40, patience=None, teacher=teacher, augment=flip, progress=False)
+    assert seen["augment"] == 2 * len(data[0])  # every training sample once per epoch, validation never
+    batches = torch.cat(seen["teacher"])
+    assert len(batches) == 2 * len(data[0])
+    # the teacher scored the flipped batches the student trained on, not the raw training set
+    assert torch.isin(batches[:, 0], -torch.as_tensor(data[0][:, 0])).all()
+    with pytest.raises(QBoostTNError, match="augment"):
+        fit(student, data, augment="shift", progress=False)
 
 
 def test_tune_picks_the_best_setting_on_validation():

@@ -16,6 +16,7 @@ Example
 True
 """
 from ._random import as_generator, drawing_from
+from .augment import RandomShift
 from .cnn import LENET5_LAYERS, lenet5
 from .mlp import make_mlp
 from .train import (best_of, evaluate_model, fine_tune, fit, latency_ms, macro_auc, predict_proba, probabilities,
@@ -23,4 +24,4 @@ from .train import (best_of, evaluate_model, fine_tune, fit, latency_ms, macro_a
 
 __all__ = ["as_generator", "best_of", "drawing_from", "evaluate_model", "fine_tune", "fit", "latency_ms",
            "macro_auc", "make_mlp", "predict_proba", "probabilities", "scores", "torch_threads", "tune",
-           "LENET5_LAYERS", "lenet5"]
+           "LENET5_LAYERS", "RandomShift", "lenet5"]

@@ -101,8 +101,8 @@ def evaluate_model(model, X, y) -> dict:
 
 
 def fit(model, data, epochs=200, batch_size=128, lr=1e-3, weight_decay=0.0, patience=20, monitor="loss",
-        schedule=None, params=None, teacher=None, distill=0.5, temperature=2.0, metric=macro_auc, seed=0,
-        callbacks=(), progress=True, desc="train") -> pd.DataFrame:
+        schedule=None, params=None, teacher=None, distill=0.5, temperature=2.0, augment=None, metric=macro_auc,
+        seed=0, callbacks=(), progress=True, desc="train") -> pd.DataFrame:
     """Train with AdamW and early stopping on the validation part; the best epoch's weights are restored.
 
     Parameters
@@ -129,6 +129,9 @@ def fit(model, data, epochs=200, batch_size=128, lr=1e-3, weight_decay=0.0, pati
     teacher : nn.Module, optional
         Distil from this model's logits on the training inputs: the loss is
         ``(1 - distill) * hard + distill * T^2 * soft`` (Hinton et al., 2015), ``T = temperature``.
+    augment : callable ``(X_batch, generator) -> X_batch``, optional
+        Applied to every training batch (never to validation), e.g. :class:`~qboost_tn.nets.RandomShift`;
+        a teacher then scores the augmented batch, so the soft targets match what the student sees.
     metric : callable ``(y, logits) -> float``, default :func:`macro_auc`
         Recorded every epoch as ``val_<name>``.
     seed : int or torch.Generator
@@ -153,7 +156,13 @@ def fit(model, data, epochs=200, batch_size=128, lr=1e-3, weight_decay=0.0, pati
         raise QBoostTNError("fit: early stopping needs a non-empty validation set")
     X_tr, y_tr = _tensor(X_tr), torch.as_tensor(np.asarray(y_tr))
     X_va_t, y_va_t, y_va = _tensor(X_va), torch.as_tensor(np.asarray(y_va)), np.asarray(y_va)
-    soft = None if teacher is None else torch.as_tensor(scores(teacher, X_tr)).reshape(len(X_tr), -1)
+    if augment is not None and not callable(augment):
+        raise QBoostTNError(f"fit: augment must be a callable (X_batch, generator) -> X_batch, got {augment!r}")
+    def teacher_logits(X):
+        return torch.as_tensor(scores(teacher, X)).reshape(len(X), -1)
+
+    # without augmentation the teacher's outputs are fixed, so the training set is scored once
+    soft = None if teacher is None or augment is not None else teacher_logits(X_tr)
     chosen = list(model.parameters() if params is None else params(model) if callable(params) else params)
     if not chosen:
         raise QBoostTNError("fit: no parameters to train")
@@ -180,11 +189,13 @@ def fit(model, data, epochs=200, batch_size=128, lr=1e-3, weight_decay=0.0, pati
                 total, current_lr = 0.0, optimizer.param_groups[0]["lr"]
                 for start in range(0, len(order), batch_size):
                     idx = order[start:start + batch_size]
+                    batch = X_tr[idx] if augment is None else augment(X_tr[idx], generator)
                     optimizer.zero_grad(set_to_none=True)
-                    out = model(X_tr[idx])
+                    out = model(batch)
                     loss = _hard_loss(out, y_tr[idx])
-                    if soft is not None:
-                        loss = (1 - distill) * loss + distill * _soft_loss(out.reshape(len(idx), -1), soft[idx],
+                    if teacher is not None:
+                        target = soft[idx] if soft is not None else teacher_logits(batch)
+                        loss = (1 - distill) * loss + distill * _soft_loss(out.reshape(len(idx), -1), target,
                                                                            temperature)
                     loss.backward()
                     optimizer.step()
