@@ -50,8 +50,8 @@ from sklearn.datasets import make_classification
 
 from qboost_tn import evaluate, load_dataset, split
 from qboost_tn.eval.plots import save_figure
-from qboost_tn.qubo.dense_anneal import DenseSimulatedAnnealingSampler
-from qboost_tn.qubo.layered_anneal import LayeredAnnealingSolver
+from qboost_tn.qubo.anneal.dense import DenseSimulatedAnnealingSampler
+from qboost_tn.qubo.anneal.layered import LayeredAnnealingSolver
 from qboost_tn.qubo.shallow_wide import ShallowWideClassifier
 from qboost_tn.qubo.solvers import solve
 
@@ -262,7 +262,7 @@ import time
 start = time.perf_counter()
 import numpy as np
 from qboost_tn.qubo.model import LayeredProblem
-from qboost_tn.qubo.layered_anneal import LayeredAnnealingSolver
+from qboost_tn.qubo.anneal.layered import LayeredAnnealingSolver
 imported = time.perf_counter() - start
 problem = LayeredProblem(np.eye(4), np.ones(4), 0.0, 3)
 start = time.perf_counter()

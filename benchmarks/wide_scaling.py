@@ -5,13 +5,13 @@ classes, fixed seed), mapped to P random Fourier features by scikit-learn's ``RB
 Var(x)), scikit-learn's "scale" rule), P ∈ {400, 1,000, 4,000, 10,000}. So the benchmark depends on neither the
 learner's own feature maps nor their defaults. Learner: ``ShallowWideClassifier(n_layers=4, num_reads=R,
 num_sweeps=S, random_state=0)``, serial, with the project's default solver (``"layered"``,
-:class:`~qboost_tn.qubo.layered_anneal.LayeredAnnealingSolver`); by default R and S are the solver's budget
+:class:`~qboost_tn.qubo.anneal.layered.LayeredAnnealingSolver`); by default R and S are the solver's budget
 for the problem (16 reads of 50 sweeps at P = 400, 16 · (400 / P)² reads beyond, at least one), read 0
 descending from the rounded continuous minimiser (``--cold``: every read from random, as before issue 10).
 
 Paths: ``least_squares_problem`` picks the form by shape and the solver the kernel by size; here each case
 forces them through the module settings ``qboost_tn.qubo.model.FACTORED_RATIO`` / ``DENSE_MAX_BYTES`` and
-``qboost_tn.qubo.layered_anneal.DENSE_KERNEL_BYTES``:
+``qboost_tn.qubo.anneal.layered.DENSE_KERNEL_BYTES``:
 
 * ``dense``: P × P coupling matrix per class, annealed with O(P) row updates;
 * ``factored``: ``Q = F Fᵀ + d`` with F of shape (P, 150), annealed keeping the 150 predictions (O(N) per move);
@@ -71,7 +71,8 @@ def run_case(P, path, reads, sweeps, warm):
     from sklearn.metrics import roc_auc_score
 
     import qboost_tn
-    from qboost_tn.qubo import layered_anneal, model
+    from qboost_tn.qubo import model
+    from qboost_tn.qubo.anneal import layered as layered_anneal
     from qboost_tn.qubo.shallow_wide import ShallowWideClassifier
 
     if path == "dense":

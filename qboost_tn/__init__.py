@@ -15,13 +15,15 @@ _EXPORTS = {
     "QBoostClassifier": "qboost_tn.qubo",
     "ShallowWideClassifier": "qboost_tn.qubo",
     "MPSClassifier": "qboost_tn.mps",
-    "save_model": "qboost_tn.qubo",
-    "load_model": "qboost_tn.qubo",
+    "save_model": "qboost_tn.persistence",
+    "load_model": "qboost_tn.persistence",
     "QBoostTNError": "qboost_tn.errors",
     "evaluate": "qboost_tn.eval",
     "load_dataset": "qboost_tn.data",
     "prepare": "qboost_tn.data",
     "split": "qboost_tn.data",
+    "validation_search": "qboost_tn.search",
+    "SearchResult": "qboost_tn.search",
 }
 __all__ = sorted(_EXPORTS)
 

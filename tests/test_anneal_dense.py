@@ -5,7 +5,7 @@ import dimod
 import numpy as np
 import pytest
 
-from qboost_tn.qubo.dense_anneal import DenseSimulatedAnnealingSampler, dense_ising
+from qboost_tn.qubo.anneal.dense import DenseSimulatedAnnealingSampler, dense_ising
 
 
 def labelled_bqm(vartype, n=10, seed=0):

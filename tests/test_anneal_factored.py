@@ -7,11 +7,11 @@ import dimod
 import numpy as np
 import pytest
 
-from qboost_tn.qubo.factored import anneal_factored, pair_reach, relaxed_factored_start
-from qboost_tn.qubo.layered_anneal import LayeredAnnealingSolver
+from qboost_tn.qubo.anneal.factored import anneal_factored, pair_reach, relaxed_factored_start
+from qboost_tn.qubo.anneal.layered import LayeredAnnealingSolver
 from qboost_tn.qubo.model import (FactoredLayeredProblem, LayeredProblem, least_squares_problem,
                                   ridge_weights)
-from qboost_tn.qubo.schedule import beta_range
+from qboost_tn.qubo.anneal.schedule import beta_range
 from qboost_tn.qubo.solvers import solve
 
 
@@ -60,7 +60,7 @@ def test_factored_to_bqm_is_the_full_spin_model():
 
 @pytest.mark.parametrize("kernel", ["dense", "factored"])
 def test_factored_anneal_finds_the_ground_state_of_small_problems(kernel, monkeypatch):
-    import qboost_tn.qubo.layered_anneal as layered
+    import qboost_tn.qubo.anneal.layered as layered
 
     # The solver anneals small factored problems on their dense Q; a zero byte budget forces the factored kernel.
     monkeypatch.setattr(layered, "DENSE_KERNEL_BYTES", layered.DENSE_KERNEL_BYTES if kernel == "dense" else 0)
@@ -76,8 +76,8 @@ def test_factored_anneal_finds_the_ground_state_of_small_problems(kernel, monkey
 
 
 def test_factored_sweeps_follow_the_dense_ones_and_end_in_a_pair_local_minimum():
-    from qboost_tn.qubo._anneal_kernels import anneal_factored_sums, anneal_sums
-    from qboost_tn.qubo.layered_anneal import replica_seeds
+    from qboost_tn.qubo.anneal.kernels import anneal_factored_sums, anneal_sums
+    from qboost_tn.qubo.anneal.common import replica_seeds
 
     X, y = _wide(N=20, P=120, seed=3)
     L = 4
@@ -108,7 +108,7 @@ def test_factored_sweeps_follow_the_dense_ones_and_end_in_a_pair_local_minimum()
 
 
 def test_factored_warm_start_equals_the_dense_one():
-    from qboost_tn.qubo.layered_anneal import relaxed_start
+    from qboost_tn.qubo.anneal.layered import relaxed_start
 
     X, y = _wide(N=15, P=60, seed=4)
     dense, factored = _both(X, y, scale=0.05, lam=0.2, regularizer="squared", n_layers=4)
@@ -131,7 +131,7 @@ def test_pair_reach_bounds_every_coupling():
     np.fill_diagonal(Q, 0.0)
     exact = 8 * np.abs(Q).max(axis=1)
     np.testing.assert_allclose(pair_reach(F), exact)
-    import qboost_tn.qubo.factored as factored
+    import qboost_tn.qubo.anneal.factored as factored
 
     cheap = factored.EXACT_REACH_FLOPS
     factored.EXACT_REACH_FLOPS = 0  # the Cauchy–Schwarz bound

@@ -7,10 +7,10 @@ import dimod
 import numpy as np
 import pytest
 
-from qboost_tn.qubo.layered_anneal import (LayeredAnnealingSolver, anneal_layered, lattice_round, layer_spins,
-                                           relaxed_start)
+from qboost_tn.qubo.anneal.common import lattice_round
+from qboost_tn.qubo.anneal.layered import LayeredAnnealingSolver, anneal_layered, layer_spins, relaxed_start
+from qboost_tn.qubo.anneal.schedule import beta_range, dense_beta_range
 from qboost_tn.qubo.model import LayeredProblem
-from qboost_tn.qubo.schedule import beta_range, dense_beta_range
 from qboost_tn.qubo.solvers import solve
 
 

@@ -8,7 +8,7 @@ from sklearn.utils._param_validation import InvalidParameterError
 from qboost_tn import ShallowWideClassifier
 from qboost_tn.qubo.features import (FEATURE_MAPS, TREE_DEPTH, _leaves, apply_map, fit_map, mean_gradient,
                                       median_distance)
-from qboost_tn.qubo.persistence import load_model, save_model
+from qboost_tn.persistence import load_model, save_model
 
 FAST = dict(num_reads=2, num_sweeps=50, random_state=0)
 MAPS = [m for m in FEATURE_MAPS if m != "identity"]

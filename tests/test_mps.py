@@ -125,7 +125,7 @@ def test_same_seed_same_model_and_binary_margin(digits):
 
 
 def test_save_load_round_trip_predicts_identically(digits, tmp_path):
-    from qboost_tn.qubo.persistence import load_model, save_model
+    from qboost_tn.persistence import load_model, save_model
 
     X, y, X_test, _ = digits
     clf = MPSClassifier(max_bond=4, n_epochs=1, method="sweep", learning_rate=1.0, random_state=0).fit(X, y)

@@ -11,7 +11,7 @@ from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from qboost_tn import QBoostClassifier, QBoostTNError, ShallowWideClassifier
-from qboost_tn.qubo.persistence import load_model, save_model
+from qboost_tn.persistence import load_model, save_model
 from qboost_tn.qubo.qboost_model import (selection_energy, selection_moments, selection_problem, stump_outputs,
                                          uniform_gain)
 from qboost_tn.qubo.solvers import solve

@@ -7,7 +7,7 @@ import pytest
 
 from qboost_tn.qubo.model import LayeredProblem, feature_curvature, least_squares_problem
 from qboost_tn.qubo.qboost_model import fit_stumps, stump_outputs
-from qboost_tn.qubo.schedule import beta_range
+from qboost_tn.qubo.anneal.schedule import beta_range
 from qboost_tn.qubo.solvers import SOLVERS, solve
 
 

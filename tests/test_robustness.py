@@ -86,7 +86,7 @@ class Files:
     def __init__(self, root: Path):
         from sklearn.datasets import load_digits
 
-        from qboost_tn.qubo import ShallowWideClassifier, save_model
+        from qboost_tn import ShallowWideClassifier, save_model
 
         self.root = root
         good = "a,b,c,color,label\n1,2,3,red,x\n2,3,4,blue,y\n3,4,5,red,x\n4,5,6,blue,y\n"
@@ -265,7 +265,7 @@ def read_idx(name):
 
 
 def load_model(name):
-    from qboost_tn.qubo import load_model as load
+    from qboost_tn import load_model as load
 
     return lambda f: load(getattr(f, name))
 
@@ -303,7 +303,7 @@ def _big_feature(f):
 def _save_other(f):
     from sklearn.linear_model import LogisticRegression
 
-    from qboost_tn.qubo import save_model
+    from qboost_tn import save_model
 
     return save_model(LogisticRegression().fit(f.X, f.X[:, 10] > 0.2), f.root / "lr.npz")
 
@@ -311,7 +311,7 @@ def _save_other(f):
 def _save_user_learners(f):
     from sklearn.tree import DecisionTreeClassifier
 
-    from qboost_tn.qubo import QBoostClassifier, save_model
+    from qboost_tn import QBoostClassifier, save_model
 
     y = f.X[:, 10] > 0.2
     tree = DecisionTreeClassifier(max_depth=1).fit(f.X, y)

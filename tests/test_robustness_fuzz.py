@@ -32,7 +32,7 @@ from qboost_tn.data.idx import read_idx
 from qboost_tn.errors import QBoostTNError
 from qboost_tn.experiments import load_config
 from qboost_tn.mpo import load_compressed
-from qboost_tn.qubo import load_model
+from qboost_tn import load_model
 
 EXAMPLES = 150
 MEMORY_MIB = 256
@@ -295,7 +295,7 @@ def test_config_file_fuzz(folder, bounded_memory, text, overrides):
 def model_file(folder):
     from sklearn.datasets import load_digits
 
-    from qboost_tn.qubo import ShallowWideClassifier, save_model
+    from qboost_tn import ShallowWideClassifier, save_model
 
     X, y = load_digits(return_X_y=True)
     model = ShallowWideClassifier(n_layers=1, num_reads=1, num_sweeps=20, random_state=0).fit(X[:60] / 16, y[:60] % 3)

@@ -9,8 +9,8 @@ import pytest
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from qboost_tn.errors import ModelFileError
-from qboost_tn.qubo import persistence
-from qboost_tn.qubo.persistence import load_model, register_model_class, save_model
+from qboost_tn import persistence
+from qboost_tn.persistence import load_model, register_model_class, save_model
 
 
 class Centroids(ClassifierMixin, BaseEstimator):
@@ -113,9 +113,33 @@ def test_a_file_of_an_unregistered_class_names_the_known_ones(registered, data, 
         persistence.CLASSES["Centroids"] = Centroids
 
 
-def test_a_saved_model_records_its_module(registered, data, tmp_path):
-    """The module lets load_model import a plugin's class on demand (only this package's modules)."""
+def test_loading_imports_nothing_the_file_names(registered, data, tmp_path):
+    """The class is looked up in the registry (and the project's fixed table), never imported from the module a
+    file names: a file naming the command line's __main__ must not run it."""
+    import subprocess
+    import sys
+    import textwrap
+
     path = save_model(Centroids().fit(*data), tmp_path / "c.npz")
     with np.load(path) as stored:
-        meta = json.loads(str(stored["__meta__"]))
-    assert meta["module"] == __name__ and meta["class"] == "Centroids"
+        arrays = {key: stored[key] for key in stored.files}
+    meta = json.loads(str(arrays["__meta__"]))
+    meta.update({"class": "NotRegistered", "module": "qboost_tn.cli.__main__"})
+    arrays["__meta__"] = np.array(json.dumps(meta))
+    forged = tmp_path / "forged.npz"
+    np.savez(forged, **arrays)
+    script = textwrap.dedent(f"""
+        import sys
+        from qboost_tn import load_model
+        from qboost_tn.errors import ModelFileError
+        try:
+            load_model({str(forged)!r})
+        except ModelFileError as exc:
+            print("refused:", exc)
+        print("imported:", "qboost_tn.cli" in sys.modules)
+    """)
+    out = subprocess.run([sys.executable, "-c", script, "run", "--list"], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "refused:" in out.stdout and "class 'NotRegistered'" in out.stdout
+    assert "imported: False" in out.stdout

@@ -7,7 +7,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils._param_validation import InvalidParameterError
 
 from qboost_tn import ShallowWideClassifier
-from qboost_tn.qubo.persistence import load_model, save_model
+from qboost_tn.persistence import load_model, save_model
 
 FAST = dict(num_reads=1, num_sweeps=100, random_state=0)
 
@@ -165,7 +165,7 @@ def test_bad_data():
 
 
 def test_validation_search_returns_the_best_not_the_last(digits):
-    from qboost_tn.qubo.search import validation_search
+    from qboost_tn.search import validation_search
 
     X, y, X_val, y_val = digits
     # With a fixed scale k, λ = 1000 drives every weight to 0 (chance-level AUC); tried last, it must not win.

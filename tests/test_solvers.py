@@ -7,9 +7,9 @@ import pytest
 
 import qboost_tn.qubo
 from qboost_tn.errors import QBoostTNError
-from qboost_tn.qubo.layered_anneal import LayeredAnnealingSolver
+from qboost_tn.qubo.anneal.layered import LayeredAnnealingSolver
 from qboost_tn.qubo.model import LayeredProblem
-from qboost_tn.qubo.schedule import beta_range
+from qboost_tn.qubo.anneal.schedule import beta_range
 from qboost_tn.qubo.solvers import (SOLVERS, SPIN_BUDGET, DimodLayeredSolver, LayeredSolver, get_solver,
                                     register_solver, solve)
 

@@ -8,7 +8,7 @@ layout (``<output>/<name>-<YYYYmmdd-HHMMSS>[-N]``, or exactly ``--out``)::
     metrics.csv      the same records flattened: one row per model and seed
     figures/         AUC-versus-parameters, and per model (first seed): weight maps and figures it adds
     models/          each fitted model that can be saved without pickle: annealer-trained estimators as
-                     ``.npz`` (:func:`qboost_tn.qubo.load_model`), torch networks as a ``.pt`` state_dict plus
+                     ``.npz`` (:func:`qboost_tn.load_model`), torch networks as a ``.pt`` state_dict plus
                      ``.pt.mpo.json`` (:func:`qboost_tn.mpo.load_compressed` into the uncompressed skeleton)
     errors/          the traceback of each model that failed
     report.html      one self-contained page: table and figures
@@ -164,11 +164,11 @@ def _weight_map_figure(maps, task: Task, title):
 def save_fitted(model, stem: Path) -> Path | None:
     """Save ``model`` without pickle where its family supports it; returns the file, or None (not savable).
 
-    Annealer-trained estimators: ``stem.npz`` by :func:`qboost_tn.qubo.save_model`. Torch networks:
+    Annealer-trained estimators: ``stem.npz`` by :func:`qboost_tn.save_model`. Torch networks:
     ``stem.pt`` (state_dict) and ``stem.pt.mpo.json`` (MPO layer shapes) by :func:`qboost_tn.mpo.save_compressed`.
     Other models (scikit-learn's own) are not saved: their only portable format would be pickle.
     """
-    from ..qubo.persistence import CLASSES, save_model
+    from ..persistence import CLASSES, save_model
 
     torch = sys.modules.get("torch")  # a torch model exists only if torch was imported
     if torch is not None and isinstance(model, torch.nn.Module):

@@ -11,7 +11,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ..qubo.persistence import register_model_class
+from ..persistence import register_model_class
 from . import core
 from .train import train_gradient, train_sweep
 

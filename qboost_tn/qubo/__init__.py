@@ -19,15 +19,11 @@ _EXPORTS = {
     "LayeredSolver": "solvers",
     "register_solver": "solvers",
     "solve": "solvers",
-    "DenseSimulatedAnnealingSampler": "dense_anneal",
-    "LayeredAnnealingSolver": "layered_anneal",
+    "DenseSimulatedAnnealingSampler": "anneal.dense",
+    "LayeredAnnealingSolver": "anneal.layered",
     "FactoredLayeredProblem": "model",
     "LayeredProblem": "model",
-    "load_model": "persistence",
-    "save_model": "persistence",
     "QBoostClassifier": "qboost",
-    "SearchResult": "search",
-    "validation_search": "search",
     "ShallowWideClassifier": "shallow_wide",
 }
 __all__ = sorted(_EXPORTS)

@@ -18,6 +18,11 @@ from .parallel import EXECUTORS, run_tasks
 from .solvers import solve
 
 
+# Fitted attributes every annealed learner's saved model carries (qboost_tn.persistence).
+PERSISTED_COMMON = {"classes_": ("biufU", 1), "n_features_in_": int, "feature_names_in_": ("U", 1),
+                    "solver_": (str, type(None)), "energies_": ("f", 1), "sparsity_": float, "n_params_": int}
+
+
 class RegisteredSolvers(StrOptions):
     """The solver names registered in :data:`qboost_tn.qubo.solvers.SOLVERS` when a parameter is validated.
 

@@ -30,7 +30,7 @@ import numpy as np
 # factor. It is the smaller form from P > N on, and building it is cheaper (no P × P product, no symmetry
 # check over P² entries); its warm start costs one N × N factorisation instead of a P × P one (at P = 1,600,
 # N = 150: 3 ms instead of 50 ms). The annealer still runs its dense kernel on Q = F Fᵀ + D, formed once, up
-# to layered_anneal.DENSE_KERNEL_BYTES (benchmarks/wide_scaling.py). Kept at 4 so that the plain inputs of
+# to anneal.layered.DENSE_KERNEL_BYTES (benchmarks/wide_scaling.py). Kept at 4 so that the plain inputs of
 # small image sets (MNIST 20x20: 400 pixels, 150 samples) stay dense as before ...
 FACTORED_RATIO = 4
 # ... or when the dense Q would take more than this many bytes, whatever the ratio.
@@ -202,7 +202,7 @@ class FactoredLayeredProblem(BaseLayeredProblem):
     ``E(W) = ‖Fᵀ W‖² + Σ_j d_j W_j² + hᵀ W + offset``. For the least-squares problem of N samples, row
     ``F[j]`` is feature j over the (weighted, centred, scaled) samples, so ``Fᵀ W`` is the vector of the
     model's N predictions: an annealer keeps it up to date and pays O(N) per move
-    (:func:`qboost_tn.qubo.factored.anneal_factored`). :meth:`to_bqm` still gives the full spin BQM, and
+    (:func:`qboost_tn.qubo.anneal.factored.anneal_factored`). :meth:`to_bqm` still gives the full spin BQM, and
     :meth:`to_dense` the equivalent :class:`LayeredProblem`.
 
     Attributes

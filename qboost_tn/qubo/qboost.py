@@ -11,7 +11,8 @@ from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ..errors import QBoostTNError
-from .base import AnnealedClassifier, reshape_maps
+from ..persistence import register_model_class
+from .base import PERSISTED_COMMON, AnnealedClassifier, reshape_maps
 from .qboost_model import fit_stumps, selection_moments, selection_problem, stump_outputs, uniform_gain
 from .solvers import DEFAULT_SOLVER
 from .weak_learners import TreeDictionary, fit_tree_dictionary
@@ -130,7 +131,7 @@ class QBoostClassifier(AnnealedClassifier):
         "keep_fraction": [Interval(Real, 0, 1, closed="right")],
         "lam": [Interval(Real, 0, None, closed="left")],
     }
-    # Fitted attributes a saved model carries (qboost_tn.qubo.persistence), beyond those every learner has.
+    # Fitted attributes a saved model carries (qboost_tn.persistence), beyond those every learner has.
     _persisted_attributes = {
         "weights_": ("f", 2), "selected_": ("b", 2), "n_selected_": ("i", 1), "coef_": ("f", 2),
         "intercept_": ("f", 1), "thresholds_": ("f", 2), "polarities_": ("f", 2), "tree_feature_": ("i", 1),
@@ -345,3 +346,8 @@ class QBoostClassifier(AnnealedClassifier):
         if not (self.n_trees_ or self.n_stumps_):
             raise QBoostTNError("weight_maps needs trees or stumps in the dictionary, not only user classifiers")
         return reshape_maps(maps, image_shape)
+
+
+register_model_class(QBoostClassifier, {
+    **PERSISTED_COMMON, "thresholds_": ("f", 2), "polarities_": ("fi", 2), "lam_": float, "selected_": ("b", 2),
+})

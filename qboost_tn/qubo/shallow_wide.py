@@ -12,7 +12,8 @@ from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..errors import DataError
-from .base import AnnealedClassifier, reshape_maps
+from ..persistence import register_model_class
+from .base import PERSISTED_COMMON, AnnealedClassifier, reshape_maps
 from .features import FEATURE_MAPS, apply_map, fit_map, mean_gradient
 from .model import feature_curvature, least_squares_problem, ridge_weights
 from .solvers import DEFAULT_SOLVER
@@ -175,7 +176,7 @@ class ShallowWideClassifier(AnnealedClassifier):
         "class_weight": [StrOptions({"balanced"}), dict, None],
     }
 
-    # Fitted attributes a saved model carries (qboost_tn.qubo.persistence) beyond the registered ones: the
+    # Fitted attributes a saved model carries (qboost_tn.persistence) beyond the registered ones: the
     # feature map's state and the input scaling in front of it (absent for features="identity").
     _persisted_attributes = {
         "features_": str, "input_min_": ("f", 1), "input_scale_": ("f", 1), "input_gradients_": ("f", 2),
@@ -392,3 +393,10 @@ class ShallowWideClassifier(AnnealedClassifier):
         check_is_fitted(self)
         maps = self.layer_sums_ / self.spins_.shape[2] if self.features_ == "identity" else self.input_gradients_
         return reshape_maps(maps, image_shape if image_shape is not None else self.image_shape)
+
+
+register_model_class(ShallowWideClassifier, {
+    **PERSISTED_COMMON, "energies_": ("f", 2), "data_min_": ("f", 1), "data_scale_": ("f", 1),
+    "zero_to_minus_one_": bool, "spins_": ("i", 4), "k_": ("f", 1), "layer_sums_": ("f", 2), "coef_": ("f", 2),
+    "intercept_": ("f", 1), "n_spins_": int,
+})

@@ -18,7 +18,7 @@ it); the check is ``isinstance(obj, LayeredSolver)``, nothing is guessed from at
 
 Any :class:`dimod.Sampler` (a quantum annealer included) becomes a solver through
 :class:`DimodLayeredSolver`, which hands it ``problem.to_bqm()`` with only the parameters it declares and
-with the project's one β range (:func:`qboost_tn.qubo.schedule.beta_range`) when it takes ``beta_range``.
+with the project's one β range (:func:`qboost_tn.qubo.anneal.schedule.beta_range`) when it takes ``beta_range``.
 
 Registry
 --------
@@ -30,11 +30,10 @@ is cheap.
 """
 from __future__ import annotations
 
-import abc
-
 import numpy as np
 
 from ..errors import QBoostTNError
+from .protocol import LayeredSolver
 
 # The one place the project's default solver is named: the compiled annealer over the layer sums, more than
 # ten times faster than dwave-neal on the learner's dense problems at equal or lower energy
@@ -46,62 +45,12 @@ SPIN_BUDGET = (2, 1000)
 EXACT_MAX_VARIABLES = 20
 
 
-class LayeredSolver(abc.ABC):
-    """A solver of layered Ising problems: the protocol every entry of :data:`SOLVERS` resolves to.
-
-    Attributes
-    ----------
-    default_budget : tuple of (int, int)
-        ``(num_reads, num_sweeps)`` used by :func:`solve` when the caller gives None.
-    parameters : dict
-        ``{name: []}`` for each of ``num_reads``, ``num_sweeps``, ``seed`` that changes the result.
-    properties : dict
-        Free-form facts about the solver.
-
-    Examples
-    --------
-    A greedy solver that keeps every ``W_j`` at its best single value (a toy, for the protocol's sake):
-
-    >>> import dimod, numpy as np
-    >>> class Greedy(LayeredSolver):
-    ...     default_budget = (1, 1)
-    ...     parameters = {}
-    ...     def sample_layered(self, problem, *, num_reads, num_sweeps, seed):
-    ...         spins = np.where(problem.h < 0, 1, -1)[None, :].repeat(problem.n_layers, axis=0)
-    ...         return dimod.SampleSet.from_samples((spins.reshape(1, -1), range(problem.n_variables)),
-    ...                                             dimod.SPIN, energy=problem.energy(spins[None]))
-    >>> register_solver("greedy", Greedy)
-    >>> from qboost_tn.qubo.model import LayeredProblem
-    >>> solve(LayeredProblem(np.eye(2), np.array([-1.0, 1.0]), 0.0, 1), "greedy")[0]
-    array([[ 1, -1]], dtype=int8)
-    >>> del SOLVERS["greedy"]
-    """
-
-    parameters: dict = {"num_reads": [], "num_sweeps": [], "seed": []}
-    properties: dict = {}
-
-    @property
-    @abc.abstractmethod
-    def default_budget(self) -> tuple[int, int]:
-        """``(num_reads, num_sweeps)`` when the caller leaves them None (a class attribute in subclasses)."""
-
-    @abc.abstractmethod
-    def sample_layered(self, problem, *, num_reads, num_sweeps, seed):
-        """A :class:`dimod.SampleSet` over ``problem.to_bqm()``'s variables (labels ``l * P + j``)."""
-
-    def budget(self, problem) -> tuple[int, int]:
-        """``(num_reads, num_sweeps)`` for ``problem`` when the caller gives None: ``default_budget`` here;
-        a solver whose cost grows with the problem may scale it."""
-        reads, sweeps = self.default_budget
-        return int(reads), int(sweeps)
-
-
 class DimodLayeredSolver(LayeredSolver):
     """Any :class:`dimod.Sampler` as a :class:`LayeredSolver`: it samples ``problem.to_bqm()``.
 
     The wrapper owns what the sampler cannot know about the problem: it passes ``num_reads``, ``num_sweeps``
     and ``seed`` only when the sampler declares them in ``sampler.parameters`` (a QPU sampler is not handed
-    ``num_sweeps``), adds ``beta_range`` from :func:`qboost_tn.qubo.schedule.beta_range` when the sampler
+    ``num_sweeps``), adds ``beta_range`` from :func:`qboost_tn.qubo.anneal.schedule.beta_range` when the sampler
     declares it, and refuses problems above ``max_variables``.
 
     Parameters
@@ -144,7 +93,7 @@ class DimodLayeredSolver(LayeredSolver):
         return {"sampler": type(self.sampler).__name__, "max_variables": self.max_variables}
 
     def sample_layered(self, problem, *, num_reads, num_sweeps, seed):
-        from .schedule import beta_range
+        from .anneal.schedule import beta_range
 
         if self.max_variables is not None and problem.n_variables > self.max_variables:
             raise QBoostTNError(f"{type(self.sampler).__name__} takes at most {self.max_variables} variables; this "
@@ -180,13 +129,13 @@ def _steepest():
 
 
 def _layered():
-    from .layered_anneal import LayeredAnnealingSolver
+    from .anneal.layered import LayeredAnnealingSolver
 
     return LayeredAnnealingSolver()
 
 
 def _dense():
-    from .dense_anneal import DenseSimulatedAnnealingSampler
+    from .anneal.dense import DenseSimulatedAnnealingSampler
 
     return DenseSimulatedAnnealingSampler()
 

@@ -15,11 +15,13 @@ import dimod
 import numpy as np
 import scipy.linalg
 
-from ._anneal_kernels import anneal_sums
-from .model import (BaseLayeredProblem, FactoredLayeredProblem, LayeredProblem, check_arrays, check_count,
-                    one_blas_thread)
-from .schedule import check_beta_range, dense_beta_range
-from .solvers import LayeredSolver
+from ..model import (BaseLayeredProblem, FactoredLayeredProblem, LayeredProblem, check_arrays, check_count,
+                     one_blas_thread)
+from ..protocol import LayeredSolver
+from .common import NO_START, check_start, lattice_round, replica_seeds, schedule_range
+from .factored import anneal_factored, relaxed_factored_start
+from .kernels import anneal_sums
+from .schedule import dense_beta_range
 
 # Descent ending each replica: it stops as soon as no single or pair move lowers the energy, usually after a few
 # passes; the cap only bounds the pathological case.
@@ -32,13 +34,7 @@ BUDGET_FEATURES = 400
 # where the factored kernel forms them anew each pass, O(P² N) (at P = 1,600, N = 150 the descent is about
 # eight times faster). The factored kernel, O(N·P) memory, takes the problems too wide for that.
 DENSE_KERNEL_BYTES = 128 * 2**20
-NO_START = np.empty(0, dtype=np.int64)
 
-
-def lattice_round(w, n_layers) -> np.ndarray:
-    """The layer sums ``{−L, −L+2, …, L}`` nearest real weights ``w`` (clipped to ±L), as int64."""
-    L = int(n_layers)
-    return np.clip(2 * np.round((np.asarray(w, dtype=np.float64) + L) / 2) - L, -L, L).astype(np.int64)
 
 
 def relaxed_start(Q, h, n_layers) -> np.ndarray:
@@ -54,11 +50,6 @@ def relaxed_start(Q, h, n_layers) -> np.ndarray:
     except np.linalg.LinAlgError:
         return NO_START
     return lattice_round(w, n_layers)
-
-
-def replica_seeds(seed, num_reads) -> np.ndarray:
-    """One generator seed per read from ``seed``; read r's seed does not depend on ``num_reads``."""
-    return np.random.SeedSequence(seed).generate_state(num_reads, np.uint32).astype(np.int64)
 
 
 def anneal_layered(Q, h, n_layers, *, num_reads=1, num_sweeps=1000, beta_range=None, seed=None, start=None):
@@ -77,7 +68,7 @@ def anneal_layered(Q, h, n_layers, *, num_reads=1, num_sweeps=1000, beta_range=N
         Sweeps over the P variables along a geometric β schedule; each replica ends with a greedy descent,
         so every returned state is a local minimum under ±2 moves.
     beta_range : (float, float), optional
-        (hot, cold) inverse temperatures; default :func:`qboost_tn.qubo.schedule.dense_beta_range`.
+        (hot, cold) inverse temperatures; default :func:`qboost_tn.qubo.anneal.schedule.dense_beta_range`.
     seed : int, optional
         Fixes every replica; the same seed gives the same result on any machine and thread count.
     start : array of int of shape (P,), optional
@@ -112,26 +103,6 @@ def _anneal(Q, h, L, *, num_reads, num_sweeps, beta_range, seed, start):
     return sums, energies, {"beta_range": (hot, cold), "anneal_seconds": seconds}
 
 
-def schedule_range(beta_range, num_reads, start, default) -> tuple[float, float]:
-    """(hot, cold): the caller's ``beta_range`` (checked), else ``default()`` — or NaN when the only read
-    descends from ``start`` and no schedule is used."""
-    if beta_range is not None:
-        return check_beta_range(beta_range)
-    if num_reads > 1 or not start.size:
-        return default()
-    return float("nan"), float("nan")
-
-
-def check_start(start, n_features, n_layers) -> np.ndarray:
-    """``start`` as C-contiguous int64 layer sums of length P on the lattice, or empty for None."""
-    if start is None or len(start) == 0:
-        return NO_START
-    start = np.ascontiguousarray(start, dtype=np.int64)
-    if start.shape != (n_features,) or np.any(np.abs(start) > n_layers) or np.any((start + n_layers) % 2):
-        raise ValueError(f"start must hold {n_features} layer sums in {{-L, -L+2, ..., L}} for L = {n_layers}")
-    return start
-
-
 def layer_spins(sums, n_layers) -> np.ndarray:
     """Spins (…, L, P) in {−1, +1} whose layer sums are ``sums``: the first ``(L + W_j) / 2`` layers are +1."""
     sums = np.asarray(sums)
@@ -149,9 +120,9 @@ class LayeredAnnealingSolver(LayeredSolver):
     :meth:`sample_layered`. A dense :class:`~qboost_tn.qubo.model.LayeredProblem` is annealed by
     :func:`anneal_layered` (O(P) per accepted move), a
     :class:`~qboost_tn.qubo.model.FactoredLayeredProblem` by the same kernel on its ``Q`` formed once while
-    that takes at most :data:`DENSE_KERNEL_BYTES`, beyond by :func:`qboost_tn.qubo.factored.anneal_factored`
+    that takes at most :data:`DENSE_KERNEL_BYTES`, beyond by :func:`qboost_tn.qubo.anneal.factored.anneal_factored`
     (O(N) per move, no P × P matrix). For a plain BQM use
-    :class:`~qboost_tn.qubo.dense_anneal.DenseSimulatedAnnealingSampler` (or any dimod sampler on
+    :class:`~qboost_tn.qubo.anneal.dense.DenseSimulatedAnnealingSampler` (or any dimod sampler on
     ``problem.to_bqm()``).
 
     Every read ends with a descent over single and pair moves, which does most of the deep work on the
@@ -162,7 +133,7 @@ class LayeredAnnealingSolver(LayeredSolver):
     pair search costs O(P²) per pass, so it gets ``16 · (400 / P)²`` reads, at least one.
 
     With ``warm_start`` (default), read 0 descends from the layer sums nearest the problem's continuous
-    minimiser (:func:`relaxed_start`, or :func:`qboost_tn.qubo.factored.relaxed_factored_start`) instead of
+    minimiser (:func:`relaxed_start`, or :func:`qboost_tn.qubo.anneal.factored.relaxed_factored_start`) instead of
     annealing from random. On the wide learner's problems (1,600 patch features, 150 samples, L = 4) the
     single-move landscape is flat along correlated features and the descent's pair moves do the deep work
     from any start, but from this one they end lower: on average 0.07 % below the best of 16 annealed reads
@@ -172,7 +143,7 @@ class LayeredAnnealingSolver(LayeredSolver):
     Parameters
     ----------
     beta_range : (float, float), optional
-        Fixed (hot, cold) inverse temperatures; default: :func:`qboost_tn.qubo.schedule.beta_range` per
+        Fixed (hot, cold) inverse temperatures; default: :func:`qboost_tn.qubo.anneal.schedule.beta_range` per
         problem.
     warm_start : bool, default=True
         Read 0 from the rounded continuous minimiser when ``Q`` is positive definite (every least-squares
@@ -223,8 +194,6 @@ class LayeredAnnealingSolver(LayeredSolver):
         start = self._starts.get(problem)
         if start is None:
             if isinstance(problem, FactoredLayeredProblem):
-                from .factored import relaxed_factored_start
-
                 start = relaxed_factored_start(problem)
             else:
                 start = relaxed_start(problem.dense_couplings(), problem.h, problem.n_layers)
@@ -252,8 +221,6 @@ class LayeredAnnealingSolver(LayeredSolver):
                             f"got {type(problem).__name__}")
         start = self._start(problem)
         if isinstance(problem, FactoredLayeredProblem) and 8 * problem.n_features**2 > DENSE_KERNEL_BYTES:
-            from .factored import anneal_factored
-
             sums, energies, info = anneal_factored(problem, num_reads=num_reads, num_sweeps=num_sweeps,
                                                    beta_range=self.beta_range, seed=seed, start=start)
         else:

@@ -5,10 +5,10 @@ redundant: ``Q`` has rank at most N plus its diagonal. :class:`~qboost_tn.qubo.m
 keeps ``F`` (P × N) instead, and this annealer keeps the N predictions ``u = Fᵀ W`` instead of the P fields, so
 a proposal costs O(N), an accepted move O(N) (the dense annealer: O(1) and O(P)), and memory is O(N·P).
 
-Same schedule (:func:`qboost_tn.qubo.schedule.beta_range`), same random starts and proposals per seed, and the
-same closing descent over single and pair moves as :func:`qboost_tn.qubo.layered_anneal.anneal_layered`.
-:class:`~qboost_tn.qubo.layered_anneal.LayeredAnnealingSolver` calls this for factored problems whose dense ``Q``
-would exceed ``layered_anneal.DENSE_KERNEL_BYTES`` (smaller ones it anneals on ``Q`` formed once: the closing
+Same schedule (:func:`qboost_tn.qubo.anneal.schedule.beta_range`), same random starts and proposals per seed, and the
+same closing descent over single and pair moves as :func:`qboost_tn.qubo.anneal.layered.anneal_layered`.
+:class:`~qboost_tn.qubo.anneal.layered.LayeredAnnealingSolver` calls this for factored problems whose dense ``Q``
+would exceed ``anneal.layered.DENSE_KERNEL_BYTES`` (smaller ones it anneals on ``Q`` formed once: the closing
 pair search then reads couplings instead of forming them each pass). Its warm start,
 :func:`relaxed_factored_start`, needs no P × P matrix either way.
 """
@@ -19,11 +19,12 @@ import time
 import numpy as np
 import scipy.linalg
 
-from ._anneal_kernels import anneal_factored_sums
-from .model import FactoredLayeredProblem, check_count, one_blas_thread
+from .common import NO_START, check_start, lattice_round, replica_seeds, schedule_range
+from .kernels import anneal_factored_sums
+from ..model import FactoredLayeredProblem, check_count, one_blas_thread
 from .schedule import beta_range as problem_beta_range
 
-# Descent passes cap, as in layered_anneal (the descent stops on its own when nothing improves).
+# Descent passes cap, as in anneal.layered (the descent stops on its own when nothing improves).
 DESCENT_PASSES = 1000
 # Rows of F F^T formed at once when computing the exact pair-search bound (chunk x P floats of scratch).
 REACH_CHUNK = 256
@@ -58,13 +59,12 @@ def pair_reach(factor) -> np.ndarray:
 
 
 def relaxed_factored_start(problem: FactoredLayeredProblem) -> np.ndarray:
-    """:func:`qboost_tn.qubo.layered_anneal.relaxed_start` of a factored problem, without a P × P matrix.
+    """:func:`qboost_tn.qubo.anneal.layered.relaxed_start` of a factored problem, without a P × P matrix.
 
     With every ``d_j > 0``, ``Q = F Fᵀ + D`` is positive definite and, by the Woodbury identity, the
     continuous minimiser is ``w = D⁻¹ (b − F c)`` with ``b = −h / 2`` and ``(I + Fᵀ D⁻¹ F) c = Fᵀ D⁻¹ b``:
     one N × N system, O(P·N²). Otherwise (some ``d_j <= 0``) ``Q`` may be singular: empty, no start.
     """
-    from .layered_anneal import NO_START, lattice_round
 
     F, d = problem.factor, problem.diag
     if not np.all(d > 0):
@@ -93,7 +93,7 @@ def anneal_factored(problem: FactoredLayeredProblem, *, num_reads=1, num_sweeps=
     num_sweeps : int, default=1000
         Sweeps over the P variables along a geometric β schedule; each replica ends with a greedy descent.
     beta_range : (float, float), optional
-        (hot, cold); default :func:`qboost_tn.qubo.schedule.beta_range`.
+        (hot, cold); default :func:`qboost_tn.qubo.anneal.schedule.beta_range`.
     seed : int, optional
         Fixes every replica; read r's result depends only on ``seed`` and r.
     start : array of int of shape (P,), optional
@@ -107,7 +107,6 @@ def anneal_factored(problem: FactoredLayeredProblem, *, num_reads=1, num_sweeps=
     info : dict
         ``beta_range`` used (NaN when the only read descends from ``start``) and ``anneal_seconds``.
     """
-    from .layered_anneal import check_start, replica_seeds, schedule_range
 
     if not isinstance(problem, FactoredLayeredProblem):
         raise TypeError(f"anneal_factored needs a FactoredLayeredProblem, got {type(problem).__name__}")

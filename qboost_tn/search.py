@@ -8,7 +8,7 @@ import pandas as pd
 from sklearn.base import clone
 from sklearn.model_selection import ParameterGrid, train_test_split
 
-from ..eval import evaluate
+from .eval import evaluate
 
 
 @dataclass

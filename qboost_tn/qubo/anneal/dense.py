@@ -3,14 +3,14 @@
 dwave-neal walks adjacency lists and estimates its β range with a Python loop over every coupler; on a
 problem where every variable couples to every other (the learner's P·L spins) a dense matrix row is both
 smaller and faster to update. This sampler runs the same compiled kernel as
-:mod:`qboost_tn.qubo.layered_anneal` with one layer, so it accepts ANY BQM (SPIN or BINARY, any labels).
+:mod:`qboost_tn.qubo.anneal.layered` with one layer, so it accepts ANY BQM (SPIN or BINARY, any labels).
 """
 from __future__ import annotations
 
 import dimod
 import numpy as np
 
-from .layered_anneal import anneal_layered
+from .layered import anneal_layered
 
 # A dense float64 matrix of this many variables takes 3.2 GB; beyond it a sparse sampler (neal) is the tool.
 MAX_VARIABLES = 20_000
@@ -61,7 +61,7 @@ class DenseSimulatedAnnealingSampler(dimod.Sampler):
         num_sweeps : int, default=1000
         beta_range : (float, float), optional
             (hot, cold) inverse temperatures; default from the problem's energy scales
-            (:func:`qboost_tn.qubo.schedule.dense_beta_range`).
+            (:func:`qboost_tn.qubo.anneal.schedule.dense_beta_range`).
         seed : int, optional
             Same seed, same samples.
         """

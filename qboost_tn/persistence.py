@@ -24,14 +24,15 @@ already has (a method, a property, a parameter): a file can never replace ``pred
 numpy's codes: ``"f"`` float, ``"i"``/``"u"`` int, ``"b"`` bool, ``"U"`` str (object arrays are saved as
 str). An ``int`` is accepted where ``float`` is declared; ``bool`` is never an ``int`` here.
 
-A saved model records its class's module; loading a model of a class that is not registered yet imports
-that module (only modules of this package) so that it can register itself.
+Loading imports nothing a file names. The file's class name is looked up in :data:`CLASSES`; the project's
+own learners are found through the fixed table :data:`PROJECT_CLASSES` (class name -> the module of this
+package that defines and registers it), so a model file can be loaded in a fresh process. A user's class must
+be registered before its files are loaded. Any other name is refused with :class:`ModelFileError`.
 """
 from __future__ import annotations
 
 import importlib
 import json
-import re
 import struct
 import warnings
 import zipfile
@@ -41,10 +42,8 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from .._io import atomic_path, jsonable
-from ..errors import ModelFileError, QBoostTNError
-from .qboost import QBoostClassifier
-from .shallow_wide import ShallowWideClassifier
+from ._io import atomic_path, jsonable
+from .errors import ModelFileError, QBoostTNError
 
 FORMAT = "qboost-tn-model/1"
 _META = "__meta__"
@@ -60,7 +59,13 @@ MAX_FEATURES = 10_000_000
 #: Registered classes by name: ``{class name: class}``.
 CLASSES: dict[str, type] = {}
 _SCHEMAS: dict[str, dict] = {}
-_PACKAGE_MODULE = re.compile(r"^qboost_tn(\.[A-Za-z_][A-Za-z0-9_]*)+$")
+# The project's own savable learners and the modules that register them: the only modules a load may import,
+# chosen by this table, never by the file.
+PROJECT_CLASSES = {
+    "ShallowWideClassifier": "qboost_tn.qubo.shallow_wide",
+    "QBoostClassifier": "qboost_tn.qubo.qboost",
+    "MPSClassifier": "qboost_tn.mps.classifier",
+}
 # What a damaged or foreign file can raise while it is opened, parsed or decompressed.
 _READ_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError, zlib.error, KeyError,
                 RuntimeError, NotImplementedError, struct.error, OverflowError, RecursionError)
@@ -240,17 +245,15 @@ def _parse_meta(path: Path, arrays: dict) -> dict:
 
 
 def _model_class(path: Path, meta: dict) -> type:
-    name, module = meta.get("class"), meta.get("module")
+    name = meta.get("class")
     if not isinstance(name, str):
-        raise ModelFileError(f"load: {path}: the metadata names no model class (class = {name!r})")
-    if name not in CLASSES and isinstance(module, str) and _PACKAGE_MODULE.match(module):
-        # The class's module registers it on import; only this package's own modules are ever imported.
-        try:
-            importlib.import_module(module)
-        except ImportError:
-            pass
+        raise ModelFileError(f"load: {path}: the metadata names no model class")
+    if name not in CLASSES and name in PROJECT_CLASSES:
+        importlib.import_module(PROJECT_CLASSES[name])
     if name not in CLASSES:
-        raise ModelFileError(f"load: {path} holds a model of class {name!r}; can load {sorted(CLASSES)}")
+        raise ModelFileError(f"load: {path} holds a model of class {name[:80]!r}; can load "
+                             f"{sorted(set(CLASSES) | set(PROJECT_CLASSES))} (a class of your own must be "
+                             "registered with register_model_class before loading)")
     return CLASSES[name]
 
 
@@ -336,16 +339,3 @@ def load_model(path):
         estimator.feature_names_in_ = estimator.feature_names_in_.astype(object)
     _check_predicts(path, estimator)
     return estimator
-
-
-_LABELS = ("biufU", 1)
-_COMMON = {"classes_": _LABELS, "n_features_in_": int, "feature_names_in_": ("U", 1), "solver_": (str, type(None)),
-           "energies_": ("f", 1), "sparsity_": float, "n_params_": int}
-register_model_class(ShallowWideClassifier, {
-    **_COMMON, "energies_": ("f", 2), "data_min_": ("f", 1), "data_scale_": ("f", 1), "zero_to_minus_one_": bool,
-    "spins_": ("i", 4), "k_": ("f", 1), "layer_sums_": ("f", 2), "coef_": ("f", 2), "intercept_": ("f", 1),
-    "n_spins_": int,
-})
-register_model_class(QBoostClassifier, {
-    **_COMMON, "thresholds_": ("f", 2), "polarities_": ("fi", 2), "lam_": float, "selected_": ("b", 2),
-})
