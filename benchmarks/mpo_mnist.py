@@ -58,8 +58,8 @@ import torch
 
 from qboost_tn.data import Prepared, load_dataset, split
 from qboost_tn.errors import QBoostTNError
-from qboost_tn.mpo import compress, compress_fine_tune, entanglement_table, fine_tune, mpo_network, truncation_steps
-from qboost_tn.nets import evaluate_model, fit, make_mlp
+from qboost_tn.mpo import compress, compress_fine_tune, entanglement_table, mpo_network, truncation_steps
+from qboost_tn.nets import evaluate_model, fine_tune, fit, make_mlp
 
 ROOT = Path(__file__).resolve().parents[1]
 

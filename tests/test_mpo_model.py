@@ -10,10 +10,10 @@ import torch
 from torch import nn
 
 from qboost_tn.errors import QBoostTNError
-from qboost_tn.mpo import (MPOLinear, bond_spectra, compress, compress_fine_tune, entanglement_table, entropy,
-                           entropy_recorder, fine_tune, load_compressed, make_permanent, mpo_network,
-                           plot_entropy_evolution, save_compressed, truncation_steps, tt_svd)
-from qboost_tn.nets import fit, make_mlp, scores
+from qboost_tn.mpo import (SAVED_LAYERS, MPOLinear, bond_spectra, compress, compress_fine_tune, core_parameters,
+                           entanglement_table, entropy, entropy_recorder, load_compressed, make_permanent,
+                           mpo_network, plot_entropy_evolution, save_compressed, truncation_steps, tt_svd)
+from qboost_tn.nets import fine_tune, fit, lenet5, make_mlp, scores
 
 torch.set_num_threads(1)
 
@@ -131,6 +131,48 @@ def test_save_load_weights_only(tmp_path):
         load_compressed(TwoBranch(), tmp_path / "missing.pt")
 
 
+def test_every_saved_layer_type_round_trips_in_a_lenet5(tmp_path):
+    """Each compression output that can be saved, in the conv and linear layers of a LeNet-5: saved, loaded
+    into a fresh skeleton with other weights, it gives the same outputs to the bit."""
+    cases = {"mpo": (["conv1", "conv2", "fc1", "fc3"], {"max_bond": 2}), "tucker": (["conv2"], {"budget": 0.5}),
+             "low-rank": (["fc1", "fc2"], {"budget": 0.3}), "prune": (["fc1"], {"budget": 0.3})}
+    x = torch.randn(3, 256)
+    saved_types = set()
+    for method, (layers, options) in cases.items():
+        model, _ = compress(lenet5(256, seed=0), layers, method=method, **options)
+        path = tmp_path / f"{method}.pt"
+        save_compressed(model, path)
+        config = json.loads(Path(f"{path}.mpo.json").read_text())["mpo_layers"]
+        assert set(config) == set(layers), method
+        saved_types |= {c["type"] for c in config.values()}
+        skeleton = lenet5(256, seed=1)
+        assert not torch.equal(skeleton(x), model(x))
+        restored = load_compressed(skeleton, path)
+        assert torch.equal(restored.eval()(x), model.eval()(x)), method
+        assert [type(m).__name__ for m in restored.modules()] == [type(m).__name__ for m in model.modules()]
+    assert saved_types == set(SAVED_LAYERS)  # a new savable type gets a round trip here
+
+
+def test_int8_layers_are_refused_before_anything_is_written(tmp_path):
+    model, _ = compress(lenet5(256), ["fc1"], method="int8")
+    with pytest.raises(QBoostTNError, match="layer 'fc1' is int8-quantised"):
+        save_compressed(model, tmp_path / "int8.pt")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_files_saved_before_layer_types_load(tmp_path):
+    """A shapes file without "type" (as written before conv layers were saved) holds MPOLinear configs."""
+    model, _ = compress(lenet5(256), ["fc1"], max_bond=2)
+    path = tmp_path / "old.pt"
+    save_compressed(model, path)
+    shapes = Path(f"{path}.mpo.json")
+    config = json.loads(shapes.read_text())
+    del config["mpo_layers"]["fc1"]["type"]
+    shapes.write_text(json.dumps(config))
+    x = torch.randn(2, 256)
+    assert torch.equal(load_compressed(lenet5(256, seed=1), path).eval()(x), model.eval()(x))
+
+
 def test_fit_restores_best_weights_as_a_deep_copy():
     X, y = synthetic()
     data = (X[:160], y[:160], X[160:], y[160:])
@@ -152,15 +194,15 @@ def test_fit_patience_and_cores_only():
     head_before = model[2].weight.detach().clone()
     bias_before = model[0].bias.detach().clone()
     cores_before = [c.detach().clone() for c in model[0].cores]
-    history = fine_tune(model, data, cores_only=True, epochs=3, lr=1e-2, progress=False)
+    history = fine_tune(model, data, params=core_parameters, epochs=3, lr=1e-2, progress=False)
     assert len(history) == 3
     assert torch.equal(model[2].weight, head_before) and torch.equal(model[0].bias, bias_before)
     assert any(not torch.equal(a, b) for a, b in zip(model[0].cores, cores_before))
     assert all(p.requires_grad for p in model.parameters())
     short = fit(make_mlp(12, hidden=(4,), seed=0), data, epochs=50, lr=1.0, patience=2, progress=False)
     assert len(short) < 50
-    with pytest.raises(QBoostTNError, match="no MPOLinear"):
-        fine_tune(make_mlp(12, hidden=(4,)), data, cores_only=True, progress=False)
+    with pytest.raises(QBoostTNError, match="no parameters to train"):
+        fine_tune(make_mlp(12, hidden=(4,)), data, params=core_parameters, progress=False)
 
 
 def test_mpo_network_from_scratch_learns():

@@ -1,8 +1,9 @@
 """Checks for reading a compressed model back (:func:`qboost_tn.mpo.load_compressed`): a saved model is data
 a user may have received from anyone, so both of its files are validated before anything is built from them.
 
-* ``NAME.mpo.json`` (the MPO layer shapes) must be JSON of the form ``{"mpo_layers": {layer: config}}``, and
-  the cores a config describes may hold at most :data:`MAX_PARAMS` numbers, counted before they are allocated.
+* ``NAME.mpo.json`` (the compressed layers' shapes) must be JSON of the form ``{"mpo_layers": {layer: config}}``,
+  each config of a known layer type, and together they may describe at most :data:`MAX_PARAMS` numbers,
+  counted before they are allocated.
 * ``NAME`` (the state_dict) must be a torch zip archive whose members declare no more bytes than the file
   holds (torch stores them uncompressed), read with ``torch.load(weights_only=True)``.
 
@@ -12,13 +13,15 @@ is one :class:`~qboost_tn.errors.ModelFileError` naming the file.
 from __future__ import annotations
 
 import json
+import math
 import pickle
+import reprlib
 import struct
 import zipfile
 import zlib
 from pathlib import Path
 
-from ..errors import ModelFileError, QBoostTNError
+from ..errors import ModelFileError
 
 #: Most numbers the MPO cores of one saved model may hold (checked from the shapes, before allocating).
 MAX_PARAMS = 1 << 28
@@ -31,26 +34,71 @@ def _int_list(value) -> bool:
     return isinstance(value, list) and all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in value)
 
 
-def _layer_size(name: str, config, where: Path) -> int:
-    """Numbers the cores described by ``config`` hold at most (bonds as given, before clipping)."""
-    if not isinstance(config, dict):
-        raise ModelFileError(f"{where}: layer {name!r} should be a mapping, got {type(config).__name__}")
-    for key in _MODE_KEYS:
-        if not _int_list(config.get(key)) or not config[key]:
-            raise ModelFileError(f"{where}: layer {name!r}: {key} should be a list of positive integers, got "
-                                 f"{config.get(key)!r}")
-    ins, outs = config["in_modes"], config["out_modes"]
-    bonds = config.get("max_bond")
-    bonds = [bonds] * (len(ins) - 1) if isinstance(bonds, int) and not isinstance(bonds, bool) else bonds
+def _positive_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
+def _field(config, key, check, want):
+    if not check(config.get(key)):
+        raise ValueError(f"{key} should be {want}, got {reprlib.repr(config.get(key))}")
+    return config[key]
+
+
+def _chain(ins, outs, bonds) -> int:
+    """Numbers the cores of one MPO chain hold at most (bonds as given, before clipping)."""
+    bonds = [bonds] * (len(ins) - 1) if _positive_int(bonds) else bonds
     if len(ins) != len(outs) or not _int_list(bonds) or len(bonds) != len(ins) - 1:
-        raise ModelFileError(f"{where}: layer {name!r}: {len(ins)} in-modes, {len(outs)} out-modes and max_bond "
-                             f"{config.get('max_bond')!r} do not describe one chain of cores")
+        raise ValueError(f"{len(ins)} in-modes, {len(outs)} out-modes and max_bond {reprlib.repr(bonds)} do not "
+                         "describe one chain of cores")
     full = [1, *bonds, 1]
     return sum(full[k] * a * b * full[k + 1] for k, (a, b) in enumerate(zip(ins, outs)))
 
 
-def read_layer_config(path) -> dict:
-    """The ``{layer name: MPOLinear config}`` mapping saved at ``path`` (an ``.mpo.json``), checked."""
+def _modes(config):
+    return [_field(config, key, lambda v: _int_list(v) and v, "a list of positive integers") for key in _MODE_KEYS]
+
+
+def _kernel_entries(config) -> int:
+    kernel = _field(config, "kernel_size", lambda v: _positive_int(v) or (_int_list(v) and len(v) == 2),
+                    "an int or two positive integers")
+    return kernel * kernel if isinstance(kernel, int) else kernel[0] * kernel[1]
+
+
+def mpo_linear_size(config) -> int:
+    """Numbers an ``MPOLinear.config()`` describes (cores and bias), or ValueError naming what is malformed."""
+    ins, outs = _modes(config)
+    return _chain(ins, outs, config.get("max_bond")) + math.prod(outs)
+
+
+def mpo_conv_size(config) -> int:
+    """Numbers an ``MPOConv2d.config()`` describes: channel sites then the kernel site ``(1, kh kw)``."""
+    ins, outs = _modes(config)
+    return _chain([*ins, _kernel_entries(config)], [*outs, 1], config.get("max_bond")) + math.prod(outs)
+
+
+def tucker_conv_size(config) -> int:
+    """Numbers a ``TuckerConv2d.config()`` describes (its three factors and bias)."""
+    n_in, n_out = (_field(config, key, _positive_int, "a positive integer") for key in ("in_channels", "out_channels"))
+    r_out, r_in = _field(config, "rank", lambda v: _int_list(v) and len(v) == 2, "two positive integers")
+    r_out, r_in = min(r_out, n_out), min(r_in, n_in)
+    return n_in * r_in + r_in * r_out * _kernel_entries(config) + r_out * n_out + n_out
+
+
+def low_rank_size(config) -> int:
+    """Numbers a ``LowRankLinear.config()`` describes (its two factors and bias)."""
+    n_in, n_out, rank = (_field(config, key, _positive_int, "a positive integer")
+                         for key in ("in_features", "out_features", "rank"))
+    return rank * (n_in + n_out) + n_out
+
+
+def read_layer_config(path, sizes, default_type) -> dict:
+    """The ``{layer name: layer config}`` mapping saved at ``path`` (an ``.mpo.json``), checked.
+
+    ``sizes`` maps each layer type a file may name (a config's ``"type"``; ``default_type`` where it names
+    none, as files written before there were several types) to a function counting the numbers such a
+    config describes, which raises ValueError for a malformed one. Each config comes back with its
+    ``"type"`` filled in.
+    """
     path = Path(path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -60,13 +108,23 @@ def read_layer_config(path) -> dict:
     if not isinstance(layers, dict):
         raise ModelFileError(f"{path}: expected {{\"mpo_layers\": {{layer name: shape}}}}, got "
                              f"{type(data).__name__}{' without mpo_layers' if isinstance(data, dict) else ''}")
-    total = 0
+    total, checked = 0, {}
     for name, config in layers.items():
-        total += _layer_size(name, config, path)
+        if not isinstance(config, dict):
+            raise ModelFileError(f"{path}: layer {name!r} should be a mapping, got {type(config).__name__}")
+        kind = config.get("type", default_type)
+        if not isinstance(kind, str) or kind not in sizes:
+            raise ModelFileError(f"{path}: layer {name!r}: type should be one of {', '.join(sizes)}, got "
+                                 f"{reprlib.repr(kind)}")
+        try:
+            total += sizes[kind](config)
+        except ValueError as exc:
+            raise ModelFileError(f"{path}: layer {name!r}: {exc}") from exc
         if total > MAX_PARAMS:
             raise ModelFileError(f"{path}: the MPO layers describe more than {MAX_PARAMS:,} numbers; the file "
                                  "is corrupt or tampered")
-    return layers
+        checked[name] = {**config, "type": kind}
+    return checked
 
 
 def _check_archive(path: Path) -> None:
@@ -93,27 +151,12 @@ def _check_archive(path: Path) -> None:
         raise ModelFileError(f"{path}: member {damaged!r} fails its checksum; the file is damaged")
 
 
-def load_checked(skeleton, path, config_path):
-    """Rebuild a model saved by :func:`~qboost_tn.mpo.save_compressed` into ``skeleton``, checking both files.
-
-    Raises
-    ------
-    ModelFileError
-        If either file is malformed, truncated, oversized, or does not fit ``skeleton``.
-    """
+def read_state(path) -> dict:
+    """The state_dict saved at ``path``, checked: a zip archive true to its sizes and checksums, read with
+    ``torch.load(weights_only=True)``, holding named tensors only."""
     import torch
 
-    from .compress import restore_mpo_layers
-
-    path, config_path = Path(path), Path(config_path)
-    config = read_layer_config(config_path)
-    try:
-        model = restore_mpo_layers(skeleton, config)
-    except QBoostTNError as exc:
-        raise ModelFileError(f"{config_path}: {exc}") from exc
-    except (TypeError, ValueError, KeyError, AttributeError) as exc:
-        raise ModelFileError(f"{config_path}: a saved layer shape cannot be rebuilt ({type(exc).__name__}: "
-                             f"{exc})") from exc
+    path = Path(path)
     _check_archive(path)
     try:
         state = torch.load(path, weights_only=True, map_location="cpu")
@@ -123,11 +166,8 @@ def load_checked(skeleton, path, config_path):
                              f"{str(exc).splitlines()[0] if str(exc) else ''})") from exc
     if not isinstance(state, dict) or not all(isinstance(k, str) and torch.is_tensor(v) for k, v in state.items()):
         raise ModelFileError(f"{path}: holds {type(state).__name__}, not a state_dict of named tensors")
-    try:
-        model.load_state_dict(state)
-    except RuntimeError as exc:  # missing / unexpected keys, size mismatches
-        raise ModelFileError(f"{path}: the saved tensors do not fit the model ({exc})") from exc
-    return model
+    return state
 
 
-__all__ = ["MAX_PARAMS", "load_checked", "read_layer_config"]
+__all__ = ["MAX_PARAMS", "low_rank_size", "mpo_conv_size", "mpo_linear_size", "read_layer_config", "read_state",
+           "tucker_conv_size"]

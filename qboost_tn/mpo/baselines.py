@@ -12,12 +12,39 @@ from torch.nn.utils import parametrize
 
 from ..errors import QBoostTNError
 from .compress import CompressionMethod, dense_params, register_compression, relative_error
+from .layer import FactorisedCounts
 
 
 class LowRankCompression(CompressionMethod):
-    """``Linear(in, out)`` -> ``Sequential(Linear(in, r, bias=False), Linear(r, out))`` from a truncated SVD
-    (the best rank-``r`` approximation); ``r`` is the largest rank whose ``r * (in + out)`` weights fit the
-    budget (at least 1); no budget: full rank."""
+    """``Linear(in, out)`` -> :class:`LowRankLinear` (``Linear(in, r, bias=False)`` then ``Linear(r, out)``) from
+    a truncated SVD (the best rank-``r`` approximation); ``r`` is the largest rank whose ``r * (in + out)``
+    weights fit the budget (at least 1); no budget: full rank."""
+
+
+class LowRankLinear(FactorisedCounts, nn.Sequential):
+    """``Sequential(Linear(in, rank, bias=False), Linear(rank, out))``: a linear layer of rank ``rank``."""
+
+    def __init__(self, in_features, out_features, rank, bias=True, device=None, dtype=None):
+        factory = {"device": device, "dtype": dtype}
+        super().__init__(nn.Linear(in_features, rank, bias=False, **factory),
+                         nn.Linear(rank, out_features, bias=bias, **factory))
+
+    in_features = property(lambda self: self[0].in_features)
+    out_features = property(lambda self: self[1].out_features)
+    rank = property(lambda self: self[0].out_features)
+    bias = property(lambda self: self[1].bias)
+
+    @property
+    def weight(self) -> torch.Tensor:
+        """The equivalent ``(out_features, in_features)`` weight (differentiable)."""
+        return self[1].weight @ self[0].weight
+
+    def factors(self):
+        return [self[0].weight, self[1].weight]
+
+    def config(self) -> dict:
+        return {"in_features": self.in_features, "out_features": self.out_features, "rank": self.rank,
+                "bias": self.bias is not None}
 
 
 @LowRankCompression.handles(nn.Linear)
@@ -27,16 +54,13 @@ def _low_rank_linear(method, linear, budget, name):
     rank = full if budget.n_params is None else max(1, min(full, budget.n_params // (n_in + n_out)))
     u, s, vh = torch.linalg.svd(linear.weight.detach().double(), full_matrices=False)
     root = s[:rank].sqrt()
-    first = nn.Linear(n_in, rank, bias=False, dtype=linear.weight.dtype)
-    second = nn.Linear(rank, n_out, bias=linear.bias is not None, dtype=linear.weight.dtype)
+    module = LowRankLinear(n_in, n_out, rank, bias=linear.bias is not None, dtype=linear.weight.dtype)
     with torch.no_grad():
-        first.weight.copy_(root[:, None] * vh[:rank])
-        second.weight.copy_(u[:, :rank] * root)
+        module[0].weight.copy_(root[:, None] * vh[:rank])
+        module[1].weight.copy_(u[:, :rank] * root)
         if linear.bias is not None:
-            second.bias.copy_(linear.bias)
-    module = nn.Sequential(first, second)
-    return module, {"params_after": rank * (n_in + n_out),
-                    "rel_error": relative_error(second.weight @ first.weight, linear.weight),
+            module[1].bias.copy_(linear.bias)
+    return module, {"params_after": module.n_weight_params, "rel_error": relative_error(module.weight, linear.weight),
                     "flops_before": 2 * n_in * n_out, "flops_after": 2 * rank * (n_in + n_out), "rank": rank}
 
 

@@ -1,5 +1,5 @@
 """The compression protocol: replace layers of any model by smaller ones, by one registered method, with one
-report schema; plus saving and loading models with MPO layers.
+report schema (saving the result: :mod:`.saving`).
 
 A method is a :class:`CompressionMethod` subclass registered under a name with :func:`register_compression`.
 It compresses one module at a time through ``compress_module(module, budget, name)``, which dispatches on the
@@ -13,15 +13,12 @@ import copy
 import math
 import numbers
 from dataclasses import dataclass
-from pathlib import Path
 
 import pandas as pd
 import torch
 from torch import nn
 
-from .._io import atomic_path, write_json
 from ..errors import QBoostTNError
-from ._checks import load_checked
 from .contract import sweep_flops
 from .layer import MPOLinear
 from .shapes import tensorize_shape
@@ -289,52 +286,3 @@ def _mpo_linear(method, linear, budget, name):
 
 
 register_compression("mpo", MPOCompression)
-
-
-def mpo_config(model) -> dict:
-    """``{layer name: MPOLinear.config()}`` for every MPO layer of ``model`` (JSON-able)."""
-    return {name: module.config() for name, module in model.named_modules() if isinstance(module, MPOLinear)}
-
-
-def restore_mpo_layers(skeleton, config: dict):
-    """Put freshly built MPO layers described by ``config`` (from :func:`mpo_config`) into ``skeleton``.
-
-    ``skeleton`` is the uncompressed architecture (e.g. the model class instantiated anew); it is changed in
-    place and returned, ready for ``load_state_dict``.
-    """
-    for name, layer_config in config.items():
-        try:
-            skeleton.get_submodule(name)
-        except AttributeError as exc:
-            raise QBoostTNError(f"the model has no layer {name!r} to hold the saved MPO layer") from exc
-        replace_module(skeleton, name, MPOLinear.from_config(layer_config))
-    return skeleton
-
-
-def _config_path(path) -> Path:
-    return Path(str(path) + ".mpo.json")
-
-
-def save_compressed(model, path) -> None:
-    """``torch.save`` the state_dict at ``path`` and the MPO layer shapes at ``path + ".mpo.json"``.
-
-    Both are written atomically. Rebuild with :func:`load_compressed` from the uncompressed skeleton.
-    """
-    write_json(_config_path(path), {"mpo_layers": mpo_config(model)})
-    with atomic_path(path) as tmp:
-        torch.save(model.state_dict(), tmp)
-
-
-def load_compressed(skeleton, path):
-    """Load a model saved by :func:`save_compressed` into ``skeleton`` (the uncompressed architecture).
-
-    The state_dict is read with ``torch.load(weights_only=True)``: plain tensors only, no pickled code. Both
-    files are checked first (:mod:`qboost_tn.mpo._checks`); a damaged, tampered or mismatched one raises
-    :class:`~qboost_tn.errors.ModelFileError`.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no saved model at {path}")
-    if not _config_path(path).is_file():
-        raise FileNotFoundError(f"{_config_path(path)} (the MPO layer shapes saved beside {path}) is missing")
-    return load_checked(skeleton, path, _config_path(path))

@@ -166,11 +166,6 @@ class MPOConv2d(FactorisedCounts, nn.Module):
                 "dilation": list(self.dilation), "max_bond": list(self.max_bond), "in_modes": list(self.in_modes),
                 "out_modes": list(self.out_modes), "bias": self.bias is not None}
 
-    @classmethod
-    def from_config(cls, config: dict, device=None, dtype=None):
-        """An (untrained) layer of the shape described by :meth:`config`, ready for ``load_state_dict``."""
-        return cls(**config, device=device, dtype=dtype)
-
     @property
     def weight(self) -> torch.Tensor:
         """The reconstructed kernel ``(out_channels, in_channels, kh, kw)`` (differentiable)."""
@@ -273,6 +268,13 @@ class TuckerConv2d(FactorisedCounts, nn.Module):
 
     def to_conv(self) -> nn.Conv2d:
         return _empty_conv(self, self.weight.detach())
+
+    def config(self) -> dict:
+        """Everything needed to rebuild this layer's skeleton (JSON-able); see :meth:`from_config`."""
+        return {"in_channels": self.in_channels, "out_channels": self.out_channels,
+                "kernel_size": list(self.kernel_size), "stride": list(self.stride),
+                "padding": self.padding if isinstance(self.padding, str) else list(self.padding),
+                "dilation": list(self.dilation), "rank": list(self.rank), "bias": self.bias is not None}
 
     def factors(self):
         return [self.first.weight, self.core.weight, self.last.weight]

@@ -15,10 +15,7 @@ import pandas as pd
 import torch
 
 from ..eval.plots import finish_line_plot
-from .conv import MPOConv2d
-from .layer import MPOLinear
-
-MPO_LAYERS = (MPOLinear, MPOConv2d)
+from .layer_types import MPO_LAYERS, mpo_layers
 
 
 def entropy(singular_values) -> float:
@@ -58,11 +55,10 @@ def bond_spectra(cores) -> list[torch.Tensor]:
 
 
 def _mpo_layers(model):
-    if isinstance(model, MPO_LAYERS):
-        return [("", model)]
-    layers = [(name, m) for name, m in model.named_modules() if isinstance(m, MPO_LAYERS)]
+    layers = mpo_layers(model)
     if not layers:
-        raise ValueError(f"{type(model).__name__} has no MPOLinear or MPOConv2d layer")
+        kinds = " or ".join(t.__name__ for t in MPO_LAYERS)
+        raise ValueError(f"{type(model).__name__} has no {kinds} layer")
     return layers
 
 

@@ -15,7 +15,14 @@ from .ttsvd import bond_for_fraction, tt_svd
 
 
 class FactorisedCounts:
-    """Parameter counts of a factorised layer that defines ``factors()`` (its weight tensors) and ``bias``."""
+    """Parameter counts of a factorised layer that defines ``factors()`` (its weight tensors) and ``bias``, and
+    its rebuilding from the plain dict its ``config()`` returns (what :func:`qboost_tn.mpo.save_compressed`
+    stores beside the weights)."""
+
+    @classmethod
+    def from_config(cls, config: dict, device=None, dtype=None):
+        """An (untrained) layer of the shape described by :meth:`config`, ready for ``load_state_dict``."""
+        return cls(**config, device=device, dtype=dtype)
 
     @property
     def n_weight_params(self) -> int:
@@ -147,11 +154,6 @@ class MPOLinear(FactorisedCounts, nn.Module):
         return {"in_features": self.in_features, "out_features": self.out_features, "max_bond": list(self.max_bond),
                 "in_modes": list(self.in_modes), "out_modes": list(self.out_modes),
                 "bias": self.bias is not None, "forward_mode": self.forward_mode}
-
-    @classmethod
-    def from_config(cls, config: dict, device=None, dtype=None):
-        """An (untrained) layer of the shape described by :meth:`config`, ready for ``load_state_dict``."""
-        return cls(**config, device=device, dtype=dtype)
 
     # ----------------------------------------------------------------------------------------------------
     @property

@@ -1,15 +1,16 @@
-"""Training MPO networks: from scratch (:func:`mpo_network`), fine-tuning the cores, and the route from a trained
-dense network to an MPO one (:func:`compress_fine_tune`). Generic training lives in :mod:`qboost_tn.nets`."""
+"""Training MPO networks: from scratch (:func:`mpo_network`), and the route from a trained dense network to an MPO
+one (:func:`compress_fine_tune`: :func:`compress_gradually`, then fine-tuning). Generic training and fine-tuning
+(``qboost_tn.nets.fine_tune(model, data, params=core_parameters)`` for the cores only) live in
+:mod:`qboost_tn.nets`."""
 from __future__ import annotations
 
 import copy
 
-import pandas as pd
-
 from ..errors import QBoostTNError
-from ..nets import as_generator, drawing_from, fit
-from .compress import compress, replace_module, resolve_layers
+from ..nets import as_generator, drawing_from, fine_tune
+from .compress import compress, relative_error, replace_module, resolve_layers
 from .layer import MPOLinear
+from .layer_types import core_parameters, dense_copy
 
 
 def mpo_network(model, layers=None, max_bond=8, n_cores=4, pattern="balanced", shapes=None, seed=0):
@@ -35,18 +36,33 @@ def mpo_network(model, layers=None, max_bond=8, n_cores=4, pattern="balanced", s
     return model
 
 
-def core_parameters(model) -> list:
-    """The cores of every :class:`MPOLinear` in ``model`` (for fine-tuning the cores only)."""
-    return [p for m in model.modules() if isinstance(m, MPOLinear) for p in m.cores]
+def compress_gradually(dense, data, layers=None, *, max_bond=None, budget=None, steps=(), step_epochs=5,
+                       cores_only=False, compress_options=None, **fit_args):
+    """The compression half of compress-then-fine-tune: ``dense`` into MPO layers, through larger bonds first.
 
+    At each bond of ``steps`` the current network is compressed (its MPO layers turned dense again first) and
+    fine-tuned ``step_epochs`` epochs (0: not at all) with ``fit_args``; then the final truncation at
+    ``max_bond`` / ``budget`` (as for :func:`compress`, with ``compress_options``).
 
-def fine_tune(model, data, cores_only=False, **fit_args) -> pd.DataFrame:
-    """:func:`qboost_tn.nets.fit` a compressed model further: all parameters, or only the MPO cores (biases and
-    the uncompressed layers frozen)."""
-    params = core_parameters(model) if cores_only else None
-    if cores_only and not params:
-        raise QBoostTNError("fine_tune: cores_only=True but the model has no MPOLinear layer")
-    return fit(model, data, params=params, **{"desc": "fine-tune", **fit_args})
+    Returns
+    -------
+    model, report
+        The compressed, not yet fine-tuned model and the final compression's report, whose ``rel_error`` is
+        against ``dense``'s weights (not the last step's).
+    """
+    options = dict(compress_options or {})
+    params = core_parameters if cores_only else None
+    current = dense
+    for chi in steps:
+        current, _ = compress(dense_copy(current), layers, max_bond=chi, inplace=True, **options)
+        if step_epochs:
+            fine_tune(current, data, params=params, **{**fit_args, "epochs": step_epochs,
+                                                       "desc": f"fine-tune chi={chi}"})
+    model, report = compress(dense_copy(current), layers, budget=budget, max_bond=max_bond, inplace=True, **options)
+    if steps:
+        report["rel_error"] = [relative_error(model.get_submodule(name).weight, dense.get_submodule(name).weight)
+                               for name in report.layer]
+    return model, report
 
 
 def truncation_steps(start, max_bond, factor=2) -> list[int]:
@@ -84,28 +100,10 @@ def compress_fine_tune(dense, data, layers=None, max_bond=None, budget=None, ste
         The fine-tuned model, the final compression's report (``rel_error`` against the dense weights) and
         the final fine-tune's history.
     """
-    options = dict(fit_args.pop("compress_options", None) or {})
+    options = fit_args.pop("compress_options", None)
     teacher = {"teacher": dense, "distill": distill, "temperature": temperature} if distill else {}
-    current = dense
-    for chi in steps:
-        current, _ = compress(_dense_copy(current), layers, max_bond=chi, **options)
-        fine_tune(current, data, cores_only=cores_only, **{**fit_args, **teacher, "epochs": step_epochs,
-                                                           "desc": f"fine-tune chi={chi}"})
-    model, report = compress(_dense_copy(current), layers, budget=budget, max_bond=max_bond, **options)
-    if steps:
-        # the report's error is against the step before; measure it against the original dense weights
-        for i, name in enumerate(report.layer):
-            original = dense.get_submodule(name).weight.detach().double()
-            new = model.get_submodule(name).weight.detach().double()
-            report.loc[i, "rel_error"] = float((new - original).norm() / original.norm())
-    history = fine_tune(model, data, cores_only=cores_only, **{**fit_args, **teacher})
+    model, report = compress_gradually(dense, data, layers, max_bond=max_bond, budget=budget, steps=steps,
+                                       step_epochs=step_epochs, cores_only=cores_only, compress_options=options,
+                                       **fit_args, **teacher)
+    history = fine_tune(model, data, params=core_parameters if cores_only else None, **fit_args, **teacher)
     return model, report, history
-
-
-def _dense_copy(model):
-    """``model`` with its MPO layers turned back into ``nn.Linear`` (so they can be truncated further)."""
-    model = copy.deepcopy(model)
-    for name, module in list(model.named_modules()):
-        if isinstance(module, MPOLinear):
-            replace_module(model, name, module.to_linear())
-    return model

@@ -200,8 +200,7 @@ def mpo_compressed(task, params):
     fine-tune's ``epochs``/``best_epoch`` and the dense network's as ``dense_epochs``/``dense_best_epoch``,
     and the bond entropies before and after fine-tuning.
     """
-    from ...mpo import compress, core_parameters, entanglement_table, fine_tune, truncation_steps
-    from ...mpo.train import _dense_copy
+    from ...mpo import compress_gradually, core_parameters, entanglement_table, truncation_steps
 
     with Timer() as train:
         dense, dense_info = _train_dense(task, params)
@@ -209,18 +208,16 @@ def mpo_compressed(task, params):
     options = {"n_cores": params["n_cores"], "pattern": params["pattern"]}
     teacher = {"teacher": dense, "distill": params["distill"]} if params["distill"] else {}
     # the short fine-tunes between truncation steps use the dense network's chosen setting
-    step_args = {**_fit_args(task, params), "epochs": STEP_EPOCHS, "patience": None, "lr": dense_info["lr"],
+    step_args = {**_fit_args(task, params), "patience": None, "lr": dense_info["lr"],
                  "weight_decay": dense_info["weight_decay"], "seed": task.seed, **teacher}
     tables, bonds = [], _bonds(params)
     for i, chi in enumerate(bonds):
         with Timer() as timer:
-            model = dense
             steps = truncation_steps(GRADUAL_START, chi)[:-1] if params["gradual"] else []
-            for step in steps:
-                model, _ = compress(_dense_copy(model), layers, max_bond=step, **options)
-                if params["finetune_epochs"]:
-                    fine_tune(model, _data(task), cores_only=params["cores_only"], **step_args)
-            model, report = compress(_dense_copy(model), layers, max_bond=chi, **options)
+            model, report = compress_gradually(dense, _data(task), layers, max_bond=chi, steps=steps,
+                                               step_epochs=STEP_EPOCHS if params["finetune_epochs"] else 0,
+                                               cores_only=params["cores_only"], compress_options=options,
+                                               **step_args)
             before = entanglement_table(model)
             ft_info = {}
             if params["finetune_epochs"]:
@@ -240,11 +237,9 @@ def mpo_compressed(task, params):
 
 def _rel_error(dense, model, layers) -> float:
     """Largest relative Frobenius error of the compressed layers' weights against the dense ones."""
-    errors = []
-    for name in layers:
-        w = dense.get_submodule(name).weight.detach().double()
-        errors.append(float((model.get_submodule(name).weight.detach().double() - w).norm() / w.norm()))
-    return max(errors)
+    from ...mpo.compress import relative_error
+
+    return max(relative_error(model.get_submodule(name).weight, dense.get_submodule(name).weight) for name in layers)
 
 
 @register("mpo-scratch", Record(MLP_FIELDS | MPO_FIELDS), family="network")
