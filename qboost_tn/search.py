@@ -31,13 +31,24 @@ class SearchResult:
     results: pd.DataFrame
 
 
+def decision_scores(model, X) -> np.ndarray:
+    """What a fitted classifier ranks samples by: ``decision_function``, or for one without it (a random
+    forest, k-NN) ``predict_proba``, of class 1 alone for a binary task."""
+    if hasattr(model, "decision_function"):
+        return model.decision_function(X)
+    proba = model.predict_proba(X)
+    return proba[:, 1] if proba.shape[1] == 2 else proba
+
+
 def validation_search(estimator, X, y, param_grid, *, X_val=None, y_val=None, validation_fraction=0.3,
                       refit=True, random_state=0) -> SearchResult:
     """Fit every setting of ``param_grid`` on a training part, score it on a validation part, keep the best.
 
     Parameters
     ----------
-    estimator : ShallowWideClassifier, QBoostClassifier or any classifier with ``decision_function``
+    estimator : ShallowWideClassifier, QBoostClassifier or any classifier (see :func:`decision_scores`)
+        Or a callable ``setting -> unfitted classifier`` (a setting is one dict of ``param_grid``), for
+        settings that are not plain constructor parameters (a wrapped or adjusted estimator).
     X, y : training data
     param_grid : dict or list of dicts
         As for :class:`sklearn.model_selection.ParameterGrid`, e.g. ``{"lam": [1, 3, 10], "n_layers": [2, 4]}``.
@@ -66,10 +77,15 @@ def validation_search(estimator, X, y, param_grid, *, X_val=None, y_val=None, va
     grid = list(ParameterGrid(param_grid))
     if not grid:
         raise ValueError("validation_search: param_grid is empty")
+    if callable(estimator) and not hasattr(estimator, "fit"):
+        build = estimator
+    else:
+        def build(params):
+            return clone(estimator).set_params(**params)
     rows, best = [], None
     for params in grid:
-        model = clone(estimator).set_params(**params).fit(X, y)
-        scores = model.decision_function(X_val)
+        model = build(params).fit(X, y)
+        scores = decision_scores(model, X_val)
         labels = np.searchsorted(model.classes_, y_val)
         if not np.array_equal(model.classes_[np.clip(labels, 0, len(model.classes_) - 1)], y_val):
             raise ValueError("validation_search: the validation part holds labels the training part lacks")
@@ -80,5 +96,5 @@ def validation_search(estimator, X, y, param_grid, *, X_val=None, y_val=None, va
             best = (ev["macro_auc"], params, model)
     score, params, model = best
     if refit:
-        model = clone(estimator).set_params(**params).fit(np.concatenate([X, X_val]), np.concatenate([y, y_val]))
+        model = build(params).fit(np.concatenate([X, X_val]), np.concatenate([y, y_val]))
     return SearchResult(model, params, float(score), pd.DataFrame(rows))

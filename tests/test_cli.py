@@ -118,19 +118,21 @@ def test_train_options_come_from_the_estimators(capsys):
     default, and the --dry-run config holds exactly the estimator's defaults."""
     import yaml
 
-    from qboost_tn import QBoostClassifier, ShallowWideClassifier
+    from qboost_tn import MPSClassifier, QBoostClassifier, ShallowWideClassifier
     from qboost_tn.experiments import ADAPTERS
 
     with pytest.raises(SystemExit):
         main(["train", "--help"])
     help_text = " ".join(capsys.readouterr().out.split())
-    for kind, cls in (("shallow-wide", ShallowWideClassifier), ("qboost", QBoostClassifier)):
+    for kind, cls in (("shallow-wide", ShallowWideClassifier), ("qboost", QBoostClassifier), ("mps", MPSClassifier)):
         fields = ADAPTERS[kind].params.fields
         for name in fields:
             assert "--" + name.replace("_", "-") in help_text, name
         assert main(["train", "--model", kind, "--dry-run"]) == 0
         params = yaml.safe_load(capsys.readouterr().out)["models"][0]["params"]
-        assert params == {k: v for k, v in cls().get_params().items() if k in fields}
+        defaults = cls().get_params()
+        # the adapter's own fields (an MPS row's torch threads) keep their schema defaults
+        assert params == {k: defaults[k] if k in defaults else fields[k].default for k in fields}
     assert "default: 'layered'" in help_text or "default: layered" in help_text
     assert "one of dense, exact, layered, neal" in help_text
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qboost_tn import QBoostClassifier, ShallowWideClassifier
+from qboost_tn import MPSClassifier, QBoostClassifier, ShallowWideClassifier
 from qboost_tn.experiments import ADAPTERS, ConfigError, load_config, run_experiment
 from qboost_tn.experiments.adapters import Timer
 
@@ -122,6 +122,11 @@ def test_networks_need_a_validation_part(tmp_path):
     ("qboost", "lam=[0.0, 0.01]", None),
     ("qboost", "weak_learners=forest", "models[0].params.weak_learners: 'forest' is not one of stumps, trees"),
     ("qboost", "random_state=1", "models[0].params.random_state: unknown key"),
+    ("mlp", "threads=2", "models[0].params.threads: renamed 'n_jobs'; write n_jobs: instead"),
+    ("mps", "threads=2", "models[0].params.threads: renamed 'n_jobs'; write n_jobs: instead"),
+    ("mps", "n_jobs=-1", None),
+    ("mps", "learning_rate=[0.001, auto]", None),
+    ("mps", "feature_map=rbf", "models[0].params.feature_map: 'rbf' is not one of cos-sin, linear"),
 ])
 def test_model_parameter_errors_name_the_key(kind, override, expected):
     cfg = config([{"kind": kind}])
@@ -133,12 +138,13 @@ def test_model_parameter_errors_name_the_key(kind, override, expected):
     assert any(expected in p for p in info.value.problems), info.value.problems
 
 
-@pytest.mark.parametrize("kind, estimator", [("shallow-wide", ShallowWideClassifier), ("qboost", QBoostClassifier)])
-def test_ising_schemas_follow_the_estimators(kind, estimator):
+@pytest.mark.parametrize("kind, estimator", [("shallow-wide", ShallowWideClassifier), ("qboost", QBoostClassifier),
+                                             ("mps", MPSClassifier)])
+def test_estimator_schemas_follow_the_estimators(kind, estimator):
     """Every configurable parameter exists on the estimator with the same default (the seed and progress come
-    from the run)."""
+    from the run; an MPS row's torch threads, n_jobs, from the adapter)."""
     defaults = estimator().get_params()
-    fields = ADAPTERS[kind].params.fields
+    fields = {k: f for k, f in ADAPTERS[kind].params.fields.items() if not (kind == "mps" and k == "n_jobs")}
     assert set(fields) <= set(defaults)
     assert {k: f.default for k, f in fields.items()} == {k: defaults[k] for k in fields}
     assert "random_state" not in fields and "verbose" not in fields

@@ -11,7 +11,7 @@ from sklearn.datasets import load_digits
 
 from qboost_tn import QBoostClassifier, ShallowWideClassifier
 from qboost_tn.qubo.base import task_seeds
-from qboost_tn.qubo.parallel import effective_n_jobs, run_tasks
+from qboost_tn.qubo.parallel import run_tasks
 
 
 def _square(x):
@@ -52,10 +52,10 @@ def test_seeds_depend_on_random_state_and_position_only():
 
 
 def test_n_jobs_convention():
-    assert effective_n_jobs(None) == 1
-    assert effective_n_jobs(-1) == (os.cpu_count() or 1)
-    with pytest.raises(ValueError, match="n_jobs"):
-        effective_n_jobs(0)
+    """joblib's convention: None is one worker (serial), 0 means nothing."""
+    assert run_tasks(abs, [-1, -2], n_jobs=None) == [1, 2]
+    with pytest.raises(ValueError, match="n_jobs == 0"):
+        run_tasks(abs, [-1, -2], n_jobs=0)
 
 
 def test_dask_local_cluster_equals_serial():

@@ -1,10 +1,10 @@
-"""Train one annealer-trained learner (shallow-wide or QBoost) on a data set.
+"""Train one learner (shallow-wide, QBoost or the MPS classifier) on a data set.
 
 A preset over the experiments runner: the flags build a one-model config (print it with --dry-run) and the
 run directory is the one every command writes (runs/train-<model>-<timestamp>, or --out DIR, new or empty).
 The model options below are generated from the estimators' own parameter declarations, so their defaults and
-choices are exactly those of ShallowWideClassifier / QBoostClassifier; values are read as YAML (3, 0.5, null,
-auto) and checked before anything is trained.
+choices are exactly those of ShallowWideClassifier / QBoostClassifier / MPSClassifier; values are read as YAML
+(3, 0.5, null, auto) and checked before anything is trained.
 
 Example: qboost-tn train --dataset mnist --size 20 --n-train 150 --n-val 300 --model shallow-wide --n-layers 3
 """

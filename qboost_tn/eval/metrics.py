@@ -65,6 +65,43 @@ def _validate(y_true, scores, proba):
     return y_true, scores, proba
 
 
+def _n_classes(y_true, scores) -> int:
+    n_classes = scores.shape[1] if scores.ndim == 2 else 2
+    if scores.ndim == 2 and n_classes == 1:
+        raise ValueError("evaluate: a single score column; pass binary scores as a 1-D array")
+    if y_true.size and (y_true.min() < 0 or y_true.max() >= n_classes):
+        raise ValueError(f"evaluate: labels must lie in 0..{n_classes - 1} for scores of shape {scores.shape}")
+    return n_classes
+
+
+def _class_aucs(y_true, scores, n_classes) -> list:
+    """One-vs-rest ROC-AUC of each class (NaN where it has no positive or no negative sample); binary scores
+    rank class 1 by the score and class 0 by its negation."""
+    aucs = []
+    for c in range(n_classes):
+        column = scores[:, c] if scores.ndim == 2 else scores if c == 1 else -scores
+        positive = y_true == c
+        aucs.append(skm.roc_auc_score(positive, column) if 0 < positive.sum() < len(y_true) else np.nan)
+    return aucs
+
+
+def _macro(aucs, scores) -> float:
+    if scores.ndim == 1:
+        return float(aucs[1])
+    defined = [a for a in aucs if np.isfinite(a)]
+    return float(np.mean(defined)) if defined else float("nan")
+
+
+def macro_auc(y_true, scores) -> float:
+    """Macro ROC-AUC, the figure every learner is compared and tuned by: for binary scores (n,) the AUC, for
+    (n, C) the mean one-vs-rest AUC over the classes with positive and negative samples (NaN if none).
+
+    Labels are ``0 .. C-1``; the same number as ``evaluate(y_true, scores)["macro_auc"]``, without the rest.
+    """
+    y_true, scores, _ = _validate(y_true, scores, None)
+    return _macro(_class_aucs(y_true, scores, _n_classes(y_true, scores)), scores)
+
+
 def evaluate(y_true, scores, class_names=None, proba=None) -> Evaluation:
     """ROC-AUC per class, macro AUC, accuracy, precision, recall and log-loss of one model.
 
@@ -86,11 +123,7 @@ def evaluate(y_true, scores, class_names=None, proba=None) -> Evaluation:
     never predicted) and macro-averaged.
     """
     y_true, scores, proba = _validate(y_true, scores, proba)
-    n_classes = scores.shape[1] if scores.ndim == 2 else 2
-    if scores.ndim == 2 and n_classes == 1:
-        raise ValueError("evaluate: a single score column; pass binary scores as a 1-D array")
-    if y_true.size and (y_true.min() < 0 or y_true.max() >= n_classes):
-        raise ValueError(f"evaluate: labels must lie in 0..{n_classes - 1} for scores of shape {scores.shape}")
+    n_classes = _n_classes(y_true, scores)
     names = [str(c) for c in (class_names if class_names is not None else range(n_classes))]
     if len(names) != n_classes:
         raise ValueError(f"evaluate: {len(names)} class names for {n_classes} classes")
@@ -101,15 +134,10 @@ def evaluate(y_true, scores, class_names=None, proba=None) -> Evaluation:
             pred, threshold = (proba >= 0.5).astype(int), "proba >= 0.5"
         else:
             pred, threshold = (scores > 0).astype(int), "score > 0"
-        column = lambda c: scores if c == 1 else -scores  # noqa: E731 - class 0 ranks by the negated score
     else:
         pred, threshold = scores.argmax(axis=1), "argmax of scores"
-        column = lambda c: scores[:, c]  # noqa: E731
 
-    aucs = []
-    for c in labels:
-        positive = y_true == c
-        aucs.append(skm.roc_auc_score(positive, column(c)) if 0 < positive.sum() < len(y_true) else np.nan)
+    aucs = _class_aucs(y_true, scores, n_classes)
     precision, recall, _, support = skm.precision_recall_fscore_support(
         y_true, pred, labels=labels, zero_division=0)
     per_class = pd.DataFrame({"class": names, "auc": aucs, "precision": precision, "recall": recall,
@@ -120,9 +148,8 @@ def evaluate(y_true, scores, class_names=None, proba=None) -> Evaluation:
         full = np.column_stack([1 - proba, proba]) if proba.ndim == 1 else proba
         full = np.clip(full, 1e-15, 1.0)
         log_loss = float(skm.log_loss(y_true, full / full.sum(axis=1, keepdims=True), labels=labels))
-    defined = [a for a in aucs if np.isfinite(a)]
     summary = {
-        "macro_auc": float(aucs[1]) if scores.ndim == 1 else (float(np.mean(defined)) if defined else float("nan")),
+        "macro_auc": _macro(aucs, scores),
         "accuracy": float(skm.accuracy_score(y_true, pred)),
         "macro_precision": float(np.mean(precision)),
         "macro_recall": float(np.mean(recall)),

@@ -284,14 +284,18 @@ class Record(Spec):
     ``validator`` runs on the checked mapping for rules that involve several keys; it returns
     ``(path, message)`` pairs. ``source`` names what the fields were generated from (an estimator class, see
     :func:`qboost_tn.experiments.params.estimator_record`), so the command line can build options from it.
+    ``renamed`` maps keys of older configs to the fields that replaced them: such a key is refused with a
+    message naming its new name.
     """
 
     name = "mapping"
 
-    def __init__(self, fields: dict[str, Field], validator: Callable | None = None, source=None):
+    def __init__(self, fields: dict[str, Field], validator: Callable | None = None, source=None,
+                 renamed: dict[str, str] | None = None):
         self.fields = fields
         self.validator = validator
         self.source = source
+        self.renamed = dict(renamed or {})
 
     def check(self, value, path, errors):
         if value is None:
@@ -300,7 +304,9 @@ class Record(Spec):
             return self._wrong_type(value, path, errors)
         out, before = {}, len(errors)
         for key in value:
-            if key not in self.fields:
+            if key in self.renamed and key not in self.fields:
+                errors.append(f"{join(path, key)}: renamed {self.renamed[key]!r}; write {self.renamed[key]}: instead")
+            elif key not in self.fields:
                 errors.append(f"{join(path, key)}: unknown key; expected one of: {', '.join(self.fields)}"
                               + _suggest(str(key), self.fields))
         for key, field in self.fields.items():

@@ -4,6 +4,6 @@ A pure library: it depends on torch, scikit-learn and the MPO toolkit's entangle
 data or experiments layers.
 """
 from .classifier import MPSClassifier
-from .core import FEATURE_MAPS
+from .feature_maps import FEATURE_MAPS
 
 __all__ = ["FEATURE_MAPS", "MPSClassifier"]

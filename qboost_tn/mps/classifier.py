@@ -5,15 +5,13 @@ import math
 from numbers import Integral, Real
 
 import numpy as np
-import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..persistence import register_model_class
-from . import core
-from .train import train_gradient, train_sweep
+from .feature_maps import FEATURE_MAPS
 
 # Learning rates that work for each method with the default batch sizes (measured on MNIST 14x14 and the
 # 8x8 digits): Adam on all cores, plain gradient descent on the merged bond tensor of the sweeps.
@@ -35,7 +33,7 @@ class MPSClassifier(ClassifierMixin, BaseEstimator):
         Bond dimension chi: the largest size of any bond between cores.
     feature_map : {"cos-sin", "linear"}, default="cos-sin"
         Local map of a scaled feature ``x``: the paper's ``(cos(pi x / 2), sin(pi x / 2))``, or ``(1, x)``
-        (the MPS is then a multilinear polynomial). New maps go in :data:`qboost_tn.mps.core.FEATURE_MAPS`.
+        (the MPS is then a multilinear polynomial). New maps go in :data:`qboost_tn.mps.feature_maps.FEATURE_MAPS`.
     label_site : int or "center", default="center"
         Site that carries the class index (0-based; "center" is ``n_features // 2``). The sweeps move the
         label along the chain and bring it back here.
@@ -93,7 +91,7 @@ class MPSClassifier(ClassifierMixin, BaseEstimator):
 
     _parameter_constraints: dict = {
         "max_bond": [Interval(Integral, 1, None, closed="left")],
-        "feature_map": [StrOptions(set(core.FEATURE_MAPS))],
+        "feature_map": [StrOptions(set(FEATURE_MAPS))],
         "label_site": [Interval(Integral, 0, None, closed="left"), StrOptions({"center"})],
         "method": [StrOptions({"gradient", "sweep"})],
         "n_epochs": [Interval(Integral, 1, None, closed="left")],
@@ -144,6 +142,11 @@ class MPSClassifier(ClassifierMixin, BaseEstimator):
             self.random_state if isinstance(self.random_state, (int, np.integer)) else None).integers(2 ** 62)
             if not isinstance(self.random_state, np.random.RandomState)
             else self.random_state.randint(np.iinfo(np.int32).max))
+        import torch  # here, not at the top: the estimator's declarations load without torch
+
+        from . import core
+        from .train import train_gradient, train_sweep
+
         generator = torch.Generator().manual_seed(seed)
         Phi = core.embed(torch.as_tensor(self._scale(X), dtype=torch.float32), self.feature_map)
         d = Phi.shape[2]
@@ -171,11 +174,17 @@ class MPSClassifier(ClassifierMixin, BaseEstimator):
 
     def cores(self) -> list[torch.Tensor]:
         """The fitted cores as float64 tensors: ``(chi_l, d, chi_r)``, the label core ``(chi_l, d, C, chi_r)``."""
+        from . import core
+
         check_is_fitted(self)
         return core.unpack_cores(self.core_data_, self.core_shapes_, self.label_site_)
 
     # ------------------------------------------------------------------ prediction
     def _scores(self, X, with_log_scale=False):
+        import torch
+
+        from . import core
+
         X = validate_data(self, X, dtype=np.float64, reset=False)
         cores = self.cores()
         out, logs = [], []
@@ -226,6 +235,10 @@ class MPSClassifier(ClassifierMixin, BaseEstimator):
     # ------------------------------------------------------------------ analysis
     def _sensitivity(self, X, y_idx, generator, max_rows=100):
         """Mean |d score_c / d x| over up to ``max_rows`` training rows of each class (scaled inputs)."""
+        import torch
+
+        from . import core
+
         cores = self.cores()
         maps = np.zeros((len(self.classes_), X.shape[1]))
         for c in range(len(self.classes_)):

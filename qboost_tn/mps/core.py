@@ -17,15 +17,7 @@ import math
 import numpy as np
 import torch
 
-
-def _cos_sin(x):
-    # Stoudenmire & Schwab's local map: a unit 2-vector per pixel, |0> for black (0), |1> for white (1).
-    return torch.stack((torch.cos(0.5 * math.pi * x), torch.sin(0.5 * math.pi * x)), dim=-1)
-
-
-def _linear(x):
-    # (1, x): the MPS is then a multilinear polynomial of the inputs (Novikov et al.'s exponential machines).
-    return torch.stack((torch.ones_like(x), x), dim=-1)
+from .feature_maps import FEATURE_MAPS
 
 
 # Normalised scores lie in [-|label core|, |label core|]; softmax on them would need the label core to grow
@@ -34,8 +26,6 @@ def _linear(x):
 # 14x14, 30 (Adam at 1e-3: 0.946 after 8 epochs) beat 10, 100 and no factor.
 LOGIT_SCALE = 30.0
 
-#: Local feature maps by name: ``phi(x)`` of inputs scaled to [0, 1], shape ``x.shape + (d,)``.
-FEATURE_MAPS = {"cos-sin": _cos_sin, "linear": _linear}
 
 
 def embed(X, feature_map="cos-sin") -> torch.Tensor:

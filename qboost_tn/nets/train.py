@@ -15,12 +15,13 @@ import time
 import numpy as np
 import pandas as pd
 import torch
-from sklearn.metrics import roc_auc_score
+from joblib import effective_n_jobs
 from torch import nn
 from torch.nn import functional as F
 from tqdm.auto import tqdm
 
 from ..errors import QBoostTNError
+from ..eval.metrics import macro_auc as shared_macro_auc
 from ._random import as_generator, drawing_from
 
 SCHEDULES = (None, "plateau", "cosine")
@@ -77,19 +78,13 @@ def predict_proba(model, X) -> np.ndarray:
 
 
 def macro_auc(y, logits) -> float:
-    """ROC-AUC (binary) or the mean one-vs-rest ROC-AUC over the classes present in ``y`` with negatives too.
-
-    Multi-class scores are ranked by softmax probability, as scikit-learn's ``multi_class="ovr"`` does.
-    """
-    y = np.asarray(y)
+    """:func:`qboost_tn.eval.macro_auc` of a network's logits: multi-class scores ranked by softmax
+    probability, as scikit-learn's ``multi_class="ovr"`` does (a sample's raw logits shift together)."""
     logits = np.asarray(logits)
-    if logits.ndim == 1:
-        return float(roc_auc_score(y, logits))
-    proba = probabilities(logits)
-    aucs = [roc_auc_score(y == c, proba[:, c]) for c in np.unique(y) if 0 < np.sum(y == c) < len(y)]
-    if not aucs:
+    value = shared_macro_auc(y, logits if logits.ndim == 1 else probabilities(logits))
+    if np.isnan(value):
         raise QBoostTNError("macro_auc: y needs at least two classes")
-    return float(np.mean(aucs))
+    return value
 
 
 def evaluate_model(model, X, y) -> dict:
@@ -283,10 +278,11 @@ def tune(build, data, grid, seed=0, **fit_args):
 
 
 @contextlib.contextmanager
-def torch_threads(n):
-    """Run the block with ``n`` torch intra-op threads, restoring the caller's setting."""
+def torch_threads(n_jobs):
+    """Run the block with ``n_jobs`` torch intra-op threads (joblib's convention: -1 every core, -2 all but
+    one), restoring the caller's setting."""
     before = torch.get_num_threads()
-    torch.set_num_threads(int(n))
+    torch.set_num_threads(effective_n_jobs(n_jobs))
     try:
         yield
     finally:

@@ -25,6 +25,7 @@ import sys
 import threading
 import time
 
+from joblib import effective_n_jobs
 from tqdm.auto import tqdm
 
 EXECUTORS = ("serial", "processes", "dask")
@@ -88,16 +89,6 @@ def _watch_parent(parent_pid):
     while os.getppid() == parent_pid:
         time.sleep(PARENT_POLL_SECONDS)
     os._exit(1)
-
-
-def effective_n_jobs(n_jobs) -> int:
-    """scikit-learn's convention: None -> 1, -1 -> every core, -2 -> all but one, ..."""
-    if n_jobs is None:
-        return 1
-    if int(n_jobs) != n_jobs or n_jobs == 0:
-        raise ValueError(f"n_jobs must be a non-zero integer or None, got {n_jobs!r}")
-    cores = os.cpu_count() or 1
-    return max(1, int(n_jobs) if n_jobs > 0 else cores + 1 + int(n_jobs))
 
 
 def _is_dask_client(obj) -> bool:

@@ -12,6 +12,7 @@ validating a config stays fast.
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import time
 from dataclasses import dataclass, field
@@ -19,7 +20,14 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from ..schema import Record
+from ..schema import AnyOf, Field, Int, Record
+
+#: scikit-learn's and joblib's ``n_jobs``: threads or workers, -1 every core, -2 all but one; 0 is no setting.
+N_JOBS = AnyOf(Int(max=-1), Int(min=1))
+#: Keys older configs used, refused with their new name.
+RENAMED = {"threads": "n_jobs"}
+TORCH_N_JOBS = Field(N_JOBS, 1, "torch intra-op threads while fitting (-1: every core); small models are fastest "
+                                "on one, and on a shared machine more threads oversubscribe the cores (5x slower)")
 
 
 @dataclass(frozen=True)
@@ -134,20 +142,25 @@ class Timer:
 
 
 def estimator_scores(estimator, X, n_classes):
-    """(scores, proba) from a fitted scikit-learn classifier, in the shapes :func:`qboost_tn.evaluate` takes."""
+    """(scores, proba) from a fitted scikit-learn classifier, in the shapes :func:`qboost_tn.evaluate` takes;
+    scores as :func:`qboost_tn.search.decision_scores` ranks them."""
+    from ...search import decision_scores
+
     proba = estimator.predict_proba(X) if hasattr(estimator, "predict_proba") else None
-    scores = estimator.decision_function(X) if hasattr(estimator, "decision_function") else proba
-    if n_classes == 2:
-        scores = scores[:, 1] if scores.ndim == 2 else scores
-        proba = proba[:, 1] if proba is not None else None
-    return np.asarray(scores, dtype=np.float64), proba
+    if n_classes == 2 and proba is not None:
+        proba = proba[:, 1]
+    return np.asarray(decision_scores(estimator, X), dtype=np.float64), proba
 
 
-def macro_auc(y, scores) -> float:
-    """Validation criterion shared by the adapters that tune: the evaluation layer's macro ROC-AUC."""
-    from ...eval import evaluate
+def with_torch_threads(fit):
+    """Run an adapter generator with ``params["n_jobs"]`` torch threads, restoring the caller's setting."""
+    @functools.wraps(fit)
+    def wrapped(task, params):
+        from ...nets import torch_threads
 
-    return evaluate(y, scores)["macro_auc"]
+        with torch_threads(params["n_jobs"]):
+            yield from fit(task, params)
+    return wrapped
 
 
 def searchable(spec):
@@ -161,21 +174,21 @@ def fit_tuned(build, params, task, searched):
     """Fit ``build(params)`` on the training part for every combination of the list-valued ``searched`` params.
 
     Returns ``(model, info)``: with one combination, that model and ``{}``; with several, the one with the
-    best validation macro ROC-AUC (ties: the first) and ``info`` holding the chosen values and that AUC.
+    best validation macro ROC-AUC (ties: the first, combinations in the order of ``searched``), chosen by
+    :func:`qboost_tn.search.validation_search`, and ``info`` holding the chosen values and that AUC.
     Fitting on the training part only, the chosen model needs no refit.
     """
     keys = [k for k in searched if isinstance(params[k], list)]
     grid = [dict(zip(keys, combo)) for combo in itertools.product(*(params[k] for k in keys))]
-    if len(grid) > 1 and not task.has_val:
+    if len(grid) == 1:
+        return build({**params, **grid[0]}).fit(task.X_train, task.y_train), {}
+    if not task.has_val:
         raise ValueError(f"lists of values for {', '.join(keys)} need a validation part to choose from "
                          "(split.n_val > 0)")
-    best, info = None, {}
-    for setting in grid:
-        model = build({**params, **setting})
-        model.fit(task.X_train, task.y_train)
-        if len(grid) == 1:
-            return model, {}
-        score = macro_auc(task.y_val, estimator_scores(model, task.X_val, task.n_classes)[0])
-        if best is None or score > info["val_macro_auc"]:
-            best, info = model, {**setting, "val_macro_auc": score}
-    return best, info
+    from ...search import validation_search
+
+    # one single-point grid per setting keeps them in this order (ParameterGrid would sort the keys)
+    result = validation_search(lambda setting: build({**params, **setting}), task.X_train, task.y_train,
+                               [{k: [v] for k, v in setting.items()} for setting in grid],
+                               X_val=task.X_val, y_val=task.y_val, refit=False)
+    return result.best_estimator, {**{k: result.best_params[k] for k in keys}, "val_macro_auc": result.best_score}

@@ -1,46 +1,37 @@
 """The matrix-product-state classifier (:class:`qboost_tn.MPSClassifier`), tuned on the validation part.
 
-The default grid, Adam learning rate {1e-3, 3e-3} at bond dimension chi = 10, is small on purpose: the chain
-has one site per feature (400 on MNIST 20x20), so each fit costs about a minute on a shared core, and on MNIST
-20x20 from 150 samples chi = 10 beat chi = 4 on validation while larger rates (1e-2) diverged. Each row also carries
-the chain's bond entanglement entropy (after training, and over epochs) as figures, and its per-class input
-sensitivity as weight maps.
+The schema is generated from the estimator (:func:`qboost_tn.experiments.params.estimator_record`): a config
+that leaves a parameter out gets what ``MPSClassifier()`` uses, and ``qboost-tn train --model mps`` offers
+the same options. ``max_bond`` and ``learning_rate`` may be lists, searched on the validation part.
+
+The shipped configs search Adam's learning rate over {1e-3, 3e-3} at chi = 10 with 20 epochs of batch 32:
+the chain has one site per feature (400 on MNIST 20x20), so each fit costs about a minute on a shared core,
+and on MNIST 20x20 from 150 samples chi = 10 beat chi = 4 on validation while larger rates (1e-2) diverged;
+the estimator's own batch of 128 suits thousands of samples, not 150. Each row also carries the chain's
+bond entanglement entropy (after training, and over epochs) as figures, and its per-class input sensitivity
+as weight maps.
 """
 from __future__ import annotations
 
-from ..schema import Field, Float, Int, Record, Str
-from .base import Outcome, Timer, estimator_scores, fit_tuned, register, searchable
+from ...mps import MPSClassifier
+from ..params import estimator_record
+from ..schema import Record
+from .base import RENAMED, TORCH_N_JOBS, Outcome, Timer, estimator_scores, fit_tuned, register, with_torch_threads
+
+SEARCHED = ["max_bond", "learning_rate"]
+_ESTIMATOR = estimator_record(MPSClassifier, searchable=SEARCHED)
 
 
-@register("mps", Record({
-    "max_bond": Field(searchable(Int(min=1)), 10, "bond dimension chi; a list is searched on validation"),
-    "learning_rate": Field(searchable(Float(0.0, None, exclusive=True)), [1e-3, 3e-3],
-                           "step size (Adam for 'gradient', gradient descent for 'sweep'); a list is searched"),
-    "method": Field(Str(choices=("gradient", "sweep")), "gradient",
-                    "'gradient': Adam on all cores; 'sweep': the paper's two-site DMRG sweeps"),
-    "feature_map": Field(Str(choices=("cos-sin", "linear")), "cos-sin", "local map of each scaled feature"),
-    "n_epochs": Field(Int(min=1), 20, "epochs ('gradient') or sweeps ('sweep')"),
-    "batch_size": Field(Int(min=1), 32),
-    "threads": Field(Int(min=1), 1, "torch intra-op threads while fitting"),
-}), family="tensor-network")
+@register("mps", Record({**_ESTIMATOR.fields, "n_jobs": TORCH_N_JOBS}, source=MPSClassifier, renamed=RENAMED),
+          family="tensor-network")
+@with_torch_threads
 def mps(task, params):
     """Matrix-product-state classifier (Stoudenmire & Schwab); per-class input sensitivity as weight maps."""
-    import torch
-
-    from ...mps import MPSClassifier
-
     def build(p):
-        return MPSClassifier(max_bond=p["max_bond"], learning_rate=p["learning_rate"], method=p["method"],
-                             feature_map=p["feature_map"], n_epochs=p["n_epochs"], batch_size=p["batch_size"],
-                             random_state=task.seed)
+        return MPSClassifier(**{k: v for k, v in p.items() if k in _ESTIMATOR.fields}, random_state=task.seed)
 
-    threads = torch.get_num_threads()
-    torch.set_num_threads(params["threads"])
-    try:
-        with Timer() as timer:
-            model, info = fit_tuned(build, params, task, ["max_bond", "learning_rate"])
-    finally:
-        torch.set_num_threads(threads)
+    with Timer() as timer:
+        model, info = fit_tuned(build, params, task, SEARCHED)
     scores, proba = estimator_scores(model, task.X_eval, task.n_classes)
     yield Outcome(scores=scores, proba=proba, fit_time=timer.seconds, n_params=model.n_params_,
                   weight_maps=model.sensitivity_,

@@ -27,7 +27,7 @@ import functools
 import numpy as np
 
 from ..schema import Bool, Field, Float, Int, List, Nullable, OneOf, Record, Str
-from .base import Outcome, Timer, register, searchable
+from .base import RENAMED, TORCH_N_JOBS, Outcome, Timer, register, searchable, with_torch_threads
 
 _BONDS = OneOf(Int(min=1), List(Int(min=1), min_len=1))
 MLP_FIELDS = {
@@ -44,8 +44,7 @@ MLP_FIELDS = {
                                                 "null trains every epoch (the best is restored either way)"),
     "monitor": Field(Str(choices=("metric", "loss")), "metric",
                      "early stopping and the grid search on validation macro AUC (metric) or loss"),
-    "threads": Field(Int(min=1), 1, "torch intra-op threads while training; small networks are fastest on one, "
-                                    "and on a shared machine more threads oversubscribe the cores (5x slower)"),
+    "n_jobs": TORCH_N_JOBS,
 }
 MPO_FIELDS = {
     "max_bond": Field(_BONDS, [2, 4, 8, 16], "bond dimension chi; a list gives one model per value"),
@@ -167,23 +166,12 @@ def _entropy_info(table) -> dict:
             **{f"entropy_over_bound[{layer}]": float(value) for layer, value in per_layer.items()}}
 
 
-def _with_threads(fit):
-    """Run an adapter generator with ``params["threads"]`` torch threads, restoring the caller's setting."""
-    @functools.wraps(fit)
-    def wrapped(task, params):
-        from ...nets import torch_threads
-
-        with torch_threads(params["threads"]):
-            yield from fit(task, params)
-    return wrapped
-
-
 def _bonds(p):
     return p["max_bond"] if isinstance(p["max_bond"], list) else [p["max_bond"]]
 
 
-@register("mlp", Record(MLP_FIELDS), family="network")
-@_with_threads
+@register("mlp", Record(MLP_FIELDS, renamed=RENAMED), family="network")
+@with_torch_threads
 def mlp(task, params):
     """Dense ReLU MLP, early stopping and lr / weight decay / dropout chosen on validation."""
     with Timer() as timer:
@@ -191,8 +179,8 @@ def mlp(task, params):
     yield _outcome(model, task, timer.seconds, info=info)
 
 
-@register("mpo-compressed", Record({**MLP_FIELDS, **MPO_FIELDS, **FINETUNE_FIELDS}), family="network")
-@_with_threads
+@register("mpo-compressed", Record({**MLP_FIELDS, **MPO_FIELDS, **FINETUNE_FIELDS}, renamed=RENAMED), family="network")
+@with_torch_threads
 def mpo_compressed(task, params):
     """Dense MLP trained, then its layers compressed by TT-SVD at each max_bond and fine-tuned: one model per chi.
 
@@ -242,8 +230,8 @@ def _rel_error(dense, model, layers) -> float:
     return max(relative_error(model.get_submodule(name).weight, dense.get_submodule(name).weight) for name in layers)
 
 
-@register("mpo-scratch", Record(MLP_FIELDS | MPO_FIELDS), family="network")
-@_with_threads
+@register("mpo-scratch", Record(MLP_FIELDS | MPO_FIELDS, renamed=RENAMED), family="network")
+@with_torch_threads
 def mpo_scratch(task, params):
     """MLP whose layers are MPOs from the start (variance-preserving init), trained directly: one model per chi."""
     from ...mpo import entanglement_table, mpo_network
@@ -279,8 +267,8 @@ def mpo_scratch(task, params):
                                                     .COMPRESSIONS)), min_len=1),
                      ["mpo", "prune", "low-rank", "int8"], "compression methods, one row each"),
     "finetune_epochs": FINETUNE_FIELDS["finetune_epochs"],
-}), family="network")
-@_with_threads
+}, renamed=RENAMED), family="network")
+@with_torch_threads
 def compression_baselines(task, params):
     """One trained dense MLP compressed by each method at the MPO's parameter budget, fine-tuned where trainable.
 
