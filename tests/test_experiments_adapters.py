@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from qboost_tn import MPSClassifier, QBoostClassifier, ShallowWideClassifier
+from qboost_tn.data.skew import LogMinMaxScaler
 from qboost_tn.experiments import ADAPTERS, ConfigError, load_config, run_experiment
 from qboost_tn.experiments.adapters import Timer
 
@@ -148,6 +149,15 @@ def test_estimator_schemas_follow_the_estimators(kind, estimator):
     assert set(fields) <= set(defaults)
     assert {k: f.default for k, f in fields.items()} == {k: defaults[k] for k in fields}
     assert "random_state" not in fields and "verbose" not in fields
+
+
+@pytest.mark.parametrize("estimator", [ShallowWideClassifier, QBoostClassifier, MPSClassifier, LogMinMaxScaler])
+def test_estimators_take_keywords_only(estimator):
+    """As scikit-learn's: no call can bind a value to the wrong one of 18 parameters by position."""
+    params = [p for p in inspect.signature(estimator.__init__).parameters.values() if p.name != "self"]
+    assert params and all(p.kind is p.KEYWORD_ONLY for p in params)
+    with pytest.raises(TypeError, match="positional"):
+        estimator(1)
 
 
 def test_every_kind_is_documented():

@@ -29,7 +29,7 @@ class LogMinMaxScaler(TransformerMixin, BaseEstimator):
         The min-max scaling after the log.
     """
 
-    def __init__(self, skew_limit=2.0):
+    def __init__(self, *, skew_limit=2.0):
         self.skew_limit = skew_limit
 
     def fit(self, X, y=None):

@@ -69,7 +69,10 @@ def constraint_spec(constraint) -> Spec | None:
 
 def parameter_spec(constraints) -> Spec | None:
     """The schema of one parameter from its list of constraints (None when none of them fits YAML)."""
-    nullable = any(c is None or type(c).__name__ == "_NoneConstraint" for c in constraints)
+    from sklearn.utils._param_validation import make_constraint
+
+    # asked of the constraint objects themselves, whatever their class: does any of them admit None?
+    nullable = any(make_constraint(c).is_satisfied_by(None) for c in constraints)
     specs = [s for s in (constraint_spec(c) for c in constraints if c is not None) if s is not None]
     if not specs:
         return None

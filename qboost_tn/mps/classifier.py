@@ -103,7 +103,7 @@ class MPSClassifier(ClassifierMixin, BaseEstimator):
         "verbose": ["verbose"],
     }
 
-    def __init__(self, max_bond=10, feature_map="cos-sin", label_site="center", method="gradient", n_epochs=10,
+    def __init__(self, *, max_bond=10, feature_map="cos-sin", label_site="center", method="gradient", n_epochs=10,
                  learning_rate="auto", batch_size=128, cutoff=1e-10, init_std=1e-2, random_state=None, verbose=0):
         self.max_bond = max_bond
         self.feature_map = feature_map

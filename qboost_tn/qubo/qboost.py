@@ -139,7 +139,7 @@ class QBoostClassifier(AnnealedClassifier):
         "tree_offsets_": ("i", 1), "tree_depth_": ("i", 1), "n_trees_": int, "n_stumps_": int,
     }
 
-    def __init__(self, weak_learners="trees", n_estimators=600, max_depth=None, depth_levels=3,
+    def __init__(self, *, weak_learners="trees", n_estimators=600, max_depth=None, depth_levels=3,
                  max_features="sqrt", splitter="random", subsample=0.8, selection="oob", validation_fraction=0.25,
                  n_layers=2, keep_fraction=0.5, lam=0.01, solver=DEFAULT_SOLVER, num_reads=None, num_sweeps=None,
                  n_jobs=None, executor=None, random_state=None, verbose=0):

@@ -138,8 +138,8 @@ class ShallowWideClassifier(AnnealedClassifier):
     (10, 8, 8)
     """
 
-    def __init__(self, features="identity", n_components=1000, bandwidth=1.0, image_shape=None, n_layers=4, k="auto",
-                 lam=5.0, regularizer="squared", batch_size=None, zero_to_minus_one="auto", class_weight=None,
+    def __init__(self, *, features="identity", n_components=1000, bandwidth=1.0, image_shape=None, n_layers=4,
+                 k="auto", lam=5.0, regularizer="squared", batch_size=None, zero_to_minus_one="auto", class_weight=None,
                  solver=DEFAULT_SOLVER, num_reads=None, num_sweeps=None, n_jobs=None, executor=None,
                  random_state=None, verbose=0):
         self.features = features
