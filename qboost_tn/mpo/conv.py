@@ -47,6 +47,14 @@ def _conv_args(conv) -> dict:
     return {"stride": conv.stride, "padding": conv.padding, "dilation": conv.dilation}
 
 
+def _geometry(module) -> dict:
+    """The ``nn.Conv2d`` arguments of a factorised convolution, JSON-able (for its ``config()``)."""
+    return {"in_channels": module.in_channels, "out_channels": module.out_channels,
+            "kernel_size": list(module.kernel_size), "stride": list(module.stride),
+            "padding": module.padding if isinstance(module.padding, str) else list(module.padding),
+            "dilation": list(module.dilation), "bias": module.bias is not None}
+
+
 def _empty_conv(module, weight) -> nn.Conv2d:
     """An ``nn.Conv2d`` with ``module``'s geometry, ``weight`` and bias."""
     conv = nn.Conv2d(module.in_channels, module.out_channels, module.kernel_size, stride=module.stride,
@@ -160,11 +168,8 @@ class MPOConv2d(FactorisedCounts, nn.Module):
 
     def config(self) -> dict:
         """Everything needed to rebuild this layer's skeleton (JSON-able); see :meth:`from_config`."""
-        return {"in_channels": self.in_channels, "out_channels": self.out_channels,
-                "kernel_size": list(self.kernel_size), "stride": list(self.stride),
-                "padding": self.padding if isinstance(self.padding, str) else list(self.padding),
-                "dilation": list(self.dilation), "max_bond": list(self.max_bond), "in_modes": list(self.in_modes),
-                "out_modes": list(self.out_modes), "bias": self.bias is not None}
+        return {**_geometry(self), "max_bond": list(self.max_bond), "in_modes": list(self.in_modes),
+                "out_modes": list(self.out_modes)}
 
     @property
     def weight(self) -> torch.Tensor:
@@ -271,10 +276,7 @@ class TuckerConv2d(FactorisedCounts, nn.Module):
 
     def config(self) -> dict:
         """Everything needed to rebuild this layer's skeleton (JSON-able); see :meth:`from_config`."""
-        return {"in_channels": self.in_channels, "out_channels": self.out_channels,
-                "kernel_size": list(self.kernel_size), "stride": list(self.stride),
-                "padding": self.padding if isinstance(self.padding, str) else list(self.padding),
-                "dilation": list(self.dilation), "rank": list(self.rank), "bias": self.bias is not None}
+        return {**_geometry(self), "rank": list(self.rank)}
 
     def factors(self):
         return [self.first.weight, self.core.weight, self.last.weight]

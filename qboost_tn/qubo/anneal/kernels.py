@@ -47,6 +47,12 @@ def _proposal(w, n_layers):
     return 2 if np.random.random() < 0.5 else -2
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _accepts(delta, beta):
+    """Metropolis' rule for an energy change ``delta`` at inverse temperature ``beta`` (draws only when uphill)."""
+    return delta <= 0.0 or np.random.random() < np.exp(-beta * delta)
+
+
 @njit(cache=True, nogil=True)
 def _best_single_move(slope, curve_j, w, n_layers, tol):
     """The ±2 step that lowers the energy most by more than ``tol``, or 0 when neither does."""
@@ -62,21 +68,21 @@ def _best_single_move(slope, curve_j, w, n_layers, tol):
 @njit(cache=True, nogil=True)
 def _metropolis_sweeps(Q, h, curve, n_layers, betas, W, f):
     """Sequential Metropolis sweeps of one replica, one sweep per β; updates ``W`` and ``f = Q W`` in place."""
-    P = W.shape[0]
     for beta in betas:
-        for j in range(P):
+        for j in range(W.shape[0]):
             d = _proposal(W[j], n_layers)
-            delta = d * (2.0 * f[j] + h[j]) + curve[j]
-            if delta <= 0.0 or np.random.random() < np.exp(-beta * delta):
+            if _accepts(d * (2.0 * f[j] + h[j]) + curve[j], beta):
                 _move(Q, W, f, j, d)
 
 
 @njit(cache=True, nogil=True)
-def _move(Q, W, f, j, d):
+def _move(M, W, v, j, d):
+    """``W[j] += d`` and the kept products with it, ``v += d M[j]``: ``f = Q W`` (``M = Q``) for the dense
+    annealer, ``u = Fᵀ W`` (``M = F``) for the factored one."""
     W[j] += d
-    row = Q[j]
-    for k in range(f.shape[0]):
-        f[k] += d * row[k]
+    row = M[j]
+    for k in range(v.shape[0]):
+        v[k] += d * row[k]
 
 
 @njit(cache=True, nogil=True)
@@ -114,6 +120,17 @@ def _block_moves(W, n_layers, k, up_blocked, down_blocked):
     down_blocked[k] = 0.0 if W[k] > -n_layers else np.inf
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _better_partner(best, best_index, best_dk, index, base, slope, w, n_layers):
+    """``(best, index, dk)`` after also trying the partner ``index`` one level up and down (``dk = ±2``, change
+    ``base ± 2 slope``): the held move unless one of those lowers the energy more."""
+    if w < n_layers and base + 2.0 * slope < best:
+        best, best_index, best_dk = base + 2.0 * slope, index, 2
+    if w > -n_layers and base - 2.0 * slope < best:
+        best, best_index, best_dk = base - 2.0 * slope, index, -2
+    return best, best_index, best_dk
+
+
 @njit(cache=True, nogil=True)
 def _pair_pass(Q, h, curve, n_layers, W, f, reach, tol, up_blocked, down_blocked):
     """One pass of moves of two variables at once (each ±2); returns whether any lowered the energy.
@@ -144,16 +161,8 @@ def _pair_pass(Q, h, curve, n_layers, W, f, reach, tol, up_blocked, down_blocked
             best_dk = 0
             for k in range(j + 1, P):
                 # Change of the pair for dk = ±2: gain_j + 4 Q_kk + dk (2 f_k + h_k + 2 dj Q_jk).
-                slope = 2.0 * f[k] + h[k] + 2.0 * dj * row[k]
-                base = gain_j + curve[k]
-                if W[k] < n_layers and base + 2.0 * slope < best:
-                    best = base + 2.0 * slope
-                    best_k = k
-                    best_dk = 2
-                if W[k] > -n_layers and base - 2.0 * slope < best:
-                    best = base - 2.0 * slope
-                    best_k = k
-                    best_dk = -2
+                best, best_k, best_dk = _better_partner(best, best_k, best_dk, k, gain_j + curve[k],
+                                                        2.0 * f[k] + h[k] + 2.0 * dj * row[k], W[k], n_layers)
             if best_k >= 0:
                 _move(Q, W, f, j, dj)
                 _move(Q, W, f, best_k, best_dk)
@@ -249,22 +258,12 @@ def _factored_field(F, diag, W, u, j):
 
 
 @njit(cache=True, nogil=True)
-def _factored_move(F, W, u, j, d):
-    W[j] += d
-    row = F[j]
-    for i in range(u.shape[0]):
-        u[i] += d * row[i]
-
-
-@njit(cache=True, nogil=True)
 def _factored_metropolis(F, diag, h, curve, n_layers, betas, W, u):
-    P = W.shape[0]
     for beta in betas:
-        for j in range(P):
+        for j in range(W.shape[0]):
             d = _proposal(W[j], n_layers)
-            delta = d * (2.0 * _factored_field(F, diag, W, u, j) + h[j]) + curve[j]
-            if delta <= 0.0 or np.random.random() < np.exp(-beta * delta):
-                _factored_move(F, W, u, j, d)
+            if _accepts(d * (2.0 * _factored_field(F, diag, W, u, j) + h[j]) + curve[j], beta):
+                _move(F, W, u, j, d)
 
 
 @njit(cache=True, nogil=True)
@@ -277,7 +276,7 @@ def _factored_single_descent(F, diag, h, curve, n_layers, W, u, tol):
             slope = 2.0 * (2.0 * _factored_field(F, diag, W, u, j) + h[j])
             d = _best_single_move(slope, curve[j], W[j], n_layers, tol)
             if d != 0:
-                _factored_move(F, W, u, j, d)
+                _move(F, W, u, j, d)
                 moved = True
 
 
@@ -327,20 +326,13 @@ def _factored_pair_pass(F, diag, h, curve, reach, n_layers, W, u, tol, cand, cfi
                     if b == a:
                         continue
                     k = cand[b]
-                    slope = 2.0 * cfield[b] + h[k] + 2.0 * dj * coupling[b]
-                    base = gain_j + curve[k]
-                    if W[k] < n_layers and base + 2.0 * slope < best:
-                        best = base + 2.0 * slope
-                        best_b = b
-                        best_dk = 2
-                    if W[k] > -n_layers and base - 2.0 * slope < best:
-                        best = base - 2.0 * slope
-                        best_b = b
-                        best_dk = -2
+                    best, best_b, best_dk = _better_partner(best, best_b, best_dk, b, gain_j + curve[k],
+                                                            2.0 * cfield[b] + h[k] + 2.0 * dj * coupling[b], W[k],
+                                                            n_layers)
                 if best_b >= 0:
                     k = cand[best_b]
-                    _factored_move(F, W, u, j, dj)
-                    _factored_move(F, W, u, k, best_dk)
+                    _move(F, W, u, j, dj)
+                    _move(F, W, u, k, best_dk)
                     # Every candidate's field moves by dj Q_ij + dk Q_ik: O(C N) from the kept rows.
                     for b in range(n_cand):
                         cfield[b] = _factored_field(F, diag, W, u, cand[b])
