@@ -1,4 +1,11 @@
-"""Evaluation layer: the same metrics and plots for every learner."""
-from .metrics import Evaluation, evaluate, macro_auc
+"""Evaluation layer: the same metrics, weight maps and plots for every learner.
 
-__all__ = ["Evaluation", "evaluate", "macro_auc"]
+The metrics load on first use (PEP 562): a learner that only reshapes its weight maps (:mod:`.weight_maps`)
+does not pay for scikit-learn's metrics and pandas.
+"""
+from .._lazy import lazy_exports
+
+_EXPORTS = {"Evaluation": "metrics", "evaluate": "metrics", "macro_auc": "metrics"}
+__all__ = sorted(_EXPORTS)
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, prefix=f"{__name__}.")

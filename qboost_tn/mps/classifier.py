@@ -10,6 +10,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ..eval.weight_maps import reshape_maps
 from ..persistence import register_model_class
 from .feature_maps import FEATURE_MAPS
 
@@ -256,8 +257,6 @@ class MPSClassifier(ClassifierMixin, BaseEstimator):
         The MPS has no weight per feature; the mean size of each score's gradient with respect to each input
         plays that part in the comparison's weight-map view.
         """
-        from ..qubo.base import reshape_maps
-
         check_is_fitted(self)
         return reshape_maps(self.sensitivity_, image_shape)
 

@@ -2,7 +2,6 @@
 solves, and probabilities and predictions from per-class scores."""
 from __future__ import annotations
 
-import math
 from numbers import Integral
 
 import dimod
@@ -13,6 +12,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ..eval.weight_maps import reshape_maps  # noqa: F401 - qboost.py and shallow_wide.py take it from here
 from . import solvers
 from .parallel import EXECUTORS, run_tasks
 from .solvers import solve
@@ -77,19 +77,6 @@ def solve_task(task):
     """Worker entry point: ``task = (problem, solver, num_reads, num_sweeps, seed)`` -> (spins, energy)."""
     problem, solver, num_reads, num_sweeps, seed = task
     return solve(problem, solver, num_reads=num_reads, num_sweeps=num_sweeps, seed=seed)
-
-
-def reshape_maps(maps, image_shape=None):
-    """(n_tasks, P) maps reshaped to ``image_shape``, to a square when P is one, else left flat."""
-    P = maps.shape[1]
-    if image_shape is None:
-        side = math.isqrt(P)
-        image_shape = (side, side) if side * side == P else None
-    if image_shape is None:
-        return maps
-    if int(np.prod(image_shape)) != P:
-        raise ValueError(f"weight_maps: image_shape {tuple(image_shape)} does not hold {P} weights")
-    return maps.reshape(len(maps), *image_shape)
 
 
 class AnnealedClassifier(ClassifierMixin, BaseEstimator):
