@@ -1,6 +1,7 @@
 """compress() on whole models, save/load, MPO training and fine-tuning, entanglement, the baselines."""
 import json
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -158,6 +159,30 @@ def test_int8_layers_are_refused_before_anything_is_written(tmp_path):
     with pytest.raises(QBoostTNError, match="layer 'fc1' is int8-quantised"):
         save_compressed(model, tmp_path / "int8.pt")
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"type": "Pickled"}, "layer 'conv2': type should be one of MPOLinear, MPOConv2d"),
+    ({"type": ["MPOConv2d"]}, "type should be one of"),
+    ({"kernel_size": [5]}, "layer 'conv2': kernel_size should be an int or two positive integers, got [5]"),
+    ({"kernel_size": [10**5, 10**5]}, "more than 268,435,456 numbers"),
+    ({"max_bond": [2]}, "do not describe one chain of cores"),
+    ({"stride": "wide"}, "layer 'conv2': stride should be an int or two positive integers, got 'wide'"),
+    ({"padding": [-1, 0]}, "padding should be 'same', 'valid', an int or two integers >= 0"),
+    ({"in_channels": "six"}, "a saved layer shape cannot be rebuilt"),
+])
+def test_a_tampered_conv_shape_is_refused_before_building(tmp_path, change, message):
+    from qboost_tn.errors import ModelFileError
+
+    model, _ = compress(lenet5(256), ["conv2"], max_bond=2)
+    path = tmp_path / "conv.pt"
+    save_compressed(model, path)
+    shapes = Path(f"{path}.mpo.json")
+    config = json.loads(shapes.read_text())
+    config["mpo_layers"]["conv2"].update(change)
+    shapes.write_text(json.dumps(config))
+    with pytest.raises(ModelFileError, match=re.escape(message)):
+        load_compressed(lenet5(256), path)
 
 
 def test_files_saved_before_layer_types_load(tmp_path):

@@ -58,9 +58,19 @@ def _modes(config):
     return [_field(config, key, lambda v: _int_list(v) and v, "a list of positive integers") for key in _MODE_KEYS]
 
 
+def _pair(value, least) -> bool:
+    return all(isinstance(v, int) and not isinstance(v, bool) and v >= least
+               for v in (value if isinstance(value, list) and len(value) == 2 else [value]))
+
+
 def _kernel_entries(config) -> int:
-    kernel = _field(config, "kernel_size", lambda v: _positive_int(v) or (_int_list(v) and len(v) == 2),
-                    "an int or two positive integers")
+    """Entries of a convolution's kernel, its geometry checked (rebuilt, a malformed one would fail only later,
+    in the forward pass)."""
+    kernel = _field(config, "kernel_size", lambda v: _pair(v, 1), "an int or two positive integers")
+    for key in ("stride", "dilation"):
+        _field(config, key, lambda v: _pair(v, 1), "an int or two positive integers")
+    _field(config, "padding", lambda v: v in ("same", "valid") or _pair(v, 0),
+           "'same', 'valid', an int or two integers >= 0")
     return kernel * kernel if isinstance(kernel, int) else kernel[0] * kernel[1]
 
 
