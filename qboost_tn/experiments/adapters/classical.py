@@ -18,16 +18,13 @@ kind                          default grid
 """
 from __future__ import annotations
 
-from ..schema import AnyOf, Field, Float, Int, OneOf, Record, Str
-from .base import Outcome, Timer, estimator_scores, fit_tuned, register, searchable
+from ..schema import Field, Float, Int, OneOf, Record, Str
+from .base import N_JOBS, Outcome, Timer, estimator_scores, fit_tuned, register, searchable
 
 
 def _outcome(model, task, timer, info, n_params):
     scores, proba = estimator_scores(model, task.X_eval, task.n_classes)
     return Outcome(scores=scores, proba=proba, fit_time=timer.seconds, n_params=int(n_params), info=info)
-
-
-THREADS = AnyOf(Int(max=-1), Int(min=1))  # as scikit-learn's n_jobs: 0 threads is no setting
 
 
 def _tree_nodes(trees) -> int:
@@ -39,7 +36,7 @@ def _tree_nodes(trees) -> int:
     "max_features": Field(searchable(OneOf(Float(0.0, 1.0, closed="right"), Str(choices=("sqrt", "log2")))),
                           ["sqrt", 0.3], "features tried per split: a fraction, 'sqrt' or 'log2'; a list is searched"),
     "min_samples_leaf": Field(searchable(Int(min=1)), 1, "smallest leaf"),
-    "n_jobs": Field(THREADS, 1, "threads for fitting and predicting (-1: every core)"),
+    "n_jobs": Field(N_JOBS, 1, "threads for fitting and predicting (-1: every core)"),
 }), family="classical")
 def random_forest(task, params):
     """Random forest (500 trees); max_features searched on the validation part."""
@@ -103,7 +100,7 @@ def knn(task, params):
     "max_iter": Field(searchable(Int(min=1)), 200, "boosting rounds (trees per class)"),
     "max_leaf_nodes": Field(searchable(Int(min=2)), 15, "leaves per tree"),
     "min_samples_leaf": Field(searchable(Int(min=1)), [5, 20], "smallest leaf; a list is searched"),
-    "n_jobs": Field(THREADS, 1, "OpenMP threads for fitting and predicting (-1: every core)"),
+    "n_jobs": Field(N_JOBS, 1, "OpenMP threads for fitting and predicting (-1: every core)"),
 }), family="classical")
 def gradient_boosting(task, params):
     """Histogram gradient boosting (scikit-learn's HistGradientBoostingClassifier); min_samples_leaf searched."""
