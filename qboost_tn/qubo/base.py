@@ -12,7 +12,6 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ..eval.weight_maps import reshape_maps  # noqa: F401 - qboost.py and shallow_wide.py take it from here
 from . import solvers
 from .parallel import EXECUTORS, run_tasks
 from .solvers import solve

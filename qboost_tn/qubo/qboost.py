@@ -11,8 +11,9 @@ from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ..errors import QBoostTNError
+from ..eval.weight_maps import reshape_maps
 from ..persistence import register_model_class
-from .base import PERSISTED_COMMON, AnnealedClassifier, reshape_maps
+from .base import PERSISTED_COMMON, AnnealedClassifier
 from .qboost_model import fit_stumps, selection_moments, selection_problem, stump_outputs, uniform_gain
 from .solvers import DEFAULT_SOLVER
 from .weak_learners import TreeDictionary, fit_tree_dictionary

@@ -12,8 +12,9 @@ from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..errors import DataError
+from ..eval.weight_maps import reshape_maps
 from ..persistence import register_model_class
-from .base import PERSISTED_COMMON, AnnealedClassifier, reshape_maps
+from .base import PERSISTED_COMMON, AnnealedClassifier
 from .features import FEATURE_MAPS, apply_map, fit_map, mean_gradient
 from .model import feature_curvature, least_squares_problem, ridge_weights
 from .solvers import DEFAULT_SOLVER
