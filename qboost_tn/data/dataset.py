@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import DataError
+from .._text import shown
 
 
 @dataclass(frozen=True)
@@ -81,5 +82,5 @@ class Dataset:
 
     def __repr__(self) -> str:
         shape = f", image_shape={self.image_shape}" if self.image_shape else ""
-        return (f"Dataset({self.name!r}, n_samples={self.n_samples}, n_features={self.n_features}, "
+        return (f"Dataset({shown(self.name)}, n_samples={self.n_samples}, n_features={self.n_features}, "
                 f"n_classes={self.n_classes}{shape})")

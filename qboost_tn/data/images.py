@@ -10,6 +10,7 @@ from .dataset import Dataset
 from .download import cache_dir, fetch, md5sum
 from .idx import read_idx
 from .transforms import resize_images
+from .._text import shown
 
 IDX_FILES = {
     "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
@@ -41,7 +42,7 @@ def _image_dataset(name, images, labels, class_names, size, provenance) -> Datas
 
 def _read_idx_pair(folder: Path, subset: str, name: str):
     if subset not in ("train", "test", "all"):
-        raise DataError(f"{name}: subset must be 'train', 'test' or 'all', got {subset!r}")
+        raise DataError(f"{name}: subset must be 'train', 'test' or 'all', got {shown(subset)}")
     parts = ["train", "test"] if subset == "all" else [subset]
     images, labels, sources = [], [], []
     for part in parts:

@@ -15,6 +15,7 @@ from ..errors import DataError
 from .dataset import Dataset
 from .download import cache_dir, fetch, md5sum
 from .transforms import one_hot
+from .._text import shown
 
 BANK_URL = "https://archive.ics.uci.edu/static/public/222/bank+marketing.zip"
 BANK_CSV = "bank-additional-full.csv"
@@ -29,7 +30,7 @@ _OTHER_SEPARATORS = [";", ",", "\t", "|"]
 def _read_csv(path: Path, sep, target=None) -> pd.DataFrame:
     """The CSV as a frame, refusing what pandas would silently repair: an empty file, duplicate header names."""
     if not isinstance(sep, str) or not sep:
-        raise DataError(f"sep must be a non-empty string such as ',' or ';', got {sep!r}")
+        raise DataError(f"sep must be a non-empty string such as ',' or ';', got {shown(sep)}")
     if not path.is_file():
         raise FileNotFoundError(f"CSV file not found: {path}")
     # A separator longer than one character is a regular expression to pandas, read by its python engine.
@@ -41,10 +42,10 @@ def _read_csv(path: Path, sep, target=None) -> pd.DataFrame:
     except pd.errors.EmptyDataError:
         raise DataError(f"{path}: the file is empty (no header row)") from None
     except (ValueError, re.error, csv.Error) as exc:  # ParserError and UnicodeDecodeError are ValueErrors
-        raise DataError(f"{path}: cannot parse as CSV with separator {sep!r}: {exc}") from exc
+        raise DataError(f"{path}: cannot parse as CSV with separator {shown(sep)}: {exc}") from exc
     names = [str(v) for v in header.iloc[0].tolist()]
     if target is not None and names.count(target) > 1:
-        raise DataError(f"{path}: the target column {target!r} appears {names.count(target)} times in the header; "
+        raise DataError(f"{path}: the target column {shown(target)} appears {names.count(target)} times in the header; "
                         "a copy of the label would become a feature (target leakage) - remove the copies")
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
@@ -69,7 +70,8 @@ def _check_columns(frame: pd.DataFrame, wanted, path: Path, sep: str, role: str)
         header = str(frame.columns[0])
         guesses = [s for s in _OTHER_SEPARATORS if s != sep and s in header]
         if guesses:
-            hint = f"; the file parsed as a single column - is the separator {guesses[0]!r} (sep={guesses[0]!r})?"
+            hint = (f"; the file parsed as a single column - is the separator {shown(guesses[0])} "
+                    f"(sep={shown(guesses[0])})?")
     raise DataError(f"{path}: {role} column(s) {missing} not found; the columns are {_shown(frame.columns)}{hint}")
 
 
@@ -92,9 +94,9 @@ def column_names(value, option: str, columns=()) -> list[str] | None:
         names = list(value)
     else:
         raise DataError(f"{option} must be a column name, a comma-separated string of names or a list of names; "
-                        f"got {value!r}")
+                        f"got {shown(value)}")
     if any(not name for name in names):
-        raise DataError(f"{option}: empty column name in {value!r}")
+        raise DataError(f"{option}: empty column name in {shown(value)}")
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
         raise DataError(f"{option}: column(s) {repeated} named more than once")
@@ -112,17 +114,17 @@ def frame_to_dataset(frame: pd.DataFrame, *, target: str, name: str, provenance:
     drop = column_names(drop, "drop", frame.columns) or []
     features = column_names(features, "features", frame.columns)
     if not isinstance(target, str):
-        raise DataError(f"target must be the label column's name (a string), got {target!r}")
+        raise DataError(f"target must be the label column's name (a string), got {shown(target)}")
     if frame.empty:
         raise DataError(f"{source}: no data rows")
     if frame[target].isna().any():
-        raise DataError(f"{source}: target column {target!r} has {int(frame[target].isna().sum())} missing values")
+        raise DataError(f"{source}: target column {shown(target)} has {int(frame[target].isna().sum())} missing values")
     if features is None:
         features = [c for c in frame.columns if c != target and c not in set(drop)]
     elif drop:
         raise DataError(f"{source}: give features or drop, not both (features already names every column used)")
     if target in features:
-        raise DataError(f"{source}: target column {target!r} is also listed as a feature")
+        raise DataError(f"{source}: target column {shown(target)} is also listed as a feature")
     if not features:
         raise DataError(f"{source}: no feature columns left (features={features}, drop={drop}); "
                         f"the columns are {_shown(frame.columns)}")
@@ -144,7 +146,7 @@ def frame_to_dataset(frame: pd.DataFrame, *, target: str, name: str, provenance:
     X_cat, cat_names = one_hot(frame, categorical)
     classes, y = np.unique(frame[target].astype(str).to_numpy(), return_inverse=True)
     if classes.size < 2:
-        raise DataError(f"{source}: target column {target!r} has only one class ({classes[0]!r})")
+        raise DataError(f"{source}: target column {shown(target)} has only one class ({shown(classes[0])})")
     X = np.hstack([X_num, X_cat]).astype(np.float32)
     return Dataset(name, X, y, list(map(str, numeric)) + cat_names, list(classes), None, provenance)
 
@@ -176,10 +178,10 @@ def load_csv(path, target, features=None, categorical=None, sep=",", drop=None, 
         If the file is empty or malformed, repeats a column name, or the options name unknown columns.
     """
     if not isinstance(path, (str, os.PathLike)):
-        raise DataError(f"path must be a file path, got {path!r}")
+        raise DataError(f"path must be a file path, got {shown(path)}")
     path = Path(path).expanduser()
     if not isinstance(target, str):
-        raise DataError(f"target must be the label column's name (a string), got {target!r}")
+        raise DataError(f"target must be the label column's name (a string), got {shown(target)}")
     frame = _read_csv(path, sep, target)
     _check_columns(frame, [target], path, sep, "target")
     for option, value in (("features", features), ("categorical", categorical), ("drop", drop)):

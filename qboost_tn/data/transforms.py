@@ -5,6 +5,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
+from .._text import shown
 
 
 def _area_matrix(n_in: int, n_out: int) -> np.ndarray:
@@ -23,7 +24,7 @@ def _check_size(size, shape) -> tuple[int, int]:
     valid = len(pair) == 2 and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in pair)
     if not valid or not all(1 <= v <= 4 * side for v, side in zip(pair, shape)):
         raise DataError(f"size must be a positive integer or a (height, width) pair of them, at most 4x the "
-                        f"images' {shape[0]}x{shape[1]}; got {size!r}")
+                        f"images' {shape[0]}x{shape[1]}; got {shown(size)}")
     return int(pair[0]), int(pair[1])
 
 

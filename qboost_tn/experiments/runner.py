@@ -40,12 +40,14 @@ import numpy as np
 import pandas as pd
 
 from .._io import write_json, write_text
+from .._text import cut
 from ..errors import QBoostTNError
 from .adapters import ADAPTERS, Task
 from .config import dump_config, load_config
 
 SUMMARY_COLUMNS = ["model", "kind", "family", "seed", "status", "macro_auc", "accuracy", "log_loss", "n_params",
                    "fit_time_s", "sparsity"]
+_TB_LIMIT = 50_000  # characters of a failed model's traceback kept in errors/ (its message may hold user data)
 _CLAIM = "config.yaml"  # created with O_EXCL: whoever creates it owns the folder
 
 
@@ -304,7 +306,7 @@ def _failure(entry, seed, exc, done_variants: int) -> dict:
     label = entry["name"] + (" (remaining variants)" if done_variants else "")
     return {"model": label, "entry": entry["name"], "kind": entry["kind"], "family": ADAPTERS[entry["kind"]].family,
             "variant": None, "seed": seed,
-            "status": "failed", "error": f"{type(exc).__name__}: {exc}", "info": {}, "figures": []}
+            "status": "failed", "error": cut(f"{type(exc).__name__}: {exc}"), "info": {}, "figures": []}
 
 
 def _fit_entry(entry, task, recorder, draw):
@@ -319,7 +321,8 @@ def _fit_entry(entry, task, recorder, draw):
         except StopIteration:
             return
         except Exception as exc:  # noqa: BLE001 - one model's failure must not stop the others
-            recorder.add(_failure(entry, task.seed, exc, done), tb="".join(traceback.format_exception(exc)))
+            tb = cut("".join(traceback.format_exception(exc)), _TB_LIMIT)
+            recorder.add(_failure(entry, task.seed, exc, done), tb=tb)
             return
         recorder.add(record, figures, model=outcome.model)
         done += 1

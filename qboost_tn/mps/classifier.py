@@ -14,6 +14,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ..qubo.persistence import register_model_class
 from . import core
 from .train import train_gradient, train_sweep
+from .._text import shown
 
 # Learning rates that work for each method with the default batch sizes (measured on MNIST 14x14 and the
 # 8x8 digits): Adam on all cores, plain gradient descent on the merged bond tensor of the sweeps.
@@ -128,7 +129,7 @@ class MPSClassifier(ClassifierMixin, BaseEstimator):
         self.classes_, y_idx = np.unique(y, return_inverse=True)
         if len(self.classes_) < 2:
             raise ValueError(f"MPSClassifier needs samples of at least 2 classes; y holds only class "
-                             f"{self.classes_[0]!r}")
+                             f"{shown(self.classes_[0])}")
         n_features = X.shape[1]
         label_site = n_features // 2 if self.label_site == "center" else self.label_site
         if label_site >= n_features:

@@ -27,6 +27,8 @@ import time
 
 from tqdm.auto import tqdm
 
+from .._text import shown
+
 EXECUTORS = ("serial", "processes", "dask")
 # How often a worker without PR_SET_PDEATHSIG checks that its parent is alive.
 PARENT_POLL_SECONDS = 0.5
@@ -95,7 +97,7 @@ def effective_n_jobs(n_jobs) -> int:
     if n_jobs is None:
         return 1
     if int(n_jobs) != n_jobs or n_jobs == 0:
-        raise ValueError(f"n_jobs must be a non-zero integer or None, got {n_jobs!r}")
+        raise ValueError(f"n_jobs must be a non-zero integer or None, got {shown(n_jobs)}")
     cores = os.cpu_count() or 1
     return max(1, int(n_jobs) if n_jobs > 0 else cores + 1 + int(n_jobs))
 
@@ -113,7 +115,7 @@ def check_executor(executor) -> None:
         return
     if isinstance(executor, cf.Executor):
         return
-    raise ValueError(f"unknown executor {executor!r}; use None, {list(EXECUTORS)}, a dask.distributed.Client "
+    raise ValueError(f"unknown executor {shown(executor)}; use None, {list(EXECUTORS)}, a dask.distributed.Client "
                      "or a concurrent.futures.Executor")
 
 

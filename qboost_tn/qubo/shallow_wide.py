@@ -16,6 +16,7 @@ from .base import AnnealedClassifier, reshape_maps
 from .features import FEATURE_MAPS, apply_map, fit_map, mean_gradient
 from .model import feature_curvature, least_squares_problem, ridge_weights
 from .solvers import DEFAULT_SOLVER
+from .._text import shown
 
 REGULARIZERS = ("squared", "linear")
 AUTO_K_QUANTILE = 0.95
@@ -206,7 +207,7 @@ class ShallowWideClassifier(AnnealedClassifier):
         if bad.size:
             j = int(bad[0])
             names = getattr(self, "feature_names_in_", None)
-            name = f"feature {names[j]!r} (column {j})" if names is not None else f"feature column {j}"
+            name = f"feature {shown(names[j])} (column {j})" if names is not None else f"feature column {j}"
             raise DataError(f"{name} spans {X[:, j].min():g} to {X[:, j].max():g}: its range overflows float64, "
                             "so it cannot be scaled; rescale or drop it")
         scale = np.divide(1.0, span, out=np.zeros_like(span), where=span > 0)

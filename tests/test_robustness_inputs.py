@@ -1,0 +1,274 @@
+"""Issue 19, data / config / process half: configs, CSV and IDX data, the cache folder and the run folder.
+
+Each test is one class of input a careless user or an attacker produces, met where the user meets it: a
+config file or ``--set`` (``load_config`` and the command line), ``load_dataset``, a run folder. The property
+is always the same: the input works, or it is refused with one line of the project's error type that names
+the problem - never a traceback, a hang, a process that swells, or a run folder that contradicts itself.
+Fuzz targets (hypothesis) for YAML structure and uneven CSVs are at the end.
+"""
+from __future__ import annotations
+
+import resource
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from qboost_tn.errors import DataError, QBoostTNError
+
+ROOT = Path(__file__).resolve().parents[1]
+BASE = """name: fuzz
+data: {name: digits}
+split: {n_train: 50, n_val: 0}
+models:
+  - kind: logistic-regression
+    params: {C: 1.0}
+"""
+# Examples per fuzz target: a few seconds each on a loaded 2-core machine.
+EXAMPLES = 200
+FUZZ = settings(max_examples=EXAMPLES, deadline=5000, derandomize=True, database=None,
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                       HealthCheck.function_scoped_fixture])
+
+
+def _peak_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _one_line(message: str, limit: int = 1500) -> None:
+    assert len(message) < limit, f"{len(message)} characters"
+    assert "Traceback" not in message and "RecursionError" not in message
+
+
+def cli(argv, capsys):
+    from qboost_tn.cli import main
+
+    status = main([str(a) for a in argv])
+    return status, capsys.readouterr()
+
+
+def _config_file(tmp_path, text, name="config.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def _alias_bomb(levels=9, fan=10) -> str:
+    """A few hundred bytes standing for fan**levels items."""
+    lines = ["x0: &a0 [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]"]
+    lines += [f"x{i}: &a{i} [{', '.join([f'*a{i - 1}'] * fan)}]" for i in range(1, levels)]
+    return "\n".join(lines)
+
+
+# -- item 3: YAML aliases that multiply; item 15: nesting thousands of levels deep ----------------------------
+def _load(source, overrides=()):
+    from qboost_tn.experiments import load_config
+
+    return load_config(source, overrides, check_paths=False)
+
+
+@pytest.mark.parametrize("where", ["params", "options", "description", "top"])
+def test_alias_bomb_in_a_config_file_is_refused(tmp_path, where):
+    bomb = _alias_bomb()
+    text = {"params": BASE.replace("{C: 1.0}", "{C: *a8}"),
+            "options": BASE.replace("{name: digits}", "{name: digits, options: {size: *a8}}"),
+            "description": BASE + "description: *a8\n",
+            "top": BASE + "extra: *a8\n"}[where]
+    path = _config_file(tmp_path, "anchors:\n" + "\n".join("  " + line for line in bomb.splitlines()) + "\n" + text)
+    _load("digits")  # imports done: what follows measures the refusal alone
+    before, start = _peak_mib(), time.perf_counter()
+    with pytest.raises(QBoostTNError, match=r"expands \(through its aliases\) to more than") as info:
+        _load(path)
+    assert time.perf_counter() - start < 5 and _peak_mib() - before < 100
+    _one_line(str(info.value))
+
+
+def test_alias_bomb_through_set_and_options(capsys, tmp_path):
+    flow = "{" + _alias_bomb().replace("\n", ", ") + "}"
+    status, out = cli(["run", "digits", "--set", f"description={flow}", "--dry-run"], capsys)
+    assert status == 2 and "expands (through its aliases)" in out.err
+    _one_line(out.err)
+    status, out = cli(["info", "digits", "-o", f"size={flow}"], capsys)
+    assert status == 2 and "expands (through its aliases)" in out.err
+    _one_line(out.err)
+
+
+def test_alias_to_its_own_container_is_refused(tmp_path):
+    for text in ("description: &a [*a]\n", "description: &a {b: *a}\n", "description: &a [1, [2, *a]]\n"):
+        with pytest.raises(QBoostTNError, match="refers to the collection that contains it"):
+            _load(_config_file(tmp_path, BASE + text))
+
+
+def test_aliases_that_do_not_multiply_still_work():
+    cfg = _load("digits")  # the shipped digits config merges `<<: *net` twice
+    assert cfg["models"][4]["params"]["hidden"] == [64, 64]
+
+
+@pytest.mark.parametrize("style", ["flow", "block", "mapping", "mixed"])
+def test_deep_nesting_in_a_file_is_one_line(tmp_path, style):
+    depth = 3000
+    value = {"flow": "[" * depth + "]" * depth,
+             "block": "\n  " + "- " * depth + "1",  # compact block sequences, one inside the other
+             "mapping": "{a: " * depth + "1" + "}" * depth,
+             "mixed": "[{a: " * (depth // 2) + "1" + "}]" * (depth // 2)}[style]
+    path = _config_file(tmp_path, BASE + f"description: {value}\n")
+    assert path.stat().st_size < 40_000
+    with pytest.raises(QBoostTNError, match=r"nested more than 64 levels deep") as info:
+        _load(path)
+    _one_line(str(info.value))
+
+
+def test_deep_nesting_through_set_and_key_paths(capsys):
+    for item in ("description=" + "[" * 5000 + "]" * 5000, "description=" + "{a: " * 3000 + "1" + "}" * 3000,
+                 ".".join(["a"] * 5000) + "=1", "models" + "[0]" * 3000 + "=1"):
+        status, out = cli(["run", "digits", "--set", item, "--dry-run"], capsys)
+        assert status == 2, out.err
+        assert "levels" in out.err
+        _one_line(out.err)
+
+
+def test_a_huge_user_value_is_cut_in_every_message(tmp_path, capsys):
+    big = "x" * 2_000_000
+    for override in (f"models[0].params.solver={big}", f"data.name={big}", f"name={big}", f"{big}=1",
+                     f"models[0].name={big}", f"split.evaluate_on={big}"):
+        status, out = cli(["run", "digits", "--set", override, "--dry-run"], capsys)
+        assert status == 2
+        _one_line(out.err, 3000)
+    status, out = cli(["info", "csv", "-o", f"path={tmp_path / 'x.csv'}", "-o", f"target={big}"], capsys)
+    assert status == 2
+    _one_line(out.err, 3000)
+
+
+def test_shown_bounds_any_value():
+    from qboost_tn._text import LIMIT, shown
+
+    class Loud:
+        def __repr__(self):
+            raise RuntimeError("broken repr")
+
+    for value in ("y" * 10**7, list(range(10**6)), {i: [i] * 1000 for i in range(1000)}, 10**5000,
+                  np.zeros((3000, 3000)), Loud(), b"\x00" * 10**7, [[[[[["deep"]]]]]]):
+        text = shown(value)
+        assert len(text) <= LIMIT + 40, len(text)
+    assert shown("label") == "'label'"
+
+
+def test_no_unbounded_repr_in_messages():
+    """Every message formats a user value through qboost_tn._text.shown, never ``!r``."""
+    allowed = {"qboost_tn/qubo/persistence.py", "qboost_tn/mpo/_checks.py"}  # the model-file half's files
+    found = []
+    for path in sorted((ROOT / "qboost_tn").rglob("*.py")):
+        rel = path.relative_to(ROOT).as_posix()
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if "!r}" in line and rel not in allowed and "__name__}(" not in line and "default_text" not in line \
+                    and "k={self.k!r}" not in line and "class_weight[{label!r}]" not in line:
+                found.append(f"{rel}:{n}: {line.strip()}")
+    assert not found, "\n".join(found)
+
+
+# -- item 13: repeated seeds; item 19: names the file system will not take ------------------------------------
+@pytest.mark.parametrize("seeds, message", [
+    ("[0, 0, 0]", "seed(s) [0] repeated"),
+    ("[3, 1, 3, 1]", "seed(s) [1, 3] repeated"),
+    ("[4294967296]", "seeds[0]: must be <= 4294967295"),
+])
+def test_repeated_or_oversized_seeds_are_refused(capsys, seeds, message):
+    status, out = cli(["run", "digits", "--set", f"seeds={seeds}", "--dry-run"], capsys)
+    assert status == 2 and message in out.err, out.err
+
+
+@pytest.mark.parametrize("override, message", [
+    ("name=" + "n" * 250, "has 250 characters; at most 64"),
+    ("models[0].name=" + "m" * 250, "models[0].name: 'mmm"),
+    ("models[0].name=" + "m" * 65, "has 65 characters; at most 64"),
+    ("models[0].name=a/b", "must be letters, digits"),
+    ("name=..", "must be letters, digits"),
+])
+def test_names_the_file_system_would_refuse_fail_before_any_work(capsys, tmp_path, override, message):
+    out_dir = tmp_path / "out"
+    status, out = cli(["run", "digits", "--model", "logreg", "--set", override, "--out", out_dir], capsys)
+    assert status == 2 and message in out.err, out.err
+    assert not out_dir.exists()
+
+
+def test_names_checked_against_the_output_file_system(monkeypatch, tmp_path):
+    import os
+
+    from qboost_tn.experiments import load_config
+
+    monkeypatch.setattr(os, "pathconf", lambda path, name: 100)  # e.g. a file system with short names
+    with pytest.raises(QBoostTNError, match=r"models\[0\].name: gives file names of up to 1\d\d characters; the "
+                                            r"file system of .* takes 100"):
+        load_config("digits", [f"output={tmp_path}", "models[0].name=" + "n" * 40])
+    cfg = load_config("digits", [f"output={tmp_path}"])  # the usual names still fit
+    assert cfg["name"] == "digits"
+
+
+# -- fuzz: YAML structure with anchors, aliases and depth ------------------------------------------------------
+@st.composite
+def yaml_documents(draw):
+    """A config whose description (or a model parameter) holds random anchors, aliases and nesting."""
+    anchors = []
+    defs = []
+    for i in range(draw(st.integers(0, 8))):
+        items = draw(st.lists(st.one_of(st.integers(0, 9).map(str),
+                                        st.sampled_from(anchors).map(lambda a: "*" + a) if anchors else st.just("0")),
+                              min_size=1, max_size=12))
+        style = draw(st.sampled_from(["list", "map"]))
+        body = "[" + ", ".join(items) + "]" if style == "list" else \
+            "{" + ", ".join(f"k{j}: {v}" for j, v in enumerate(items)) + "}"
+        defs.append(f"  d{i}: &a{i} {body}")
+        anchors.append(f"a{i}")
+    depth = draw(st.sampled_from([0, 1, 10, 63, 64, 65, 200, 2000]))
+    opener, closer = draw(st.sampled_from([("[", "]"), ("{a: ", "}"), ("[{a: ", "}]")]))
+    leaf = "*" + draw(st.sampled_from(anchors)) if anchors and draw(st.booleans()) else "1"
+    value = opener * depth + leaf + closer * depth
+    place = draw(st.sampled_from(["description", "params", "set"]))
+    head = ("defs:\n" + "\n".join(defs) + "\n") if defs else ""
+    if place == "set":
+        return head + BASE, [f"description={value}"] if not defs else [f"description={value.replace('*', '')}"]
+    if place == "params":
+        return head + BASE.replace("{C: 1.0}", "{C: " + value + "}"), []
+    return head + BASE + f"description: {value}\n", []
+
+
+@FUZZ
+@given(doc=yaml_documents())
+def test_fuzz_yaml_structure(tmp_path_factory, doc):
+    from qboost_tn._yaml import MAX_NODES
+
+    text, overrides = doc
+    path = tmp_path_factory.mktemp("yaml") / "c.yaml"
+    path.write_text(text)
+    start = time.perf_counter()
+    try:
+        _load(path, overrides)
+    except QBoostTNError as exc:
+        _one_line(str(exc), 20_000)
+    assert time.perf_counter() - start < 4
+    from qboost_tn._yaml import load_yaml
+
+    try:
+        tree = load_yaml(text)
+    except QBoostTNError:
+        return
+    assert _expanded(tree) <= MAX_NODES
+
+
+def _expanded(node) -> int:
+    stack, count = [node], 0
+    while stack:
+        item = stack.pop()
+        count += 1
+        if count > 10**7:
+            break
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return count
