@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import resource
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +28,7 @@ models:
     params: {C: 1.0}
 """
 # Examples per fuzz target: a few seconds each on a loaded 2-core machine.
-EXAMPLES = 200
+EXAMPLES = 100
 FUZZ = settings(max_examples=EXAMPLES, deadline=5000, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                        HealthCheck.function_scoped_fixture])
@@ -80,10 +79,10 @@ def test_alias_bomb_in_a_config_file_is_refused(tmp_path, where):
             "top": BASE + "extra: *a8\n"}[where]
     path = _config_file(tmp_path, "anchors:\n" + "\n".join("  " + line for line in bomb.splitlines()) + "\n" + text)
     _load("digits")  # imports done: what follows measures the refusal alone
-    before, start = _peak_mib(), time.perf_counter()
+    before = _peak_mib()
     with pytest.raises(QBoostTNError, match=r"expands \(through its aliases\) to more than") as info:
         _load(path)
-    assert time.perf_counter() - start < 5 and _peak_mib() - before < 100
+    assert _peak_mib() - before < 100  # the 10**9 items are never built
     _one_line(str(info.value))
 
 
@@ -236,21 +235,25 @@ def yaml_documents(draw):
     return head + BASE + f"description: {value}\n", []
 
 
+@pytest.fixture(scope="module")
+def config_loader():
+    """``load_config`` with its imports done, so that the hypothesis deadline times the examples alone."""
+    _load("digits")
+    return _load
+
+
 @FUZZ
 @given(doc=yaml_documents())
-def test_fuzz_yaml_structure(tmp_path_factory, doc):
-    from qboost_tn._yaml import MAX_NODES
+def test_fuzz_yaml_structure(tmp_path_factory, config_loader, doc):
+    from qboost_tn._yaml import MAX_NODES, load_yaml
 
     text, overrides = doc
     path = tmp_path_factory.mktemp("yaml") / "c.yaml"
     path.write_text(text)
-    start = time.perf_counter()
     try:
-        _load(path, overrides)
+        config_loader(path, overrides)
     except QBoostTNError as exc:
         _one_line(str(exc), 20_000)
-    assert time.perf_counter() - start < 4
-    from qboost_tn._yaml import load_yaml
 
     try:
         tree = load_yaml(text)
