@@ -104,7 +104,7 @@ def test_column_options_given_as_strings_are_names_not_letters(small_csv, option
     ({"features": []}, r"no feature columns left \(features=\[\]"),
     ({"features": "a", "drop": "b"}, "give features or drop, not both"),
     ({"target": 1}, "target must be the label column's name"),
-    ({"sep": ""}, "sep must be a non-empty string"),
+    ({"sep": ""}, "sep must be one character"),
 ])
 def test_column_options_are_validated(small_csv, options, message):
     options = {"target": "label", **options}

@@ -8,13 +8,14 @@ Fuzz targets (hypothesis) for YAML structure and uneven CSVs are at the end.
 """
 from __future__ import annotations
 
+import re
 import resource
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from qboost_tn.errors import DataError, QBoostTNError
@@ -275,3 +276,142 @@ def _expanded(node) -> int:
         elif isinstance(item, list):
             stack.extend(item)
     return count
+
+
+# -- items 4, 10, 14, 20: CSV files ----------------------------------------------------------------------------
+def load_csv(tmp_path, text, **options):
+    from qboost_tn.data import load_dataset
+
+    path = tmp_path / "data.csv"
+    path.write_text(text) if isinstance(text, str) else path.write_bytes(text)
+    return load_dataset("csv", path=str(path), **{"target": "label", **options})
+
+
+@pytest.mark.parametrize("text, message", [
+    ("a,b,label\n1,2,3,x\n4,5,6,y\n", "rows have 4 fields, the header names 3"),
+    ("a,b,label\n1,2,x,\n4,5,y,\n", "a separator at the end of every data line"),
+    ("a,b,label\n1,2,3,4,x\n4,5,6,7,y\n", "rows have 5 fields, the header names 3"),
+    ("a,b,label\n1,x\n4,y\n", "rows have 2 fields, the header names 3"),
+    ("a,b,label\n1,2,x\n4,5,6,y\n7,8,z\n", "line 3 has 4 fields, the header names 3 (1 of 3 rows differ"),
+    ("a,b,label\n1,2,x\n4,y\n7,8,z\n", "line 3 has 2 fields, the header names 3"),
+    ('a,b,label\n1,"2,x\n4,5,y\n', "2 fields, the header names 3"),  # an unclosed quote swallows a line
+    ("a;b;label\n1;2;x;\n3;4;y;\n", "rows have 4 fields"),
+])
+def test_csv_rows_and_header_must_agree(tmp_path, text, message):
+    sep = ";" if ";" in text else ","
+    with pytest.raises(DataError, match=message.replace("(", r"\(")):
+        load_csv(tmp_path, text, sep=sep)
+
+
+def test_csv_with_quoted_separators_and_blank_lines_still_loads(tmp_path):
+    ds = load_csv(tmp_path, 'a,name,label\n1,"x, y",p\n\n2,"z",q\n3,"w,",p\n', categorical="name")
+    assert ds.n_samples == 3 and ds.class_names == ["p", "q"]
+
+
+@pytest.mark.parametrize("labels, classes, y", [
+    (["1", "10", "2", "10"], ["1", "2", "10"], [0, 2, 1, 2]),
+    (["3", "-1", "20", "100"], ["-1", "3", "20", "100"], [1, 0, 2, 3]),
+    ([" x", "x", "y ", " y "], ["x", "y"], [0, 0, 1, 1]),
+    ([" 2", "10", "2 ", "1"], ["1", "2", "10"], [1, 2, 1, 0]),
+    (["b", "a", "10", "9"], ["10", "9", "a", "b"], [3, 2, 0, 1]),  # not all numbers: text order
+    (["0.5", "0.25", "1e-1", "2"], ["0.1", "0.25", "0.5", "2.0"], [2, 1, 0, 3]),
+])
+def test_csv_labels_numeric_order_and_whitespace(tmp_path, labels, classes, y):
+    text = "a,label\n" + "".join(f"{i},{lab}\n" for i, lab in enumerate(labels))
+    ds = load_csv(tmp_path, text)
+    assert ds.class_names == classes
+    assert ds.y.tolist() == y
+
+
+def test_csv_categorical_values_are_stripped_and_empty_labels_refused(tmp_path):
+    ds = load_csv(tmp_path, "c,label\nred,x\n red,y\nblue ,x\n", categorical="c")
+    assert ds.feature_names == ["c=blue", "c=red"]
+    with pytest.raises(DataError, match="1 empty label"):
+        load_csv(tmp_path, "a,label\n1,x\n2, \n3,y\n")
+
+
+@pytest.mark.parametrize("sep", ["||", ";;", "\\s+", ".*", "", '"', "\n", 3, None])
+def test_csv_separator_is_one_literal_character(tmp_path, sep):
+    with pytest.raises(DataError, match="sep must be one character"):
+        load_csv(tmp_path, "a||label\n1||x\n2||y\n", sep=sep)
+
+
+def test_csv_regex_metacharacter_separator_is_literal(tmp_path):
+    ds = load_csv(tmp_path, "a|b|label\n1|2|x\n3|4|y\n", sep="|")
+    assert ds.feature_names == ["a", "b"]
+    ds = load_csv(tmp_path, "a.b.label\n1.2.x\n3.4.y\n", sep=".")  # '.' would match any character as a regex
+    assert ds.feature_names == ["a", "b"]
+
+
+def test_csv_values_beyond_float32_are_named(tmp_path):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no RuntimeWarning from a cast to float32 may leak
+        with pytest.raises(DataError, match=r"feature column\(s\) \['big'\] hold values beyond float32's range"):
+            load_csv(tmp_path, "a,big,label\n1,1e39,x\n2,3,y\n")
+        ds = load_csv(tmp_path, "a,tiny,label\n1,0,x\n2,1e-309,y\n")
+    assert np.isfinite(ds.X).all()
+
+
+def test_csv_with_many_columns_names_them_briefly(tmp_path):
+    n = 3000
+    header = ",".join(f"c{j}" for j in range(n)) + ",c5,label\n"
+    with pytest.raises(DataError, match=r"duplicate column name\(s\) \['c5'\]") as info:
+        load_csv(tmp_path, header + ",".join(["1"] * (n + 2)) + "\n")
+    _one_line(str(info.value))
+    with pytest.raises(DataError, match=r"not found; the columns are .* \(3001 columns\)") as info:
+        load_csv(tmp_path, ",".join(f"c{j}" for j in range(n)) + ",label\n" + ",".join(["1"] * (n + 1)) + "\n",
+                 drop="nope")
+    _one_line(str(info.value))
+
+
+# -- fuzz: CSVs with uneven field counts -----------------------------------------------------------------------
+@st.composite
+def uneven_csvs(draw):
+    n_cols = draw(st.integers(1, 6))
+    header = [f"c{j}" for j in range(n_cols - 1)] + ["label"]
+    sep = draw(st.sampled_from([",", ";", "\t", "|"]))
+    rows, uneven = [], draw(st.booleans())
+    for i in range(draw(st.integers(0, 12))):
+        width = draw(st.sampled_from([n_cols] * 4 + [n_cols - 1, n_cols + 1, 0, n_cols + 3])) if uneven else n_cols
+        clean = draw(st.sampled_from([True, True, True, False]))
+        numbers = ["1", "2.5", "-3", " 4 ", "1e-309"] if clean else ["1", "", "x", '"a' + sep + 'b"', "1e39", "nan"]
+        cells = [draw(st.sampled_from(numbers)) for _ in range(max(width - 1, 0))]
+        cells += [draw(st.sampled_from(["p", "q", " p", '"q"', "10", "9"]))] if width else []
+        rows.append(sep.join(cells))
+    trailing = draw(st.sampled_from([False, False, False, True]))
+    lines = [sep.join(header)] + [r + (sep if trailing else "") for r in rows]
+    return "\n".join(lines) + draw(st.sampled_from(["\n", "", "\r\n"])), sep
+
+
+@settings(FUZZ, max_examples=3 * EXAMPLES)
+@given(doc=uneven_csvs())
+def test_fuzz_uneven_csv(tmp_path_factory, doc):
+    import csv
+    import io
+    import warnings
+
+    text, sep = doc
+    folder = tmp_path_factory.mktemp("csv")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        try:
+            ds = load_csv(folder, text, sep=sep)
+        except QBoostTNError as exc:
+            event(f"refused: {' '.join(re.sub(r'[0-9]+', 'N', str(exc).split(': ', 1)[-1]).split()[:5])}")
+            _one_line(str(exc), 3000)
+            return
+    event("loaded")
+    # Loaded: every data row had exactly the header's fields, and no column moved.
+    rows = [r for r in csv.reader(io.StringIO(text, newline=""), delimiter=sep) if r]
+    assert all(len(r) == len(rows[0]) for r in rows)
+    assert ds.n_samples == len(rows) - 1
+    assert set(ds.feature_names) <= set(rows[0][:-1]) | {f for f in ds.feature_names if "=" in f}
+
+
+def test_csv_numbers_with_surrounding_spaces_are_numbers(tmp_path):
+    ds = load_csv(tmp_path, "a,b,label\n 1 ,2,x\n3 , 4,y\n")
+    assert ds.X.tolist() == [[1.0, 2.0], [3.0, 4.0]]
+    with pytest.raises(DataError, match=r"non-numeric column\(s\) \['a'\]"):
+        load_csv(tmp_path, "a,b,label\n 1 ,2,x\nthree, 4,y\n")

@@ -47,7 +47,7 @@ def one_hot(frame: pd.DataFrame, columns) -> tuple[np.ndarray, list[str]]:
     """One-hot encode ``columns`` of ``frame`` with categories in sorted order; returns (matrix, names)."""
     blocks, names = [], []
     for col in columns:
-        values = frame[col].astype(str).to_numpy()
+        values = frame[col].astype(str).str.strip().to_numpy()  # " red" and "red" are one category
         cats = np.unique(values)
         blocks.append((values[:, None] == cats[None, :]).astype(np.float32))
         names.extend(f"{col}={c}" for c in cats)
