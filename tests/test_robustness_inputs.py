@@ -415,3 +415,63 @@ def test_csv_numbers_with_surrounding_spaces_are_numbers(tmp_path):
     assert ds.X.tolist() == [[1.0, 2.0], [3.0, 4.0]]
     with pytest.raises(DataError, match=r"non-numeric column\(s\) \['a'\]"):
         load_csv(tmp_path, "a,b,label\n 1 ,2,x\nthree, 4,y\n")
+
+
+# -- items 9 and 17: IDX image files ---------------------------------------------------------------------------
+def _mnist_folder(folder: Path, images: np.ndarray, labels: np.ndarray) -> Path:
+    from qboost_tn.data.idx import write_idx
+
+    folder.mkdir(parents=True, exist_ok=True)
+    write_idx(folder / "train-images-idx3-ubyte.gz", images)
+    write_idx(folder / "train-labels-idx1-ubyte.gz", labels)
+    return folder
+
+
+@pytest.mark.parametrize("shape, message", [
+    ((0, 28, 28), "holds 0 images"),
+    ((3, 0, 28), "its images are 0x28 pixels"),
+    ((3, 28, 0), "its images are 28x0 pixels"),
+    ((3, 0, 0), "its images are 0x0 pixels"),
+])
+def test_idx_with_no_images_or_no_pixels_is_refused_at_load(tmp_path, shape, message, capsys):
+    from qboost_tn.data import load_dataset
+
+    folder = _mnist_folder(tmp_path / "m", np.zeros(shape, np.uint8), np.zeros(shape[0], np.uint8))
+    with pytest.raises(DataError, match=message):
+        load_dataset("mnist", path=str(folder))
+    status, out = cli(["info", "mnist", "-o", f"path={folder}", "-o", "size=4"], capsys)
+    assert status == 2 and message in out.err
+
+
+def test_idx_beyond_available_memory_is_refused_before_allocating(tmp_path, monkeypatch):
+    from qboost_tn import _memory
+    from qboost_tn.data import load_dataset
+
+    folder = _mnist_folder(tmp_path / "m", np.zeros((50, 28, 28), np.uint8), np.arange(50, dtype=np.uint8) % 10)
+    monkeypatch.setattr(_memory, "available_bytes", lambda: 100_000)
+    with pytest.raises(DataError, match=r"50 images of 56x56 as float32 features would take 0.6 MiB of memory, but only 0.1 MiB"):
+        load_dataset("mnist", path=str(folder), size=56)
+
+
+def test_idx_resize_memory_stays_near_the_result(tmp_path):
+    """10,000 images resized to 56x56: the peak grows by less than twice the float32 result (125 MB)."""
+    import subprocess
+
+    rng = np.random.default_rng(0)
+    folder = _mnist_folder(tmp_path / "m", rng.integers(0, 256, (10_000, 28, 28), dtype=np.uint8),
+                           rng.integers(0, 10, 10_000).astype(np.uint8))
+    script = f"""
+import resource
+from qboost_tn.data import load_dataset
+load_dataset("digits")  # imports and their memory first
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+ds = load_dataset("mnist", path={str(folder)!r}, size=56)
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(ds.X.nbytes, (after - before) * 1024)
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=300,
+                          env={**__import__("os").environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"})
+    assert done.returncode == 0, done.stderr
+    result, growth = map(int, done.stdout.split())
+    assert result == 10_000 * 56 * 56 * 4
+    assert growth < 2 * result, f"peak grew by {growth / 2**20:.0f} MiB for a {result / 2**20:.0f} MiB result"
