@@ -190,7 +190,7 @@ def test_bank_marketing_download_with_wrong_checksum_caches_no_csv(cache, tmp_pa
     csv = write_csv(tmp_path / "b.csv", bank_frame(), sep=";")
     monkeypatch.setattr("qboost_tn.data.download._open_url",
                         FakeNetwork({"bank+marketing.zip": nested_zip(csv.read_bytes())}))
-    with pytest.raises(RuntimeError, match="checksum"):
+    with pytest.raises(DataError, match="checksum"):
         load_dataset("bank-marketing")
     assert not (cache / "bank-marketing" / tabular.BANK_CSV).exists()
     assert not list((cache / "bank-marketing").glob("*.part"))
@@ -198,7 +198,7 @@ def test_bank_marketing_download_with_wrong_checksum_caches_no_csv(cache, tmp_pa
 
 def test_bank_marketing_offline(cache, monkeypatch):
     monkeypatch.setattr("qboost_tn.data.download._open_url", FakeNetwork(offline=True))
-    with pytest.raises(RuntimeError, match="offline"):
+    with pytest.raises(DataError, match="offline"):
         load_dataset("bank-marketing")
     with pytest.raises(FileNotFoundError, match="path="):
         load_dataset("bank-marketing", download=False)

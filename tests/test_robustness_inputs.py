@@ -475,3 +475,78 @@ print(ds.X.nbytes, (after - before) * 1024)
     result, growth = map(int, done.stdout.split())
     assert result == 10_000 * 56 * 56 * 4
     assert growth < 2 * result, f"peak grew by {growth / 2**20:.0f} MiB for a {result / 2**20:.0f} MiB result"
+
+
+# -- item 16: the download cache and failed downloads ----------------------------------------------------------
+def _offline(url):
+    import urllib.error
+
+    raise urllib.error.URLError("Temporary failure in name resolution")
+
+
+def _cache_cases(tmp_path):
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x")
+    cases = {
+        "a file": (a_file, f"a file stands where a folder must be (path={a_file})"),
+        "below a file": (a_file / "cache", f"a file stands where a folder must be (path={a_file})"),
+    }
+    if sys.platform == "linux" and Path("/sys").is_dir():
+        cases["read-only"] = (Path("/sys/qboost-tn-cache"), "download cache: cannot create the folder")
+    return cases
+
+
+@pytest.mark.parametrize("case", ["a file", "below a file", "read-only"])
+@pytest.mark.parametrize("dataset", ["fashion-mnist", "bank-marketing"])
+def test_unusable_cache_is_one_line_with_its_path(tmp_path, monkeypatch, capsys, case, dataset):
+    cases = _cache_cases(tmp_path)
+    if case not in cases:
+        pytest.skip("no read-only file system to point at")
+    folder, message = cases[case]
+    monkeypatch.setenv("QBOOST_TN_CACHE", str(folder))
+    monkeypatch.setattr("qboost_tn.data.download._open_url", _offline)
+    status, out = cli(["info", dataset], capsys)
+    assert status == 2, out.err
+    assert message in out.err and "path=" in out.err, out.err
+    assert len(out.err.strip().splitlines()) == 1 and "Traceback" not in out.err
+
+
+def test_read_only_cache_folder_is_refused(tmp_path, monkeypatch):
+    import os
+
+    from qboost_tn.data import load_dataset
+
+    monkeypatch.setenv("QBOOST_TN_CACHE", str(tmp_path))
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: False if Path(p).name == "fashion-mnist" else real_access(p, mode))
+    with pytest.raises(DataError, match=r"the folder is not writable \(path=.*fashion-mnist\)"):
+        load_dataset("fashion-mnist")
+
+
+@pytest.mark.parametrize("value", ["", "   "])
+def test_empty_cache_variable_means_the_default_not_the_current_folder(monkeypatch, value):
+    from qboost_tn.data.download import cache_dir
+
+    monkeypatch.setenv("QBOOST_TN_CACHE", value)
+    assert cache_dir() == Path.home() / ".cache" / "qboost-tn"
+
+
+@pytest.mark.parametrize("failure", ["offline", "http 404", "timeout", "reset", "bad url", "incomplete"])
+def test_failed_download_is_one_line_with_its_path(tmp_path, monkeypatch, capsys, failure):
+    import http.client
+    import urllib.error
+
+    def network(url):
+        raise {"offline": urllib.error.URLError("Temporary failure in name resolution"),
+               "http 404": urllib.error.HTTPError(url, 404, "Not Found", {}, None),
+               "timeout": TimeoutError("timed out"),
+               "reset": ConnectionResetError(104, "Connection reset by peer"),
+               "bad url": ValueError("unknown url type"),
+               "incomplete": http.client.IncompleteRead(b"abc", 100)}[failure]
+
+    monkeypatch.setenv("QBOOST_TN_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr("qboost_tn.data.download._open_url", network)
+    status, out = cli(["info", "fashion-mnist"], capsys)
+    assert status == 2 and "cannot download" in out.err and "path=" in out.err, out.err
+    assert len(out.err.strip().splitlines()) == 1
+    assert not any((tmp_path / "cache" / "fashion-mnist").iterdir())  # nothing half-written

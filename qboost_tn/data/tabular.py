@@ -314,13 +314,13 @@ def _download_bank() -> Path:
     archive = fetch(BANK_URL, cache_dir() / "bank-marketing" / "bank+marketing.zip", md5=None)
     payload = _find_in_zip(archive.read_bytes(), BANK_CSV)
     if payload is None:
-        raise RuntimeError(f"{archive}: no {BANK_CSV} inside the downloaded archive")
+        raise DataError(f"no {BANK_CSV} inside the downloaded archive (path={archive})")
     from .._io import atomic_path
 
     with atomic_path(target) as tmp:
         Path(tmp).write_bytes(payload)
         if md5sum(tmp) != BANK_MD5:
-            raise RuntimeError(f"{BANK_CSV} from {BANK_URL} failed its checksum; nothing was cached")
+            raise DataError(f"{BANK_CSV} from {BANK_URL} failed its checksum; nothing was cached (path={target})")
     return target
 
 
@@ -329,7 +329,7 @@ def _find_in_zip(data: bytes, member: str) -> bytes | None:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile as exc:
-        raise RuntimeError(f"downloaded Bank Marketing archive is not a zip file: {exc}") from exc
+        raise DataError(f"the downloaded Bank Marketing archive is not a zip file: {cut(exc)}") from exc
     for info in archive.infolist():
         if info.filename.endswith("/" + member) or info.filename == member:
             return archive.read(info)
