@@ -348,7 +348,7 @@ def test_csv_values_beyond_float32_are_named(tmp_path):
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no RuntimeWarning from a cast to float32 may leak
-        with pytest.raises(DataError, match=r"feature column\(s\) \['big'\] hold values beyond float32's range"):
+        with pytest.raises(DataError, match=r"feature 'big' \(column 1\): values beyond float32's range"):
             load_csv(tmp_path, "a,big,label\n1,1e39,x\n2,3,y\n")
         ds = load_csv(tmp_path, "a,tiny,label\n1,0,x\n2,1e-309,y\n")
     assert np.isfinite(ds.X).all()
@@ -550,3 +550,81 @@ def test_failed_download_is_one_line_with_its_path(tmp_path, monkeypatch, capsys
     assert status == 2 and "cannot download" in out.err and "path=" in out.err, out.err
     assert len(out.err.strip().splitlines()) == 1
     assert not any((tmp_path / "cache" / "fashion-mnist").iterdir())  # nothing half-written
+
+
+# -- item 18: numbers float arithmetic would turn into inf or NaN ----------------------------------------------
+def _toy(seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.random((60, 4))
+    return X, (X[:, 0] > 0.5).astype(int)
+
+
+FAST = dict(num_reads=1, num_sweeps=10, random_state=0)
+
+
+def _estimators():
+    from qboost_tn.mps import MPSClassifier
+    from qboost_tn.qubo import ShallowWideClassifier
+
+    return {"shallow-wide": lambda: ShallowWideClassifier(n_layers=1, **FAST),
+            "mps": lambda: MPSClassifier(max_bond=4, n_epochs=1, random_state=0)}
+
+
+@pytest.mark.parametrize("kind", ["shallow-wide", "mps"])
+@pytest.mark.parametrize("values", [(0.0, 1e-309), (-1e-310, 1e-310), (5e-324, 0.0), (1.0, 1.0 + 1e-309)])
+def test_column_with_a_subnormal_range_is_named(kind, values):
+    import warnings
+
+    X, y = _toy()
+    X[:, 2] = np.where(np.arange(60) % 2, values[0], values[1])
+    span = abs(values[1] - values[0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        if span == 0 or span >= 1 / np.finfo(np.float64).max:  # 1 + 1e-309 == 1: a constant column, fine
+            _estimators()[kind]().fit(X, y)
+            return
+        with pytest.raises(DataError, match=r"feature column 2 spans only .*cannot be scaled") as info:
+            _estimators()[kind]().fit(X, y)
+    assert "Q contains NaN" not in str(info.value) and "LinAlgError" not in str(info.value)
+
+
+@pytest.mark.parametrize("features", ["nystroem", "rff"])
+@pytest.mark.parametrize("bandwidth, word", [(1e300, "large"), (1e-300, "small"), (1e200, "large")])
+def test_rbf_bandwidth_out_of_float_range_names_the_parameter(features, bandwidth, word):
+    import warnings
+
+    from qboost_tn.qubo import ShallowWideClassifier
+
+    X, y = _toy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(QBoostTNError, match=rf"features={features}: bandwidth=.* too {word} for float64"):
+            ShallowWideClassifier(n_layers=1, features=features, bandwidth=bandwidth, n_components=8,
+                                  **FAST).fit(X, y)
+
+
+def test_rbf_bandwidth_through_a_config_run(capsys, tmp_path):
+    status, out = cli(["run", "digits", "--model", "shallow-wide", "--set", "split.n_train=60",
+                       "--set", "split.n_val=0", "--set", "models[0].params.features=nystroem",
+                       "--set", "models[0].params.bandwidth=1.0e+300", "--set", "seeds=[0]", "--out", tmp_path / "r",
+                       "--no-progress"], capsys)
+    assert status == 1  # the model failed, and says why
+    assert "bandwidth=1e+300 gives an RBF width" in out.err and "OverflowError" not in out.err
+
+
+@pytest.mark.parametrize("value", [1e39, -3.5e38, np.finfo(np.float64).max])
+def test_values_beyond_float32_are_named_not_warned(value):
+    import warnings
+
+    from qboost_tn.data import Dataset
+
+    X, y = _toy()
+    X[3, 1] = value
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(DataError, match=r"toy: feature 'b' \(column 1\): values beyond float32's range"):
+            Dataset("toy", X, y, list("abcd"), ["0", "1"])
+        from qboost_tn.nets.train import _tensor
+
+        with pytest.raises(DataError, match=r"feature column 1: values beyond float32's range"):
+            _tensor(X)

@@ -15,6 +15,7 @@ from ..errors import DataError
 from .dataset import Dataset
 from .download import cache_dir, fetch, md5sum
 from .transforms import one_hot
+from .._numeric import check_float32
 from .._text import cut, shown
 
 BANK_URL = "https://archive.ics.uci.edu/static/public/222/bank+marketing.zip"
@@ -232,12 +233,7 @@ def _check_float32(X: np.ndarray, names, source) -> None:
     if not finite.all():
         bad = [names[j] for j in np.unique(np.nonzero(~finite)[1])]
         raise DataError(f"{source}: infinite values in feature column(s) {_shown(bad)}")
-    limit = np.finfo(np.float32).max
-    over = np.abs(X) > limit
-    if over.any():
-        bad = [names[j] for j in np.unique(np.nonzero(over)[1])]
-        raise DataError(f"{source}: feature column(s) {_shown(bad)} hold values beyond float32's range (about "
-                        f"±{limit:.2g}), in which features are kept; rescale them (e.g. to other units)")
+    check_float32(X, names, f"{source}: ")
 
 
 def _labels(column: pd.Series, target: str, source) -> tuple[list[str], np.ndarray]:

@@ -14,6 +14,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ..qubo.persistence import register_model_class
 from . import core
 from .train import train_gradient, train_sweep
+from .._numeric import inverse_ranges
 from .._text import shown
 
 # Learning rates that work for each method with the default batch sizes (measured on MNIST 14x14 and the
@@ -139,7 +140,7 @@ class MPSClassifier(ClassifierMixin, BaseEstimator):
         lo, hi = X.min(axis=0), X.max(axis=0)
         # A constant feature maps to 0 (a fixed local vector), contributing nothing to tell classes apart.
         self.data_min_ = lo
-        self.data_scale_ = np.divide(1.0, hi - lo, out=np.zeros_like(lo), where=hi > lo)
+        self.data_scale_ = inverse_ranges(lo, hi, getattr(self, "feature_names_in_", None))
 
         seed = int(np.random.default_rng(
             self.random_state if isinstance(self.random_state, (int, np.integer)) else None).integers(2 ** 62)

@@ -22,6 +22,7 @@ from tqdm.auto import tqdm
 
 from ..errors import QBoostTNError
 from ._random import as_generator, drawing_from
+from .._numeric import check_float32
 from .._text import shown
 
 SCHEDULES = (None, "plateau", "cosine")
@@ -36,6 +37,7 @@ def _arrays(data):
 
 
 def _tensor(X):
+    check_float32(X)  # a float32 copy would hold inf (and warn) instead
     return torch.as_tensor(np.asarray(X, dtype=np.float32))
 
 

@@ -40,6 +40,7 @@ import math
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from .._numeric import rbf_gamma
 from .._text import shown
 
 FEATURE_MAPS = ("identity", "rff", "nystroem", "patches", "trees")
@@ -87,12 +88,11 @@ def fit_map(kind, U, *, n_components, bandwidth, rng, image_shape=None, y=None) 
     if kind == "trees":
         return _fit_trees(U, y, n_trees=max(1, n_components // 2**TREE_DEPTH), rng=rng)
     if kind == "rff":
-        sigma = bandwidth * median_distance(U, rng)
+        sigma, _ = rbf_gamma(bandwidth, median_distance(U, rng), kind)
         return {"map_weights_": rng.normal(0.0, 1.0 / sigma, size=(p_in, n_components)),
                 "map_offsets_": rng.uniform(0.0, 2.0 * np.pi, size=n_components)}
     if kind == "nystroem":
-        sigma = bandwidth * median_distance(U, rng)
-        gamma = 1.0 / (2.0 * sigma**2)
+        _, gamma = rbf_gamma(bandwidth, median_distance(U, rng), kind)
         # At most one basis row per training row: more would only repeat rows.
         basis = U[rng.choice(n, min(n_components, n), replace=False)]
         K = _rbf(basis, basis, gamma)
