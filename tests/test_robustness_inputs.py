@@ -628,3 +628,40 @@ def test_values_beyond_float32_are_named_not_warned(value):
 
         with pytest.raises(DataError, match=r"feature column 1: values beyond float32's range"):
             _tensor(X)
+
+
+# -- item 22: --executor dask on the command line --------------------------------------------------------------
+def test_dask_workers_are_configurable_and_checked(capsys):
+    cfg = _load("digits", ["dask.n_workers=3"])
+    assert cfg["dask"] == {"n_workers": 3}
+    assert _load("digits")["dask"] == {"n_workers": 2}
+    status, out = cli(["run", "digits", "--set", "dask.n_workers=0", "--dry-run"], capsys)
+    assert status == 2 and "dask.n_workers: must be >= 1" in out.err
+
+
+def test_dask_executor_without_dask_installed_is_refused_before_any_work(monkeypatch, capsys, tmp_path):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "distributed" else real(name, *a))
+    status, out = cli(["train", "--dataset", "digits", "--model", "shallow-wide", "--executor", "dask",
+                       "--out", tmp_path / "r"], capsys)
+    assert status == 2 and "executor: 'dask' needs dask.distributed" in out.err, out.err
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.slow
+def test_dask_executor_on_the_command_line_starts_a_local_cluster(capsys, tmp_path):
+    pytest.importorskip("distributed")
+    status, out = cli(["train", "--dataset", "digits", "--model", "shallow-wide", "--executor", "dask",
+                       "--n-layers", "1", "--num-reads", "1", "--num-sweeps", "20", "--n-train", "100",
+                       "--n-val", "100", "--out", tmp_path / "r", "--no-progress"], capsys)
+    assert status == 0, out.err
+    import json
+
+    records = json.loads((tmp_path / "r" / "metrics.json").read_text())["models"]
+    assert [r["status"] for r in records] == ["ok"]
+    from distributed import get_client
+
+    with pytest.raises(ValueError):
+        get_client()  # the run closed the cluster it started

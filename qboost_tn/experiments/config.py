@@ -26,6 +26,7 @@ from ..data import DATASETS
 from ..data.splits import SCALES
 from ..errors import QBoostTNError
 from .adapters import ADAPTERS
+from .cluster import dask_rules
 from .schema import (Bool, ConfigError, Field, Float, Int, List, Mapping, Nullable, Record, Spec, Str, join,
                      type_name, validate)
 
@@ -140,7 +141,11 @@ SCHEMA = Record({
                    "one run of every model per seed (split and model seed); distinct"),
     "output": Field(Str(), "runs", "folder that receives the run directory"),
     "models": Field(List(ModelSpec(), min_len=1)),
-}, _name_rules)
+    "dask": Field(Record({
+        "n_workers": Field(Int(min=1, max=256), 2, "worker processes of the local cluster a run starts when a "
+                                                    "model's executor is dask"),
+    }), {}),
+}, lambda cfg, path: _name_rules(cfg, path) + dask_rules(cfg))
 
 
 def shipped_configs() -> dict[str, Path]:

@@ -43,6 +43,7 @@ from .._io import write_json, write_text
 from .._text import cut
 from ..errors import QBoostTNError
 from .adapters import ADAPTERS, Task
+from .cluster import dask_cluster
 from .config import dump_config, load_config
 
 SUMMARY_COLUMNS = ["model", "kind", "family", "seed", "status", "macro_auc", "accuracy", "log_loss", "n_params",
@@ -431,14 +432,15 @@ def run_experiment(config, out=None, overrides=(), models=None, progress=None, d
             write_text(path / "config.yaml", dump_config(cfg))
         except OSError as exc:
             raise _write_error(path, exc) from exc
-        for i_seed, seed in enumerate(cfg["seeds"]):
-            task = _task(dataset, cfg, parts[seed], seed, mode == "bars")
-            meta["splits"][str(seed)] = {"train": len(task.y_train), "val": len(task.y_val),
-                                         "eval": len(task.y_eval), "evaluate_on": cfg["split"]["evaluate_on"]}
-            for i_model, entry in enumerate(cfg["models"]):
-                bar.start(i_seed, i_model, entry)
-                _fit_entry(entry, task, recorder, draw=i_seed == 0)
-                bar.done()
+        with dask_cluster(cfg):
+            for i_seed, seed in enumerate(cfg["seeds"]):
+                task = _task(dataset, cfg, parts[seed], seed, mode == "bars")
+                meta["splits"][str(seed)] = {"train": len(task.y_train), "val": len(task.y_val),
+                                             "eval": len(task.y_eval), "evaluate_on": cfg["split"]["evaluate_on"]}
+                for i_model, entry in enumerate(cfg["models"]):
+                    bar.start(i_seed, i_model, entry)
+                    _fit_entry(entry, task, recorder, draw=i_seed == 0)
+                    bar.done()
         status = "finished"
     except Exception:
         status = "failed"
