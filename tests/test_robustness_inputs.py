@@ -665,3 +665,193 @@ def test_dask_executor_on_the_command_line_starts_a_local_cluster(capsys, tmp_pa
 
     with pytest.raises(ValueError):
         get_client()  # the run closed the cluster it started
+
+
+# -- items 12 and 23: a run folder always agrees with itself; a killed run says so -----------------------------
+TINY_RUN = ["run", "digits", "--model", "logreg", "--set", "split.n_train=100", "--set", "split.n_val=100",
+            "--set", "seeds=[0]", "--set", "models[2].params.C=1.0", "--no-progress"]
+
+
+def _consistent(folder: Path) -> str:
+    """The folder's status, after checking that metrics.json, metrics.csv, report.html and files agree."""
+    import json
+
+    import pandas as pd
+
+    metrics = json.loads((folder / "metrics.json").read_text())
+    status = metrics["run"]["status"]
+    html = (folder / "report.html").read_text()
+    assert f'<span class="status {status}"' in html, f"report disagrees with metrics.json ({status})"
+    assert len(pd.read_csv(folder / "metrics.csv")) == len(metrics["models"])
+    for record in metrics["models"]:
+        for figure in record.get("figures", []):
+            assert (folder / figure["path"]).is_file(), figure
+    if status != "running":
+        assert not (folder / "run.lock").exists()
+    if status == "finished" and any(r["status"] == "ok" for r in metrics["models"]):
+        assert (folder / "figures" / "auc_vs_params.png").is_file()
+    return status
+
+
+@pytest.mark.parametrize("signum", ["SIGTERM", "SIGINT"])
+@pytest.mark.parametrize("step", ["_plot_auc_vs_params", "write_report", "metrics_json"])
+def test_a_signal_during_the_final_write_leaves_an_agreeing_folder(monkeypatch, capsys, tmp_path, signum, step):
+    import os
+    import signal
+
+    from qboost_tn.experiments import runner
+
+    def poke():
+        os.kill(os.getpid(), getattr(signal, signum))
+
+    if step == "_plot_auc_vs_params":
+        real = runner._Recorder._plot_auc_vs_params
+        monkeypatch.setattr(runner._Recorder, step, lambda self: (poke(), real(self))[1])
+    elif step == "write_report":
+        from qboost_tn.experiments import report
+
+        real_report = report.write_report
+
+        def slow_report(path, metrics=None):
+            if metrics is not None and metrics["run"]["status"] != "running":
+                poke()
+            return real_report(path, metrics)
+        monkeypatch.setattr(report, "write_report", slow_report)
+    else:
+        real_json = runner.write_json
+
+        def json_then_signal(path, obj):
+            out = real_json(path, obj)
+            if path.name == "metrics.json" and obj["run"]["status"] != "running":
+                poke()
+            return out
+        monkeypatch.setattr(runner, "write_json", json_then_signal)
+    status, out = cli([*TINY_RUN, "--out", tmp_path / "r"], capsys)
+    assert status in (130, 143), out.err
+    assert _consistent(tmp_path / "r") == "finished"
+
+
+def test_a_signal_during_a_model_write_ends_interrupted_and_agreeing(monkeypatch, capsys, tmp_path):
+    import os
+    import signal
+
+    from qboost_tn.experiments import report
+
+    real_report = report.write_report
+
+    def report_with_signal(path, metrics=None):
+        if metrics is not None and metrics["run"]["status"] == "running":
+            os.kill(os.getpid(), signal.SIGTERM)
+        return real_report(path, metrics)
+    monkeypatch.setattr(report, "write_report", report_with_signal)
+    status, out = cli([*TINY_RUN[:4], "--model", "mlp", *TINY_RUN[4:], "--out", tmp_path / "r"], capsys)
+    assert status == 143 and "terminated" in out.err
+    assert _consistent(tmp_path / "r") == "interrupted"
+
+
+def _dead_pid() -> int:
+    import subprocess
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def _running_folder(tmp_path, capsys, lock=None, touch_age=0.0) -> Path:
+    """A finished run folder rewritten as a run left at "running" with ``lock`` as its run.lock."""
+    import json
+    import os
+
+    folder = tmp_path / "r"
+    status, out = cli([*TINY_RUN, "--out", folder], capsys)
+    assert status == 0, out.err
+    metrics = json.loads((folder / "metrics.json").read_text())
+    metrics["run"]["status"] = "running"
+    (folder / "metrics.json").write_text(json.dumps(metrics))
+    if lock is not None:
+        (folder / "run.lock").write_text(json.dumps(lock))
+        os.utime(folder / "run.lock", (time_now() - touch_age,) * 2)
+    return folder
+
+
+def time_now() -> float:
+    import time
+
+    return time.time()
+
+
+@pytest.mark.parametrize("case", ["dead pid", "no lock", "reused pid", "other host, stale", "garbled lock"])
+def test_a_killed_run_is_reported_killed_by_the_next_reader(tmp_path, capsys, case):
+    import json
+    import os
+    import socket
+
+    from qboost_tn.experiments.liveness import _start_time
+    from qboost_tn.experiments.report import write_report
+
+    here = socket.gethostname()
+    lock = {"dead pid": {"pid": _dead_pid(), "host": here, "process_start": None},
+            "no lock": None,
+            "reused pid": {"pid": os.getpid(), "host": here, "process_start": (_start_time(os.getpid()) or 0) + 1},
+            "other host, stale": {"pid": 1, "host": here + "-elsewhere", "process_start": None},
+            "garbled lock": "not json"}[case]
+    folder = _running_folder(tmp_path, capsys, lock if lock != "not json" else None,
+                             touch_age=3600 if case == "other host, stale" else 0)
+    if lock == "not json":
+        (folder / "run.lock").write_text("{ not json")
+    # the next run over the folder
+    status, out = cli([*TINY_RUN, "--out", folder], capsys)
+    assert status == 2 and "it holds a run that was killed" in out.err, out.err
+    # the report, rebuilt
+    write_report(folder)
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert metrics["run"]["status"] == "killed" and metrics["run"]["killed"]
+    assert 'class="status killed"' in (folder / "report.html").read_text()
+
+
+@pytest.mark.parametrize("case", ["this process", "other host, fresh"])
+def test_a_live_run_stays_running(tmp_path, capsys, case):
+    import os
+    import socket
+
+    from qboost_tn.experiments.liveness import _start_time, run_status
+
+    here = socket.gethostname()
+    lock = {"this process": {"pid": os.getpid(), "host": here, "process_start": _start_time(os.getpid())},
+            "other host, fresh": {"pid": 1, "host": here + "-elsewhere", "process_start": None}}[case]
+    folder = _running_folder(tmp_path, capsys, lock)
+    assert run_status(folder, {"status": "running"})[0] == "running"
+    status, out = cli([*TINY_RUN, "--out", folder], capsys)
+    assert status == 2 and "it holds a run running" in out.err
+
+
+@pytest.mark.slow
+def test_sigkill_mid_run_is_reported_killed(tmp_path):
+    """The real thing: a run SIGKILLed after its first model; the next run over its folder says killed."""
+    import json
+    import os
+    import signal
+    import subprocess
+
+    folder = tmp_path / "r"
+    argv = [sys.executable, "-m", "qboost_tn.cli", "run", "digits", "--model", "logreg", "--model", "mlp",
+            "--set", "split.n_train=100", "--set", "split.n_val=100", "--set", "seeds=[0]", "--no-progress",
+            "--out", str(folder)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    child = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(1200):
+            if (folder / "metrics.json").is_file():
+                break
+            if child.poll() is not None:
+                pytest.fail("the run ended before it could be killed")
+            __import__("time").sleep(0.1)
+        assert json.loads((folder / "metrics.json").read_text())["run"]["status"] == "running"
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=60)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    done = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2 and "it holds a run that was killed: process" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
