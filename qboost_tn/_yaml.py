@@ -22,12 +22,20 @@ MAX_NODES = 100_000
 MAX_EXPANSION = 20
 
 
-class YAMLLimitError(QBoostTNError):
+class YAMLInputError(QBoostTNError):
+    """YAML text that parses but cannot be taken as it is (the subclasses say why)."""
+
+
+class YAMLLimitError(YAMLInputError):
     """YAML text that is nested too deeply, refers to itself, or expands far beyond what is written."""
 
 
-class DuplicateKeyError(QBoostTNError):
+class DuplicateKeyError(YAMLInputError):
     """A mapping that gives one key twice."""
+
+
+class YAMLValueError(YAMLInputError):
+    """A scalar YAML recognises but Python cannot hold (an integer of 5,000 digits, the 13th month)."""
 
 
 class BoundedLoader(yaml.SafeLoader):
@@ -100,11 +108,19 @@ def load_yaml(text: str):
 
     Raises
     ------
-    YAMLLimitError, DuplicateKeyError
-        As described above; ``yaml.YAMLError`` for text that is not YAML.
+    YAMLInputError
+        :class:`YAMLLimitError`, :class:`DuplicateKeyError` or :class:`YAMLValueError` as described above;
+        ``yaml.YAMLError`` for text that is not YAML.
     """
-    return yaml.load(text, Loader=BoundedLoader)
+    try:
+        return yaml.load(text, Loader=BoundedLoader)
+    except QBoostTNError:
+        raise
+    except (ValueError, OverflowError) as exc:  # from a constructor: int(), date(), ...
+        from ._text import cut
+
+        raise YAMLValueError(f"a value cannot be read: {cut(exc, 200)}") from None
 
 
-__all__ = ["BoundedLoader", "DuplicateKeyError", "MAX_DEPTH", "MAX_EXPANSION", "MAX_NODES", "YAMLLimitError",
-           "load_yaml"]
+__all__ = ["BoundedLoader", "DuplicateKeyError", "MAX_DEPTH", "MAX_EXPANSION", "MAX_NODES", "YAMLInputError",
+           "YAMLLimitError", "YAMLValueError", "load_yaml"]

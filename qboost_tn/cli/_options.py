@@ -7,7 +7,7 @@ def dataset_options(pairs) -> dict:
     import yaml
 
     from .._text import cut, shown
-    from .._yaml import DuplicateKeyError, YAMLLimitError, load_yaml
+    from .._yaml import YAMLInputError, load_yaml
     from ..errors import QBoostTNError
 
     options = {}
@@ -17,7 +17,7 @@ def dataset_options(pairs) -> dict:
             raise QBoostTNError(f"option {shown(pair)} is not KEY=VALUE")
         try:
             options[key.strip()] = load_yaml(value) if value else None
-        except (DuplicateKeyError, YAMLLimitError) as exc:
+        except YAMLInputError as exc:
             raise QBoostTNError(f"option {shown(pair)}: {exc}") from None
         except yaml.YAMLError as exc:
             raise QBoostTNError(f"option {shown(pair)}: {shown(value)} is not a valid YAML value "

@@ -21,7 +21,7 @@ from pathlib import Path
 import yaml
 
 from .._text import cut, shown
-from .._yaml import MAX_DEPTH, DuplicateKeyError, YAMLLimitError, load_yaml
+from .._yaml import MAX_DEPTH, YAMLInputError, load_yaml
 from ..data import DATASETS
 from ..data.splits import SCALES
 from ..errors import QBoostTNError
@@ -171,7 +171,7 @@ def read_yaml(path) -> dict:
     path = Path(path)
     try:
         raw = load_yaml(path.read_text(encoding="utf-8"))
-    except (DuplicateKeyError, YAMLLimitError) as exc:
+    except YAMLInputError as exc:
         raise ConfigError([str(exc)], path) from None
     except yaml.YAMLError as exc:
         raise ConfigError([f"not valid YAML: {cut(exc)}"], path) from None
@@ -203,7 +203,7 @@ def apply_overrides(raw: dict, overrides) -> dict:
                                 f"{MAX_DEPTH} a config can nest")
         try:
             value = load_yaml(text) if text.strip() else None
-        except (DuplicateKeyError, YAMLLimitError) as exc:
+        except YAMLInputError as exc:
             raise QBoostTNError(f"override {shown(item)}: {exc}") from None
         except yaml.YAMLError as exc:
             raise QBoostTNError(f"override {shown(item)}: {shown(text)} is not a valid YAML value "

@@ -152,11 +152,11 @@ def option_name(param: str) -> str:
 
 def parse_value(text: str, flag: str):
     """A command-line value read as YAML (``3``, ``0.5``, ``null``, ``[1, 2]``, ``auto``)."""
-    from .._yaml import DuplicateKeyError, YAMLLimitError, load_yaml
+    from .._yaml import YAMLInputError, load_yaml
 
     try:
         return load_yaml(text)
-    except (DuplicateKeyError, YAMLLimitError) as exc:
+    except YAMLInputError as exc:
         raise QBoostTNError(f"{flag}: {exc}") from None
     except yaml.YAMLError as exc:
         raise QBoostTNError(f"{flag} {shown(text)} is not a valid value: {str(exc).splitlines()[0]}") from None

@@ -75,9 +75,9 @@ class Int(Spec):
         if type_name(value) != "int":
             return self._wrong_type(value, path, errors)
         if self.min is not None and value < self.min:
-            errors.append(f"{path}: must be >= {self.min}, got {value}")
+            errors.append(f"{path}: must be >= {self.min}, got {shown(value, 80)}")
         if self.max is not None and value > self.max:
-            errors.append(f"{path}: must be <= {self.max}, got {value}")
+            errors.append(f"{path}: must be <= {self.max}, got {shown(value, 80)}")
         return value
 
     def describe(self):
@@ -107,7 +107,11 @@ class Float(Spec):
     def check(self, value, path, errors):
         if type_name(value) not in ("int", "float"):
             return self._wrong_type(value, path, errors)
-        value = float(value)
+        try:
+            value = float(value)
+        except OverflowError:  # an int beyond float64: no parameter takes that
+            errors.append(f"{path}: {shown(value, 80)} is beyond float64's range")
+            return value
         closed = self._closed()
         low_bad = self.min is not None and (value < self.min or (value == self.min and closed in ("right", "neither")))
         high_bad = self.max is not None and (value > self.max or (value == self.max and closed in ("left", "neither")))
