@@ -873,3 +873,37 @@ def test_sigkill_mid_run_is_reported_killed(tmp_path):
     done = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 2 and "it holds a run that was killed: process" in done.stderr, done.stderr
     assert "Traceback" not in done.stderr
+
+
+# -- item 21: a reader that closed stdout ----------------------------------------------------------------------
+class _ClosedPipe:
+    def write(self, text):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    def flush(self):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    def fileno(self):
+        raise ValueError("no file descriptor")
+
+
+@pytest.mark.parametrize("argv", [["run", "--list"], ["datasets"], ["run", "digits", "--dry-run"]])
+def test_closed_stdout_ends_quietly(monkeypatch, capsys, argv):
+    from qboost_tn.cli import main
+
+    monkeypatch.setattr(sys, "stdout", _ClosedPipe())
+    assert main(argv) == 141
+    assert capsys.readouterr().err == ""
+
+
+def test_closed_stdout_pipe_of_a_real_process():
+    import os
+    import subprocess
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    child = subprocess.Popen([sys.executable, "-m", "qboost_tn.cli", "run", "--list"], cwd=ROOT, env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    child.stdout.close()  # `| head -c 0`: the reader is gone before anything is written
+    err = child.stderr.read().decode()
+    assert child.wait(timeout=120) == 141
+    assert err == "", err
