@@ -132,7 +132,7 @@ def test_deep_nesting_through_set_and_key_paths(capsys):
 
 
 def test_a_huge_user_value_is_cut_in_every_message(tmp_path, capsys):
-    big = "x" * 2_000_000
+    big = "x" * 200_000
     for override in (f"models[0].params.solver={big}", f"data.name={big}", f"name={big}", f"{big}=1",
                      f"models[0].name={big}", f"split.evaluate_on={big}"):
         status, out = cli(["run", "digits", "--set", override, "--dry-run"], capsys)
