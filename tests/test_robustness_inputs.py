@@ -28,7 +28,7 @@ models:
   - kind: logistic-regression
     params: {C: 1.0}
 """
-# Examples per fuzz target (the CSV target runs 3x as many): a few seconds each on a loaded 2-core machine.
+# Examples per fuzz target: a few seconds each on a loaded 2-core machine (YAML 80, CSV 180).
 EXAMPLES = 60
 FUZZ = settings(max_examples=EXAMPLES, deadline=5000, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
@@ -225,33 +225,39 @@ def test_names_checked_against_the_output_file_system(monkeypatch, tmp_path):
 # -- fuzz: YAML structure with anchors, aliases and depth ------------------------------------------------------
 @st.composite
 def yaml_documents(draw):
-    """A config whose description (or a model parameter) holds random anchors, aliases and nesting."""
-    anchors = []
-    defs = []
-    for i in range(draw(st.integers(0, 8))):
-        items = draw(st.lists(st.one_of(st.integers(0, 9).map(str),
-                                        st.sampled_from(anchors).map(lambda a: "*" + a) if anchors else st.just("0")),
-                              min_size=1, max_size=12))
-        style = draw(st.sampled_from(["list", "map"]))
-        body = "[" + ", ".join(items) + "]" if style == "list" else \
+    """A config with one value (description, a model parameter, seeds, or a --set) holding random anchors,
+    aliases that may multiply, nesting up to 1,000 levels and scalars Python cannot hold."""
+    mode = draw(st.sampled_from(["plain", "random", "chain"]))
+    if mode == "plain":  # what a user writes: these load
+        value = draw(st.sampled_from(["1.0", "[0.1, 1.0]", "&c [0.5]", "2"]))
+        return BASE.replace("{C: 1.0}", "{C: " + value + "}"), []
+    anchors, defs = [], []
+    fan = draw(st.integers(2, 12))
+    for i in range(draw(st.integers(4, 8) if mode == "chain" else st.integers(0, 8))):
+        if mode == "chain" and anchors:  # each level repeats the one before: fan ** levels items
+            items = [f"*{anchors[-1]}"] * fan
+        else:
+            items = [("*" + draw(st.sampled_from(anchors))) if anchors and draw(st.integers(0, 3)) else
+                     draw(st.sampled_from(["0", "1", "2.5"])) for _ in range(draw(st.integers(1, 12)))]
+        body = "[" + ", ".join(items) + "]" if draw(st.booleans()) else \
             "{" + ", ".join(f"k{j}: {v}" for j, v in enumerate(items)) + "}"
-        defs.append(f"  d{i}: &a{i} {body}")
+        defs.append(f"&a{i} {body}")
         anchors.append(f"a{i}")
-    depth = draw(st.sampled_from([0, 1, 10, 63, 64, 65, 200, 1000]))
+    depth = 0 if mode == "chain" else draw(st.sampled_from([0, 1, 10, 63, 64, 65, 200, 1000]))
     opener, closer = draw(st.sampled_from([("[", "]"), ("{a: ", "}"), ("[{a: ", "}]")]))
     scalars = ["1", "9" * 400, "1" * 5000, "2001-13-45", "x" * 3000, ".inf", "!!binary AAAA", "~", "''"]
     leaf = "*" + draw(st.sampled_from(anchors)) if anchors and draw(st.booleans()) else \
         draw(st.sampled_from(scalars))
-    value = opener * depth + leaf + closer * depth
+    inner = opener * depth + leaf + closer * depth
+    value = "[" + ", ".join(defs + [inner]) + "]" if defs else inner
     place = draw(st.sampled_from(["description", "params", "set", "seeds"]))
-    head = ("defs:\n" + "\n".join(defs) + "\n") if defs else ""
     if place == "set":
-        return head + BASE, [f"description={value}"] if not defs else [f"description={value.replace('*', '')}"]
+        return BASE, [f"description={value}"]
     if place == "seeds":
-        return head + BASE + f"seeds: [{value}]\n", []
+        return BASE + f"seeds: [{value}]\n", []
     if place == "params":
-        return head + BASE.replace("{C: 1.0}", "{C: " + value + "}"), []
-    return head + BASE + f"description: {value}\n", []
+        return BASE.replace("{C: 1.0}", "{C: " + value + "}"), []
+    return BASE + f"description: {value}\n", []
 
 
 @pytest.fixture(scope="module")
@@ -261,7 +267,7 @@ def config_loader():
     return _load
 
 
-@FUZZ
+@settings(FUZZ, max_examples=80)
 @given(doc=yaml_documents())
 def test_fuzz_yaml_structure(tmp_path_factory, config_loader, doc):
     from qboost_tn._yaml import MAX_NODES, load_yaml
@@ -271,7 +277,10 @@ def test_fuzz_yaml_structure(tmp_path_factory, config_loader, doc):
     path.write_text(text)
     try:
         config_loader(path, overrides)
+        event("loaded")
     except QBoostTNError as exc:
+        last = str(exc).splitlines()[-1]
+        event("refused: " + " ".join(re.sub(r"[0-9,]+", "N", last.split(": ", 1)[-1]).split()[:5]))
         _one_line(str(exc), 20_000)
 
     try:
@@ -390,10 +399,10 @@ def uneven_csvs(draw):
     n_cols = draw(st.integers(1, 6))
     header = [f"c{j}" for j in range(n_cols - 1)] + ["label"]
     sep = draw(st.sampled_from([",", ";", "\t", "|"]))
-    rows, uneven = [], draw(st.booleans())
+    rows, uneven, tidy = [], draw(st.booleans()), draw(st.booleans())
     for i in range(draw(st.integers(0, 12))):
         width = draw(st.sampled_from([n_cols] * 4 + [n_cols - 1, n_cols + 1, 0, n_cols + 3])) if uneven else n_cols
-        clean = draw(st.sampled_from([True, True, True, False]))
+        clean = tidy or draw(st.sampled_from([True, True, True, False]))
         numbers = ["1", "2.5", "-3", " 4 ", "1e-309"] if clean else ["1", "", "x", '"a' + sep + 'b"', "1e39", "nan"]
         cells = [draw(st.sampled_from(numbers)) for _ in range(max(width - 1, 0))]
         cells += [draw(st.sampled_from(["p", "q", " p", '"q"', "10", "9"]))] if width else []
