@@ -758,6 +758,32 @@ def test_a_signal_during_the_final_write_leaves_an_agreeing_folder(monkeypatch, 
     assert _consistent(tmp_path / "r") == "finished"
 
 
+def test_a_signal_while_a_model_is_saved_keeps_file_and_record_together(monkeypatch, capsys, tmp_path):
+    import os
+    import signal
+
+    from qboost_tn.experiments import runner
+
+    real = runner.save_fitted
+
+    def save_with_signal(model, stem):
+        os.kill(os.getpid(), signal.SIGTERM)
+        return real(model, stem)
+    monkeypatch.setattr(runner, "save_fitted", save_with_signal)
+    status, out = cli(["run", "digits", "--model", "shallow-wide", "--set", "split.n_train=100", "--set",
+                       "split.n_val=0", "--set", "seeds=[0]", "--set", "models[0].params.n_layers=1", "--set",
+                       "models[0].params.num_reads=1", "--set", "models[0].params.num_sweeps=10",
+                       "--no-progress", "--out", tmp_path / "r"], capsys)
+    assert status == 143, out.err
+    folder = tmp_path / "r"
+    assert _consistent(folder) == "interrupted"
+    import json
+
+    records = json.loads((folder / "metrics.json").read_text())["models"]
+    saved = sorted(p.relative_to(folder).as_posix() for p in (folder / "models").iterdir())
+    assert saved == sorted(r["model_file"] for r in records if r.get("model_file")) != []
+
+
 def test_a_signal_during_a_model_write_ends_interrupted_and_agreeing(monkeypatch, capsys, tmp_path):
     import os
     import signal
@@ -807,7 +833,8 @@ def time_now() -> float:
     return time.time()
 
 
-@pytest.mark.parametrize("case", ["dead pid", "no lock", "reused pid", "other host, stale", "garbled lock"])
+@pytest.mark.parametrize("case", ["dead pid", "no lock", "reused pid", "other host, stale", "garbled lock",
+                                  "pid 0", "pid -1"])
 def test_a_killed_run_is_reported_killed_by_the_next_reader(tmp_path, capsys, case):
     import json
     import os
@@ -821,7 +848,9 @@ def test_a_killed_run_is_reported_killed_by_the_next_reader(tmp_path, capsys, ca
             "no lock": None,
             "reused pid": {"pid": os.getpid(), "host": here, "process_start": (_start_time(os.getpid()) or 0) + 1},
             "other host, stale": {"pid": 1, "host": here + "-elsewhere", "process_start": None},
-            "garbled lock": "not json"}[case]
+            "garbled lock": "not json",
+            "pid 0": {"pid": 0, "host": here, "process_start": None},
+            "pid -1": {"pid": -1, "host": here, "process_start": None}}[case]
     folder = _running_folder(tmp_path, capsys, lock if lock != "not json" else None,
                              touch_age=3600 if case == "other host, stale" else 0)
     if lock == "not json":

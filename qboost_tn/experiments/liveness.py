@@ -31,6 +31,8 @@ def _start_time(pid: int) -> int | None:
 
 
 def _alive(pid: int, start: int | None) -> bool:
+    if pid <= 0:  # 0 and negative ids name process groups, not a process
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -214,7 +214,14 @@ class _Recorder:
         self.records: list[dict] = []
 
     def add(self, record, figures=(), model=None, tb=None):
-        """Write ``figures`` (``(name, Figure)`` pairs), ``model`` and traceback ``tb`` of ``record``, then it."""
+        """Write ``figures`` (``(name, Figure)`` pairs), ``model`` and traceback ``tb`` of ``record``, then it.
+
+        Ctrl-C or SIGTERM waits until the record and its files are all written: no file without its record.
+        """
+        with deferred_signals():
+            self._write(record, figures, model, tb)
+
+    def _write(self, record, figures, model, tb):
         from ..eval.plots import save_figure
 
         stem = slug(record["model"]) + f"-seed{record['seed']}"
