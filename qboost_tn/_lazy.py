@@ -4,6 +4,8 @@ from __future__ import annotations
 import importlib
 import sys
 
+from ._text import shown
+
 
 def lazy_exports(package: str, exports: dict, prefix: str = ""):
     """``(__getattr__, __dir__)`` for ``package``: ``name`` is read from module ``prefix + exports[name]``
@@ -15,7 +17,7 @@ def lazy_exports(package: str, exports: dict, prefix: str = ""):
             value = getattr(importlib.import_module(prefix + exports[name]), name)
             namespace[name] = value
             return value
-        raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        raise AttributeError(f"module {shown(package)} has no attribute {shown(name)}")
 
     def __dir__():
         return sorted(set(namespace) | set(exports))

@@ -12,6 +12,7 @@ from qboost_tn.data import images, load_dataset
 from qboost_tn.data.download import md5sum
 from qboost_tn.data.idx import read_idx, write_idx
 from qboost_tn.data.transforms import resize_images
+from qboost_tn.errors import DataError
 
 
 def make_idx_folder(folder, n_train=12, n_test=5, seed=0):
@@ -141,7 +142,7 @@ def test_fashion_mnist_download_caches_checked_files(cache, fashion_source, monk
 def test_fashion_mnist_checksum_mismatch_caches_nothing(cache, fashion_source, monkeypatch):
     tampered = dict(fashion_source, **{"train-images-idx3-ubyte.gz": b"not the real file"})
     monkeypatch.setattr("qboost_tn.data.download._open_url", FakeNetwork(tampered))
-    with pytest.raises(RuntimeError, match="checksum"):
+    with pytest.raises(DataError, match="checksum"):
         load_dataset("fashion-mnist")
     folder = cache / "fashion-mnist"
     assert not folder.exists() or list(folder.iterdir()) == []
@@ -149,7 +150,7 @@ def test_fashion_mnist_checksum_mismatch_caches_nothing(cache, fashion_source, m
 
 def test_fashion_mnist_offline_says_how_to_proceed(cache, fashion_source, monkeypatch):
     monkeypatch.setattr("qboost_tn.data.download._open_url", FakeNetwork(offline=True))
-    with pytest.raises(RuntimeError, match="offline.*path="):
+    with pytest.raises(DataError, match="offline.*path="):
         load_dataset("fashion-mnist")
     with pytest.raises(FileNotFoundError, match="download=False"):
         load_dataset("fashion-mnist", download=False)

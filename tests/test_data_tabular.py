@@ -104,7 +104,7 @@ def test_column_options_given_as_strings_are_names_not_letters(small_csv, option
     ({"features": []}, r"no feature columns left \(features=\[\]"),
     ({"features": "a", "drop": "b"}, "give features or drop, not both"),
     ({"target": 1}, "target must be the label column's name"),
-    ({"sep": ""}, "sep must be a non-empty string"),
+    ({"sep": ""}, "sep must be one character"),
 ])
 def test_column_options_are_validated(small_csv, options, message):
     options = {"target": "label", **options}
@@ -190,7 +190,7 @@ def test_bank_marketing_download_with_wrong_checksum_caches_no_csv(cache, tmp_pa
     csv = write_csv(tmp_path / "b.csv", bank_frame(), sep=";")
     monkeypatch.setattr("qboost_tn.data.download._open_url",
                         FakeNetwork({"bank+marketing.zip": nested_zip(csv.read_bytes())}))
-    with pytest.raises(RuntimeError, match="checksum"):
+    with pytest.raises(DataError, match="checksum"):
         load_dataset("bank-marketing")
     assert not (cache / "bank-marketing" / tabular.BANK_CSV).exists()
     assert not list((cache / "bank-marketing").glob("*.part"))
@@ -198,7 +198,7 @@ def test_bank_marketing_download_with_wrong_checksum_caches_no_csv(cache, tmp_pa
 
 def test_bank_marketing_offline(cache, monkeypatch):
     monkeypatch.setattr("qboost_tn.data.download._open_url", FakeNetwork(offline=True))
-    with pytest.raises(RuntimeError, match="offline"):
+    with pytest.raises(DataError, match="offline"):
         load_dataset("bank-marketing")
     with pytest.raises(FileNotFoundError, match="path="):
         load_dataset("bank-marketing", download=False)

@@ -81,11 +81,12 @@ def test_runs_are_never_overwritten(tmp_path):
 
 
 def test_seeds_give_reproducible_and_different_splits(tmp_path):
-    cfg = {**TINY, "seeds": [0, 1, 0], "output": str(tmp_path),
+    cfg = {**TINY, "seeds": [0, 1], "output": str(tmp_path),
            "models": [{"kind": "logistic-regression", "name": "logreg"}]}
-    table = run_experiment(cfg, progress=False).table
-    assert list(table["seed"]) == [0, 1, 0]
-    assert table["macro_auc"][0] == table["macro_auc"][2] != table["macro_auc"][1]
+    first = run_experiment(cfg, progress=False).table
+    again = run_experiment({**cfg, "seeds": [0]}, progress=False).table  # a repeated seed is refused: run again
+    assert list(first["seed"]) == [0, 1]
+    assert first["macro_auc"][0] == again["macro_auc"][0] != first["macro_auc"][1]
 
 
 def test_a_failing_model_is_reported_and_the_others_still_run(tmp_path, fake_kinds):

@@ -80,7 +80,41 @@ def _on_sigterm(signum, frame):
     raise _Terminated
 
 
+def _bounded(message: str, lines: int = 40) -> str:
+    """``message`` with each line and the number of lines bounded (a problem list can quote user values)."""
+    from .._text import cut
+
+    shown = message.splitlines()
+    more = f"\n  ... ({len(shown) - lines} more lines)" if len(shown) > lines else ""
+    return "\n".join(cut(line, 500) for line in shown[:lines]) + more
+
+
+def _drop_stdout() -> None:
+    """Point stdout at /dev/null, so that the interpreter's final flush does not fail on the closed pipe."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # no file descriptor behind stdout (captured in a test): nothing to flush
+        pass
+
+
 def main(argv=None) -> int:
+    """Run the command line; the exit status. A reader that closed stdout (``| head``) ends it quietly (141)."""
+    try:
+        try:
+            status = _main(argv)
+        finally:
+            sys.stdout.flush()  # here, not at exit: a closed pipe must surface while it can be handled
+    except BrokenPipeError:
+        _drop_stdout()
+        return 141  # as a process killed by SIGPIPE: the reader left, nothing to report
+    return status
+
+
+def _main(argv) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     command = _command(argv)
     parser = build_parser(command if command in COMMANDS else None)
@@ -100,7 +134,7 @@ def main(argv=None) -> int:
         if args.debug or not is_user_error(exc):
             raise
         # Expected user errors: one clear line, no traceback (--debug shows it).
-        print(f"qboost-tn {args.command}: error: {exc}", file=sys.stderr)
+        print(f"qboost-tn {args.command}: error: {_bounded(str(exc))}", file=sys.stderr)
         return 2
     finally:
         if previous is not None:

@@ -8,6 +8,8 @@ The file is written whole or not at all, and never over an existing file. Then: 
 """
 from __future__ import annotations
 
+from .._text import shown
+
 TEMPLATE = "custom-csv"
 
 
@@ -54,12 +56,12 @@ def run(args) -> int:
     name, path = _name_and_path(args.words)
     shipped = shipped_configs()
     if name not in shipped:
-        raise QBoostTNError(f"no shipped config {name!r}; shipped: {', '.join(shipped)}")
+        raise QBoostTNError(f"no shipped config {shown(name)}; shipped: {', '.join(shipped)}")
     try:
         _write_new(path, shipped[name].read_text(encoding="utf-8"))
     except FileExistsError:
         raise QBoostTNError(f"{path} already exists; give another PATH (nothing was written)") from None
     except OSError as exc:
         raise QBoostTNError(f"cannot write {path}: {exc.strerror or exc}") from None
-    print(f"wrote {path} (from the shipped config {name!r}); edit it, then: qboost-tn run {path}")
+    print(f"wrote {path} (from the shipped config {shown(name)}); edit it, then: qboost-tn run {path}")
     return 0

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import DataError
+from .._numeric import check_float32
+from .._text import shown
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,7 @@ class Dataset:
         if len(self.feature_names) != X.shape[1]:
             raise DataError(
                 f"{self.name}: {len(self.feature_names)} feature names for {X.shape[1]} features")
+        check_float32(X, self.feature_names, f"{self.name}: ")
         if not np.isfinite(X).all():
             bad = np.unique(np.nonzero(~np.isfinite(X))[1])
             names = [self.feature_names[j] for j in bad[:5]]
@@ -81,5 +84,5 @@ class Dataset:
 
     def __repr__(self) -> str:
         shape = f", image_shape={self.image_shape}" if self.image_shape else ""
-        return (f"Dataset({self.name!r}, n_samples={self.n_samples}, n_features={self.n_features}, "
+        return (f"Dataset({shown(self.name)}, n_samples={self.n_samples}, n_features={self.n_features}, "
                 f"n_classes={self.n_classes}{shape})")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
 import shutil
 import urllib.error
@@ -9,13 +10,34 @@ import urllib.request
 from pathlib import Path
 
 from .._io import atomic_path
+from .._text import cut
+from ..errors import DataError
 
 TIMEOUT_S = 60
 
 
 def cache_dir() -> Path:
-    """Where downloads are kept: ``$QBOOST_TN_CACHE``, else ``~/.cache/qboost-tn``."""
-    return Path(os.environ.get("QBOOST_TN_CACHE", Path.home() / ".cache" / "qboost-tn"))
+    """Where downloads are kept: ``$QBOOST_TN_CACHE``, else ``~/.cache/qboost-tn``.
+
+    An empty ``QBOOST_TN_CACHE`` counts as unset (as for ``XDG_CACHE_HOME``), never as the current folder.
+    """
+    value = os.environ.get("QBOOST_TN_CACHE", "")
+    return Path(value).expanduser() if value.strip() else Path.home() / ".cache" / "qboost-tn"
+
+
+def _usable_folder(folder: Path) -> None:
+    """Create ``folder`` if needed; raise :class:`DataError` naming it when it cannot hold downloads."""
+    hint = "set QBOOST_TN_CACHE to a writable folder, or pass the data's path=..."
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        blocker = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), folder)
+        raise DataError(f"download cache: a file stands where a folder must be (path={blocker}); {hint}") from None
+    except OSError as exc:
+        raise DataError(f"download cache: cannot create the folder: {exc.strerror or exc} (path={folder}); "
+                        f"{hint}") from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise DataError(f"download cache: the folder is not writable (path={folder}); {hint}")
 
 
 def md5sum(path) -> str:
@@ -39,24 +61,30 @@ def fetch(url: str, dest, md5: str | None) -> Path:
 
     Raises
     ------
-    RuntimeError
-        When the host cannot be reached (offline) or the download does not match ``md5``; the message
-        says how to supply the file locally instead.
+    DataError
+        One line naming what failed and ``path=``: a cache folder that is missing and cannot be made, not a
+        folder, or read-only; a host that cannot be reached (offline); a download that does not match ``md5``
+        or cannot be written. The message says how to supply the file locally instead.
     """
     dest = Path(dest)
     if dest.is_file() and (md5 is None or md5sum(dest) == md5):
         return dest
+    _usable_folder(dest.parent)
     try:
         with atomic_path(dest) as tmp:
-            with _open_url(url) as response, open(tmp, "wb") as out:
-                shutil.copyfileobj(response, out)
+            try:
+                with _open_url(url) as response, open(tmp, "wb") as out:
+                    shutil.copyfileobj(response, out)
+            except (urllib.error.URLError, http.client.HTTPException, TimeoutError, ConnectionError,
+                    ValueError) as exc:
+                reason = getattr(exc, "reason", None) or exc
+                raise DataError(f"cannot download {url}: {cut(reason)} (path={dest}). If this machine is offline, "
+                                "download the file elsewhere and pass its location with path=..., or place it "
+                                "at that path") from None
             got = md5sum(tmp)
             if md5 is not None and got != md5:
-                raise RuntimeError(f"download of {url} failed its checksum (md5 {got}, expected {md5}); "
-                                   "nothing was cached")
-    except (urllib.error.URLError, OSError) as exc:
-        raise RuntimeError(
-            f"cannot download {url} ({getattr(exc, 'reason', exc)}). If this machine is offline, "
-            f"download the file elsewhere and pass its location with path=..., or place it at {dest}"
-        ) from exc
+                raise DataError(f"download of {url} failed its checksum (md5 {got}, expected {md5}); nothing was "
+                                f"cached (path={dest})")
+    except OSError as exc:  # the cache, not the network: disk full, folder removed meanwhile
+        raise DataError(f"cannot write the download: {exc.strerror or exc} (path={dest})") from None
     return dest

@@ -9,7 +9,8 @@ from ..errors import DataError
 from .dataset import Dataset
 from .download import cache_dir, fetch, md5sum
 from .idx import read_idx
-from .transforms import resize_images
+from .transforms import _check_size, image_features
+from .._text import shown
 
 IDX_FILES = {
     "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
@@ -28,20 +29,19 @@ FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
 DIGIT_CLASSES = [str(d) for d in range(10)]
 
 
-def _image_dataset(name, images, labels, class_names, size, provenance) -> Dataset:
-    """Scale bytes to [0, 1], optionally resize, flatten row-major."""
-    images = np.asarray(images, dtype=np.float64) / 255.0
-    if size is not None:
-        images = resize_images(images, size)
-    n, h, w = images.shape
+def _image_dataset(name, images, labels, class_names, size, provenance, scale=255.0) -> Dataset:
+    """Scale to [0, 1] (dividing by ``scale``), optionally resize, flatten row-major into float32."""
+    stacks = images if isinstance(images, list) else [np.asarray(images)]
+    X = image_features(stacks, size, scale=scale)
+    h, w = stacks[0].shape[1:] if size is None else _check_size(size, stacks[0].shape[1:])
     names = [f"px{r}_{c}" for r in range(h) for c in range(w)]
     extra = "" if size is None else f"; resized to {h}x{w} by area averaging"
-    return Dataset(name, images.reshape(n, h * w), labels, names, class_names, (h, w), provenance + extra)
+    return Dataset(name, X, labels, names, class_names, (h, w), provenance + extra)
 
 
 def _read_idx_pair(folder: Path, subset: str, name: str):
     if subset not in ("train", "test", "all"):
-        raise DataError(f"{name}: subset must be 'train', 'test' or 'all', got {subset!r}")
+        raise DataError(f"{name}: subset must be 'train', 'test' or 'all', got {shown(subset)}")
     parts = ["train", "test"] if subset == "all" else [subset]
     images, labels, sources = [], [], []
     for part in parts:
@@ -50,6 +50,11 @@ def _read_idx_pair(folder: Path, subset: str, name: str):
         if imgs.ndim != 3 or labs.ndim != 1:
             raise DataError(f"{img_file}: expected images (n, h, w) and labels (n,), "
                              f"got {imgs.shape} and {labs.shape}")
+        if imgs.shape[0] == 0:
+            raise DataError(f"{img_file}: holds 0 images (header shape {imgs.shape})")
+        if imgs.shape[1] == 0 or imgs.shape[2] == 0:
+            raise DataError(f"{img_file}: its images are {imgs.shape[1]}x{imgs.shape[2]} pixels (header shape "
+                            f"{imgs.shape}); an image needs at least one pixel")
         if imgs.shape[0] != labs.shape[0]:
             raise DataError(f"{folder}: {imgs.shape[0]} images but {labs.shape[0]} labels in the {part} files")
         if labs.max(initial=0) > 9:
@@ -57,7 +62,8 @@ def _read_idx_pair(folder: Path, subset: str, name: str):
         images.append(imgs)
         labels.append(labs)
         sources.append(f"{img_file.name} (md5 {md5sum(img_file)})")
-    return np.concatenate(images), np.concatenate(labels), ", ".join(sources)
+    # The image stacks stay apart: image_features reads them in turn (joining them would copy them).
+    return images, np.concatenate(labels), ", ".join(sources)
 
 
 def _folder(path) -> Path:
@@ -115,6 +121,6 @@ def load_digits(size=None) -> Dataset:
     from sklearn.datasets import load_digits as sk_digits
 
     bunch = sk_digits()
-    # The bundled images use 0..16; rescale to bytes so every image set shares one path.
-    return _image_dataset("digits", bunch.images * (255.0 / 16.0), bunch.target, DIGIT_CLASSES, size,
-                          "scikit-learn bundled digits (sklearn.datasets.load_digits)")
+    # The bundled images use 0..16: dividing by 16 gives the [0, 1] of every other image set.
+    return _image_dataset("digits", bunch.images, bunch.target, DIGIT_CLASSES, size,
+                          "scikit-learn bundled digits (sklearn.datasets.load_digits)", scale=16.0)

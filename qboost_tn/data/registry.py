@@ -15,6 +15,7 @@ from .dataset import Dataset
 from .download import cache_dir
 from .images import load_digits, load_fashion_mnist, load_mnist
 from .tabular import BANK_CSV, load_bank_marketing, load_csv
+from .._text import shown
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ DATASETS: dict[str, DatasetInfo] = {}
 def register_dataset(info: DatasetInfo) -> DatasetInfo:
     """Add (or replace) a data set; from then on ``load_dataset(info.name)`` and configs accept it."""
     if not info.name or not isinstance(info.name, str):
-        raise ValueError(f"a data set needs a name, got {info.name!r}")
+        raise ValueError(f"a data set needs a name, got {shown(info.name)}")
     DATASETS[info.name] = info
     return info
 
@@ -93,14 +94,15 @@ def load_dataset(name: str, **options) -> Dataset:
     ((5000, 400), (20, 20))
     """
     if name not in DATASETS:
-        raise DataError(f"unknown data set {name!r}; known: {', '.join(DATASETS)}")
+        raise DataError(f"unknown data set {shown(name)}; known: {', '.join(DATASETS)}")
     loader = DATASETS[name].loader
     accepted = inspect.signature(loader).parameters
     unknown = sorted(set(options) - set(accepted))
     if unknown:
-        raise DataError(f"data set {name!r} does not take option(s) {unknown}; it takes {list(accepted)}")
+        raise DataError(f"data set {shown(name)} does not take option(s) {unknown}; it takes {list(accepted)}")
     missing = [key for key, p in accepted.items() if p.default is inspect.Parameter.empty and key not in options]
     if missing:
-        raise DataError(f"data set {name!r} needs option(s) {missing}, e.g. -o {missing[0]}=... on the command line "
+        raise DataError(f"data set {shown(name)} needs option(s) {missing}, e.g. -o {missing[0]}=... "
+                        "on the command line "
                         f"or data.options.{missing[0]} in a config")
     return loader(**options)

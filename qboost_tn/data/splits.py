@@ -12,6 +12,7 @@ from ..errors import DataError
 
 from .dataset import Dataset
 from .skew import LogMinMaxScaler
+from .._text import shown
 
 SCALERS = {"minmax": MinMaxScaler, "standard": StandardScaler, "log-minmax": LogMinMaxScaler,
            "quantile": QuantileTransformer}
@@ -65,7 +66,7 @@ def split(dataset: Dataset, n_train=None, n_val=None, n_test=None, train_size=No
         if any(v is not None for v in (n_train, n_val, n_test)):
             raise DataError("split: give either train_size or n_train/n_val/n_test, not both")
         if isinstance(train_size, bool) or not isinstance(train_size, numbers.Real) or not 0 < train_size < 1:
-            raise DataError(f"split: train_size must be a number in (0, 1), got {train_size!r}")
+            raise DataError(f"split: train_size must be a number in (0, 1), got {shown(train_size)}")
         n_fit = int(round(train_size * n))
         fit, test = _take(pool, y, n_fit, stratify, seed, "training+validation")
         train, val = _take(fit, y, int(round(train_size * len(fit))), stratify, seed, "training")
@@ -77,7 +78,7 @@ def split(dataset: Dataset, n_train=None, n_val=None, n_test=None, train_size=No
             # bool is an int and "50" is not a count: both are mistakes, not 1 or 50.
             if isinstance(value, bool) or not isinstance(value, (numbers.Integral, float)) \
                     or not float(value).is_integer() or value < 0:
-                raise DataError(f"split: {key} must be a non-negative integer, got {value!r}")
+                raise DataError(f"split: {key} must be a non-negative integer, got {shown(value)}")
         asked = sum(counts.values())
         if asked > n or n_train < 1:
             raise DataError(f"split: asks for {asked} samples (train {n_train}, val {n_val or 0}, "
@@ -115,7 +116,7 @@ def prepare(dataset: Dataset, parts: Split, scale="minmax") -> Prepared:
     training part spans their range.
     """
     if scale is not None and scale not in SCALES:
-        raise DataError(f"prepare: unknown scale {scale!r}; use one of {list(SCALES)} or None")
+        raise DataError(f"prepare: unknown scale {shown(scale)}; use one of {list(SCALES)} or None")
     if scale == "auto":
         # A pixel column is not a count: a log would only bend the intensity scale the images share.
         scale = "minmax" if dataset.image_shape is not None else "log-minmax"

@@ -8,6 +8,7 @@ import pandas as pd
 from sklearn import metrics as skm
 
 from .._io import jsonable, write_json
+from .._text import shown
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ def _validate(y_true, scores, proba):
         from ..errors import QBoostTNError
 
         raise QBoostTNError(f"evaluate: labels must be integers 0 .. n_classes - 1, got {y_true.dtype} values such as "
-                            f"{y_true.flat[0]!r} (map names to integers first: np.unique(y, return_inverse=True))")
+                            f"{shown(y_true.flat[0])} (map names to integers first: np.unique(y, return_inverse=True))")
     scores = np.asarray(scores, dtype=np.float64)
     if y_true.ndim != 1:
         raise ValueError(f"evaluate: y_true must be 1-D, got shape {y_true.shape}")

@@ -10,6 +10,7 @@ directory holds absolute paths.
 """
 from __future__ import annotations
 
+import collections
 import copy
 import inspect
 import os
@@ -19,14 +20,22 @@ from pathlib import Path
 
 import yaml
 
+from .._text import cut, shown
+from .._yaml import MAX_DEPTH, YAMLInputError, load_yaml
 from ..data import DATASETS
 from ..data.splits import SCALES
 from ..errors import QBoostTNError
 from .adapters import ADAPTERS
+from .cluster import dask_rules
 from .schema import (Bool, ConfigError, Field, Float, Int, List, Mapping, Nullable, Record, Spec, Str, join,
                      type_name, validate)
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+#: Longest run or model name: it becomes part of folder and file names (``<name>-seed<N>.pt.mpo.json``, with
+#: a figure's kind and a variant label added), and file systems take names of 255 bytes at most.
+MAX_NAME = 64
+#: Seeds go to numpy and scikit-learn, which take 32-bit unsigned seeds.
+MAX_SEED = 2**32 - 1
 
 
 def _data_rules(data, path):
@@ -36,10 +45,10 @@ def _data_rules(data, path):
     for key in data["options"]:
         if key not in accepted:
             problems.append((join(join(path, "options"), key),
-                             f"data set {data['name']!r} takes no such option; it takes {', '.join(accepted)}"))
+                             f"data set {shown(data['name'])} takes no such option; it takes {', '.join(accepted)}"))
     for key, param in accepted.items():
         if param.default is inspect.Parameter.empty and key not in data["options"]:
-            problems.append((join(join(path, "options"), key), f"required by data set {data['name']!r}"))
+            problems.append((join(join(path, "options"), key), f"required by data set {shown(data['name'])}"))
     return problems
 
 
@@ -56,17 +65,31 @@ def _split_rules(split, path):
     return []
 
 
+def name_problem(value: str) -> str | None:
+    """Why ``value`` cannot name a run or a model (it becomes part of folder and file names), or None."""
+    if not _NAME.match(value):
+        return f"{shown(value)} must be letters, digits, '.', '_' or '-' (it names folders and files)"
+    if len(value) > MAX_NAME:
+        return (f"{shown(value, 80)} has {len(value)} characters; at most {MAX_NAME} (it names folders and files, "
+                "whose names the file system limits)")
+    return None
+
+
 def _name_rules(cfg, path):
     problems = []
-    if not _NAME.match(cfg["name"]):
-        problems.append(("name", f"{cfg['name']!r} must be letters, digits, '.', '_' or '-' (it names the run "
-                                 "directory)"))
+    problem = name_problem(cfg["name"])
+    if problem:
+        problems.append(("name", problem))
     seen = {}
     for i, model in enumerate(cfg["models"]):
         if model["name"] in seen:
-            problems.append((f"models[{i}].name", f"{model['name']!r} is already the name of models[{seen[model['name']]}]"
-                                                  "; give each model a distinct name"))
+            problems.append((f"models[{i}].name", f"{shown(model['name'])} is already the name of "
+                                                  f"models[{seen[model['name']]}]; give each model a distinct name"))
         seen.setdefault(model["name"], i)
+    repeated = sorted(s for s, n in collections.Counter(cfg["seeds"]).items() if n > 1)
+    if repeated:
+        problems.append(("seeds", f"seed(s) {shown(repeated)} repeated; each seed is one split and one run of every "
+                                  "model, so a repeat would count one result several times"))
     return problems
 
 
@@ -88,8 +111,8 @@ class ModelSpec(Spec):
         out = record.check(value, path, errors)
         if out.get("name") is None:
             out["name"] = kind
-        elif isinstance(out["name"], str) and not _NAME.match(out["name"]):  # a wrong type is already reported
-            errors.append(f"{join(path, 'name')}: {out['name']!r} must be letters, digits, '.', '_' or '-'")
+        elif isinstance(out["name"], str) and name_problem(out["name"]):  # a wrong type is already reported
+            errors.append(f"{join(path, 'name')}: {name_problem(out['name'])}")
         return out
 
 
@@ -114,25 +137,15 @@ SCHEMA = Record({
         "evaluate_on": Field(Str(choices=("test", "val")), "test",
                              "the part metrics are computed on; validation is reserved for tuning"),
     }, _split_rules)),
-    "seeds": Field(List(Int(min=0), min_len=1), [0], "one run of every model per seed (split and model seed)"),
+    "seeds": Field(List(Int(min=0, max=MAX_SEED), min_len=1), [0],
+                   "one run of every model per seed (split and model seed); distinct"),
     "output": Field(Str(), "runs", "folder that receives the run directory"),
     "models": Field(List(ModelSpec(), min_len=1)),
-}, _name_rules)
-
-
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """PyYAML keeps the last of two equal keys silently; a config with one is almost always a mistake."""
-
-    def construct_mapping(self, node, deep=False):
-        seen = set()
-        for key_node, _ in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
-                continue  # `<<: *anchor` merges may be overridden by the mapping's own keys
-            key = self.construct_object(key_node, deep=deep)
-            if key in seen:
-                raise ConfigError([f"line {key_node.start_mark.line + 1}: key {key!r} appears twice"])
-            seen.add(key)
-        return super().construct_mapping(node, deep)
+    "dask": Field(Record({
+        "n_workers": Field(Int(min=1, max=256), 2, "worker processes of the local cluster a run starts when a "
+                                                    "model's executor is dask"),
+    }), {}),
+}, lambda cfg, path: _name_rules(cfg, path) + dask_rules(cfg))
 
 
 def shipped_configs() -> dict[str, Path]:
@@ -150,18 +163,20 @@ def find_config(name_or_path) -> Path:
     shipped = shipped_configs()
     if str(name_or_path) in shipped:
         return shipped[str(name_or_path)]
-    raise FileNotFoundError(f"config {str(name_or_path)!r} not found: no such file, and not a shipped config "
+    raise FileNotFoundError(f"config {shown(str(name_or_path))} not found: no such file, and not a shipped config "
                             f"({', '.join(shipped)})")
 
 
 def read_yaml(path) -> dict:
     path = Path(path)
     try:
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
-    except ConfigError as exc:
-        raise ConfigError(exc.problems, path) from None
+        raw = load_yaml(path.read_text(encoding="utf-8"))
+    except YAMLInputError as exc:
+        raise ConfigError([str(exc)], path) from None
     except yaml.YAMLError as exc:
-        raise ConfigError([f"not valid YAML: {exc}"], path) from None
+        raise ConfigError([f"not valid YAML: {cut(exc)}"], path) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError([f"not UTF-8 text ({exc.reason} at byte {exc.start})"], path) from None
     return {} if raw is None else raw
 
 
@@ -180,23 +195,29 @@ def apply_overrides(raw: dict, overrides) -> dict:
         key, sep, text = item.partition("=")
         key = key.strip()
         if not sep or not _KEY.fullmatch(key):
-            raise QBoostTNError(f"override {item!r} is not KEY=VALUE with KEY like split.n_train or "
+            raise QBoostTNError(f"override {shown(item)} is not KEY=VALUE with KEY like split.n_train or "
                                 "models[0].params.C")
-        try:
-            value = yaml.safe_load(text) if text.strip() else None
-        except yaml.YAMLError as exc:
-            raise QBoostTNError(f"override {item!r}: {text!r} is not a valid YAML value "
-                                f"({str(exc).splitlines()[0]})") from None
-        node, where = raw, ""
         steps = [m.group(1) if m.group(1) is not None else int(m.group(2)) for m in _TOKEN.finditer(key)]
+        if len(steps) > MAX_DEPTH:
+            raise QBoostTNError(f"override {shown(item)}: its key has {len(steps)} levels, more than the "
+                                f"{MAX_DEPTH} a config can nest")
+        try:
+            value = load_yaml(text) if text.strip() else None
+        except YAMLInputError as exc:
+            raise QBoostTNError(f"override {shown(item)}: {exc}") from None
+        except yaml.YAMLError as exc:
+            raise QBoostTNError(f"override {shown(item)}: {shown(text)} is not a valid YAML value "
+                                f"({cut(str(exc).splitlines()[0])})") from None
+        node, where = raw, ""
         for step, nxt in zip(steps, steps[1:] + [None]):
             last = nxt is None
             if isinstance(step, int):
                 if not isinstance(node, list) or step >= len(node):
                     size = len(node) if isinstance(node, list) else 0
-                    raise QBoostTNError(f"override {item!r}: {where or 'config'} has {size} item(s), no [{step}]")
+                    raise QBoostTNError(f"override {shown(item)}: {cut(where) or 'config'} has {size} item(s), "
+                                        f"no [{step}]")
             elif not isinstance(node, dict):
-                raise QBoostTNError(f"override {item!r}: {where} is a {type_name(node)}, not a mapping")
+                raise QBoostTNError(f"override {shown(item)}: {cut(where)} is a {type_name(node)}, not a mapping")
             if last:
                 node[step] = value
             else:
@@ -220,11 +241,39 @@ def resolve_paths(cfg: dict, base=None, check=True) -> dict:
     if isinstance(options.get("path"), str):
         path = absolute(options["path"])
         if check and not path.exists():
-            raise FileNotFoundError(f"data.options.path: {options['path']!r} not found (looked for {path}; relative "
+            raise FileNotFoundError(f"data.options.path: {shown(options['path'])} not found (looked for {path}; "
+                                    "relative "
                                     f"paths in a config resolve against the current directory, {base})")
         options["path"] = str(path.resolve())
     cfg["output"] = str(absolute(cfg["output"]))
+    if check:
+        _check_name_lengths(cfg)
     return cfg
+
+
+# What a run adds to its names: "-YYYYmmdd-HHMMSS-NNN" to the folder; to a model's files a figure kind
+# ("mps_entropy_evolution-"), a variant label ("_max_bond_128"), "-seed<N>", ".pt.mpo.json" and the
+# ".<12 hex>.part" of an atomic write.
+_RUN_SUFFIX = len("-20260101-000000-999")
+_FILE_EXTRA = 24 + 1 + 24 + len("-seed") + len(".pt.mpo.json") + len("..part") + 12
+
+
+def _check_name_lengths(cfg) -> None:
+    """Refuse, before any work, names whose folders or files the output's file system would not take."""
+    folder = Path(cfg["output"])
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        limit = os.pathconf(folder, "PC_NAME_MAX")
+    except (OSError, ValueError, AttributeError):  # not POSIX, or the folder is not a directory (reported later)
+        limit = 255
+    seed = len(str(max(cfg["seeds"])))
+    needs = [("name", len(cfg["name"]) + _RUN_SUFFIX)]
+    needs += [(f"models[{i}].name", len(m["name"]) + seed + _FILE_EXTRA) for i, m in enumerate(cfg["models"])]
+    too_long = [f"{where}: gives file names of up to {n} characters; the file system of {folder} takes {limit}"
+                for where, n in needs if n > limit]
+    if too_long:
+        raise ConfigError(too_long)
 
 
 def load_config(source, overrides=(), check_paths=True) -> dict:

@@ -21,6 +21,7 @@ import yaml
 
 from ..errors import QBoostTNError
 from .schema import AnyOf, Bool, Choice, Field, Float, Int, List, Mapping, Null, Nullable, OneOf, Record, Spec, Str
+from .._text import shown
 
 # Set by the run (split seed, progress) rather than by a config.
 RUN_PARAMS = ("random_state", "verbose")
@@ -154,10 +155,14 @@ def option_name(param: str) -> str:
 
 def parse_value(text: str, flag: str):
     """A command-line value read as YAML (``3``, ``0.5``, ``null``, ``[1, 2]``, ``auto``)."""
+    from .._yaml import YAMLInputError, load_yaml
+
     try:
-        return yaml.safe_load(text)
+        return load_yaml(text)
+    except YAMLInputError as exc:
+        raise QBoostTNError(f"{flag}: {exc}") from None
     except yaml.YAMLError as exc:
-        raise QBoostTNError(f"{flag} {text!r} is not a valid value: {str(exc).splitlines()[0]}") from None
+        raise QBoostTNError(f"{flag} {shown(text)} is not a valid value: {str(exc).splitlines()[0]}") from None
 
 
 def add_options(group, records: dict[str, Record]) -> dict[str, str]:

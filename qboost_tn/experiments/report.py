@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .._io import write_text
+from .._io import write_json, write_text
+from .liveness import run_status
 
 _CSS = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; padding: 0 1em; }
@@ -26,7 +27,7 @@ th { background: #f0f0f0; } td.text { text-align: left; }
 tr.failed td { background: #fde8e8; } td.best { font-weight: bold; background: #e6f4ea; }
 .status { display: inline-block; padding: .1em .5em; border-radius: .3em; background: #eee; }
 .status.finished { background: #e6f4ea; } .status.interrupted, .status.running { background: #fff4d6; }
-.status.failed { background: #fde8e8; }
+.status.failed, .status.killed { background: #fde8e8; }
 figure { display: inline-block; margin: .5em; vertical-align: top; } figcaption { font-size: .85em; color: #444; }
 img { max-width: 100%; } pre { background: #f7f7f7; padding: 1em; overflow-x: auto; }
 """
@@ -158,22 +159,27 @@ def _figures(path: Path, records) -> str:
     return "\n".join(parts)
 
 
-def render_report(path) -> str:
-    """The HTML of a run directory's report."""
+def render_report(path, metrics=None) -> str:
+    """The HTML of a run directory's report (from ``metrics``, default the folder's ``metrics.json``).
+
+    A run that says "running" but whose process is gone is shown as killed, with the reason.
+    """
     path = Path(path)
-    metrics = json.loads((path / "metrics.json").read_text(encoding="utf-8"))
+    if metrics is None:
+        metrics = json.loads((path / "metrics.json").read_text(encoding="utf-8"))
     run, records = metrics["run"], metrics["models"]
     config = (path / "config.yaml").read_text(encoding="utf-8") if (path / "config.yaml").is_file() else ""
     splits = "; ".join(f"seed {s}: " + ", ".join(f"{k} {v}" for k, v in sizes.items())
                        for s, sizes in run.get("splits", {}).items())
-    status = run.get("status", "unknown")
+    status, why = run_status(path, run)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{_esc(run['name'])} - qboost-tn report</title>
 <style>{_CSS}</style></head>
 <body>
 <h1>{_esc(run['name'])}</h1>
 <p>{_esc(run.get('description', ''))}</p>
-<p class="meta"><span class="status {_esc(status)}">{_esc(status)}</span>
+<p class="meta"><span class="status {_esc(status)}" title="{_esc(why)}">{_esc(status)}</span>{_esc(
+    f" ({why})" if status == "killed" else "")}
  started {_esc(run.get('started', ''))}, updated {_esc(run.get('updated', ''))}<br>
  data: {_esc(run.get('dataset', ''))} &mdash; {_esc(run.get('provenance', ''))}<br>
  splits: {_esc(splits)}</p>
@@ -189,6 +195,19 @@ def render_report(path) -> str:
 """
 
 
-def write_report(path) -> Path:
-    """(Re)write ``report.html`` in run directory ``path``; returns its path."""
-    return write_text(Path(path) / "report.html", render_report(path))
+def write_report(path, metrics=None) -> Path:
+    """(Re)write ``report.html`` in run directory ``path`` (from ``metrics``, default ``metrics.json``).
+
+    Rebuilding the report of a run that was killed (it says "running", its process is gone) also records
+    that in ``metrics.json``, so the folder agrees with itself again.
+    """
+    path = Path(path)
+    if metrics is None:
+        metrics = json.loads((path / "metrics.json").read_text(encoding="utf-8"))
+        status, why = run_status(path, metrics["run"])
+        if status == "killed" and metrics["run"].get("status") == "running":
+            metrics["run"].update(status="killed", killed=why)
+            write_text(path / "report.html", render_report(path, metrics))
+            write_json(path / "metrics.json", metrics)
+            return path / "report.html"
+    return write_text(path / "report.html", render_report(path, metrics))

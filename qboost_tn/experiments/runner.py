@@ -12,6 +12,7 @@ layout (``<output>/<name>-<YYYYmmdd-HHMMSS>[-N]``, or exactly ``--out``)::
                      ``.pt.mpo.json`` (:func:`qboost_tn.mpo.load_compressed` into the uncompressed skeleton)
     errors/          the traceback of each model that failed
     report.html      one self-contained page: table and figures
+    run.lock         while the run runs: its process and host, touched as a heartbeat (see liveness)
 
 The ``--out`` rule: an output folder is claimed atomically and must be new or empty; a run never writes into
 another's folder. Everything that can be checked cheaply (the config, the data, every seed's split, that the
@@ -19,7 +20,10 @@ folder can be written) is checked before the folder is claimed, so a mistake lea
 first model never finished (an error or Ctrl-C before any result) removes what it wrote.
 
 ``metrics.*`` and ``report.html`` are rewritten (atomically) after every model, so an interrupted run keeps
-every finished model's results and a reader never sees a half-written file. A model that raises is recorded
+every finished model's results and a reader never sees a half-written file. Ctrl-C or SIGTERM arriving while
+they are written waits until all of them agree (``metrics.json`` last), so a folder never says "finished" in
+one file and "running" in another; a run killed outright is reported as killed by the next reader (see
+:mod:`.liveness`). A model that raises is recorded
 as ``failed`` and the others still run; a failure to *write* (disk full, folder removed) is not a model's
 failure: it stops the run with one :class:`RunWriteError`.
 """
@@ -40,12 +44,17 @@ import numpy as np
 import pandas as pd
 
 from .._io import write_json, write_text
+from .._signals import deferred_signals
+from .._text import cut
 from ..errors import QBoostTNError
 from .adapters import ADAPTERS, Task
+from .cluster import dask_cluster
 from .config import dump_config, load_config
+from .liveness import Heartbeat, run_status
 
 SUMMARY_COLUMNS = ["model", "kind", "family", "seed", "status", "macro_auc", "accuracy", "log_loss", "n_params",
                    "fit_time_s", "sparsity"]
+_TB_LIMIT = 50_000  # characters of a failed model's traceback kept in errors/ (its message may hold user data)
 _CLAIM = "config.yaml"  # created with O_EXCL: whoever creates it owns the folder
 
 
@@ -104,8 +113,20 @@ def claim_run_dir(path) -> Path:
 
 
 def _not_empty(path) -> QBoostTNError:
-    return QBoostTNError(f"output directory {path} already exists and is not empty; a run never overwrites "
-                         "another - choose a new folder or leave --out out to get a fresh timestamped one")
+    return QBoostTNError(f"output directory {path} already exists and is not empty{_holds(path)}; a run never "
+                         "overwrites another - choose a new folder or leave --out out to get a fresh timestamped one")
+
+
+def _holds(path) -> str:
+    """What run the folder holds, if any: ``" (it holds a run that was killed: ...)"``."""
+    import json
+
+    try:
+        run = json.loads((Path(path) / "metrics.json").read_text(encoding="utf-8"))["run"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return ""
+    status, why = run_status(path, run)
+    return f" (it holds a run {'that was killed' if status == 'killed' else status}{': ' + why if why else ''})"
 
 
 def new_run_dir(output, name) -> Path:
@@ -193,7 +214,14 @@ class _Recorder:
         self.records: list[dict] = []
 
     def add(self, record, figures=(), model=None, tb=None):
-        """Write ``figures`` (``(name, Figure)`` pairs), ``model`` and traceback ``tb`` of ``record``, then it."""
+        """Write ``figures`` (``(name, Figure)`` pairs), ``model`` and traceback ``tb`` of ``record``, then it.
+
+        Ctrl-C or SIGTERM waits until the record and its files are all written: no file without its record.
+        """
+        with deferred_signals():
+            self._write(record, figures, model, tb)
+
+    def _write(self, record, figures, model, tb):
         from ..eval.plots import save_figure
 
         stem = slug(record["model"]) + f"-seed{record['seed']}"
@@ -221,12 +249,16 @@ class _Recorder:
         from .report import write_report
 
         meta = dict(self.meta, status=status, updated=_now())
+        metrics = {"run": meta, "models": self.records}
+        # The files must agree: Ctrl-C or SIGTERM waits until all are written, and metrics.json, the record
+        # readers trust, comes last.
         try:
-            write_json(self.path / "metrics.json", {"run": meta, "models": self.records})
-            write_text(self.path / "metrics.csv", records_frame(self.records).to_csv(index=False))
-            if status != "running" and any(r["status"] == "ok" for r in self.records):
-                self._plot_auc_vs_params()
-            write_report(self.path)
+            with deferred_signals():
+                write_text(self.path / "metrics.csv", records_frame(self.records).to_csv(index=False))
+                if status != "running" and any(r["status"] == "ok" for r in self.records):
+                    self._plot_auc_vs_params()
+                write_report(self.path, metrics)
+                write_json(self.path / "metrics.json", metrics)
         except OSError as exc:
             raise _write_error(self.path, exc) from exc
 
@@ -304,7 +336,7 @@ def _failure(entry, seed, exc, done_variants: int) -> dict:
     label = entry["name"] + (" (remaining variants)" if done_variants else "")
     return {"model": label, "entry": entry["name"], "kind": entry["kind"], "family": ADAPTERS[entry["kind"]].family,
             "variant": None, "seed": seed,
-            "status": "failed", "error": f"{type(exc).__name__}: {exc}", "info": {}, "figures": []}
+            "status": "failed", "error": cut(f"{type(exc).__name__}: {exc}"), "info": {}, "figures": []}
 
 
 def _fit_entry(entry, task, recorder, draw):
@@ -319,7 +351,8 @@ def _fit_entry(entry, task, recorder, draw):
         except StopIteration:
             return
         except Exception as exc:  # noqa: BLE001 - one model's failure must not stop the others
-            recorder.add(_failure(entry, task.seed, exc, done), tb="".join(traceback.format_exception(exc)))
+            tb = cut("".join(traceback.format_exception(exc)), _TB_LIMIT)
+            recorder.add(_failure(entry, task.seed, exc, done), tb=tb)
             return
         recorder.add(record, figures, model=outcome.model)
         done += 1
@@ -418,35 +451,45 @@ def run_experiment(config, out=None, overrides=(), models=None, progress=None, d
 
     created = out is None or not Path(out).exists()
     path = claim_run_dir(out) if out is not None else new_run_dir(cfg["output"], cfg["name"])
+    heartbeat = Heartbeat(path)
     meta = {"name": cfg["name"], "description": cfg["description"], "started": _now(),
-            "dataset": repr(dataset), "provenance": dataset.provenance, "splits": {}}
+            "dataset": repr(dataset), "provenance": dataset.provenance, "splits": {}, **heartbeat.identity}
     recorder = _Recorder(path, cfg, meta)
     status = "interrupted"
     bar = _Progress(cfg, mode)
     try:
         try:
+            heartbeat.start()
+        except OSError as exc:
+            raise _write_error(path, exc) from exc
+        try:
             write_text(path / "config.yaml", dump_config(cfg))
         except OSError as exc:
             raise _write_error(path, exc) from exc
-        for i_seed, seed in enumerate(cfg["seeds"]):
-            task = _task(dataset, cfg, parts[seed], seed, mode == "bars")
-            meta["splits"][str(seed)] = {"train": len(task.y_train), "val": len(task.y_val),
-                                         "eval": len(task.y_eval), "evaluate_on": cfg["split"]["evaluate_on"]}
-            for i_model, entry in enumerate(cfg["models"]):
-                bar.start(i_seed, i_model, entry)
-                _fit_entry(entry, task, recorder, draw=i_seed == 0)
-                bar.done()
+        with dask_cluster(cfg):
+            for i_seed, seed in enumerate(cfg["seeds"]):
+                task = _task(dataset, cfg, parts[seed], seed, mode == "bars")
+                meta["splits"][str(seed)] = {"train": len(task.y_train), "val": len(task.y_val),
+                                             "eval": len(task.y_eval), "evaluate_on": cfg["split"]["evaluate_on"]}
+                for i_model, entry in enumerate(cfg["models"]):
+                    bar.start(i_seed, i_model, entry)
+                    _fit_entry(entry, task, recorder, draw=i_seed == 0)
+                    bar.done()
         status = "finished"
     except Exception:
         status = "failed"
         raise
     finally:
         bar.close()
-        if not recorder.records and status != "finished":
-            _discard(path, created)  # nothing ran: leave no half-made run behind
-        else:
-            recorder.meta["finished"] = _now()
-            # An unfinished run's last flush is best effort: the error that stopped it is the one to report.
-            with contextlib.suppress(RunWriteError) if status != "finished" else contextlib.nullcontext():
-                recorder.flush(status)
+        try:
+            if not recorder.records and status != "finished":
+                heartbeat.stop()
+                _discard(path, created)  # nothing ran: leave no half-made run behind
+            else:
+                recorder.meta["finished"] = _now()
+                # An unfinished run's last flush is best effort: the error that stopped it is the one to report.
+                with contextlib.suppress(RunWriteError) if status != "finished" else contextlib.nullcontext():
+                    recorder.flush(status)
+        finally:
+            heartbeat.stop()
     return Run(path, status, recorder.records)

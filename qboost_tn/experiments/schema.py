@@ -9,6 +9,7 @@ import difflib
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from .._text import cut, shown
 from ..errors import QBoostTNError
 
 REQUIRED = object()
@@ -34,9 +35,11 @@ def type_name(value) -> str:
 
 
 def join(path: str, key) -> str:
-    if isinstance(key, int):
+    """``path.key`` or ``path[key]``: the path of a value in messages (a key of any length is cut short)."""
+    if isinstance(key, int) and not isinstance(key, bool):
         return f"{path}[{key}]"
-    return f"{path}.{key}" if path else str(key)
+    key = cut(str(key), 80)
+    return f"{path}.{key}" if path else key
 
 
 class Spec:
@@ -72,9 +75,9 @@ class Int(Spec):
         if type_name(value) != "int":
             return self._wrong_type(value, path, errors)
         if self.min is not None and value < self.min:
-            errors.append(f"{path}: must be >= {self.min}, got {value}")
+            errors.append(f"{path}: must be >= {self.min}, got {shown(value, 80)}")
         if self.max is not None and value > self.max:
-            errors.append(f"{path}: must be <= {self.max}, got {value}")
+            errors.append(f"{path}: must be <= {self.max}, got {shown(value, 80)}")
         return value
 
     def describe(self):
@@ -104,7 +107,11 @@ class Float(Spec):
     def check(self, value, path, errors):
         if type_name(value) not in ("int", "float"):
             return self._wrong_type(value, path, errors)
-        value = float(value)
+        try:
+            value = float(value)
+        except OverflowError:  # an int beyond float64: no parameter takes that
+            errors.append(f"{path}: {shown(value, 80)} is beyond float64's range")
+            return value
         closed = self._closed()
         low_bad = self.min is not None and (value < self.min or (value == self.min and closed in ("right", "neither")))
         high_bad = self.max is not None and (value > self.max or (value == self.max and closed in ("left", "neither")))
@@ -138,7 +145,7 @@ class Str(Spec):
             return self._wrong_type(value, path, errors)
         choices = self.options()
         if choices is not None and value not in choices:
-            errors.append(f"{path}: {value!r} is not one of {', '.join(map(str, choices))}"
+            errors.append(f"{path}: {shown(value)} is not one of {', '.join(map(str, choices))}"
                           + _suggest(value, choices))
         return value
 
@@ -156,7 +163,7 @@ class Choice(Spec):
 
     def check(self, value, path, errors):
         if value not in self.options or isinstance(value, bool) != any(isinstance(o, bool) for o in self.options):
-            errors.append(f"{path}: {value!r} is not {self.name}")
+            errors.append(f"{path}: {shown(value)} is not {self.name}")
         return value
 
 
@@ -231,7 +238,7 @@ class AnyOf(Spec):
         if len(typed) == 1:
             errors.extend(typed[0][1])  # e.g. "'big' is not one of auto": the one alternative it was meant for
         elif typed:
-            errors.append(f"{path}: must be {' or '.join(a.describe() for a, _ in typed)}, got {value!r}")
+            errors.append(f"{path}: must be {' or '.join(a.describe() for a, _ in typed)}, got {shown(value)}")
         else:
             errors.append(f"{path or 'config'}: expected {self.describe()}, got {type_name(value)}")
         return value
@@ -329,7 +336,7 @@ def _copy(value):
 
 def _suggest(word: str, options) -> str:
     close = difflib.get_close_matches(word, [str(o) for o in options], n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    return f" (did you mean {shown(close[0])}?)" if close else ""
 
 
 def validate(spec: Spec, value, source=None):

@@ -23,6 +23,7 @@ from .contract import sweep_flops
 from .layer import MPOLinear
 from .shapes import tensorize_shape
 from .ttsvd import bond_for_fraction
+from .._text import shown
 
 #: Columns every compression report has, in this order; a method may append its own after them.
 REPORT_COLUMNS = ("layer", "method", "module", "params_before", "params_after", "fraction", "compression_ratio",
@@ -93,7 +94,8 @@ class CompressionMethod:
         handler = self.handler_for(module)
         if handler is None:
             kinds = ", ".join(t.__name__ for t in self.module_types())
-            raise QBoostTNError(f"method {self.name!r} cannot compress {type(module).__name__} (it handles {kinds})")
+            raise QBoostTNError(f"method {shown(self.name)} cannot compress {type(module).__name__} "
+                                f"(it handles {kinds})")
         return handler(self, module, budget, name)
 
 
@@ -103,7 +105,7 @@ COMPRESSIONS: dict[str, type] = {}
 def register_compression(name: str, cls: type) -> type:
     """Make ``cls`` (a :class:`CompressionMethod` subclass) available as ``compress(..., method=name)``."""
     if not (isinstance(cls, type) and issubclass(cls, CompressionMethod)):
-        raise TypeError(f"register_compression: {cls!r} is not a CompressionMethod subclass")
+        raise TypeError(f"register_compression: {shown(cls)} is not a CompressionMethod subclass")
     cls.name = name
     COMPRESSIONS[name] = cls
     return cls
@@ -115,11 +117,11 @@ def _method(method, options) -> CompressionMethod:
             raise QBoostTNError(f"compress: options {sorted(options)} go to the method's constructor, not compress")
         return method
     if method not in COMPRESSIONS:
-        raise QBoostTNError(f"compress: unknown method {method!r}; registered: {', '.join(sorted(COMPRESSIONS))}")
+        raise QBoostTNError(f"compress: unknown method {shown(method)}; registered: {', '.join(sorted(COMPRESSIONS))}")
     try:
         return COMPRESSIONS[method](**options)
     except TypeError as exc:
-        raise QBoostTNError(f"compress: method {method!r} does not take {sorted(options)} ({exc})") from exc
+        raise QBoostTNError(f"compress: method {shown(method)} does not take {sorted(options)} ({exc})") from exc
 
 
 def resolve_layers(model, layers, types=(nn.Linear,)) -> list[str]:
@@ -134,9 +136,9 @@ def resolve_layers(model, layers, types=(nn.Linear,)) -> list[str]:
     modules = dict(model.named_modules())
     for name in names:
         if name not in modules or name == "":
-            raise QBoostTNError(f"no layer named {name!r}; the {kinds} layers are {candidates}")
+            raise QBoostTNError(f"no layer named {shown(name)}; the {kinds} layers are {candidates}")
         if not isinstance(modules[name], types):
-            raise QBoostTNError(f"layer {name!r} is {type(modules[name]).__name__}, not {kinds}; the {kinds} "
+            raise QBoostTNError(f"layer {shown(name)} is {type(modules[name]).__name__}, not {kinds}; the {kinds} "
                                 f"layers are {candidates}")
     return names
 
@@ -161,13 +163,13 @@ def _check_budget(budget, max_bond, method):
               and (budget >= 1 if isinstance(budget, numbers.Integral) else 0 < budget <= 1))
         if not ok:
             raise QBoostTNError(f"compress: budget must be a weight count (int >= 1) or a fraction in (0, 1] of "
-                                f"each layer's weights, got {budget!r}")
+                                f"each layer's weights, got {shown(budget)}")
     if max_bond is not None:
         if not method.uses_max_bond:
-            raise QBoostTNError(f"compress: max_bond is the MPO bond dimension; method {method.name!r} takes a "
+            raise QBoostTNError(f"compress: max_bond is the MPO bond dimension; method {shown(method.name)} takes a "
                                 "budget (weights or fraction) instead")
         if isinstance(max_bond, bool) or not isinstance(max_bond, numbers.Integral) or max_bond < 1:
-            raise QBoostTNError(f"compress: max_bond must be an int >= 1, got {max_bond!r}")
+            raise QBoostTNError(f"compress: max_bond must be an int >= 1, got {shown(max_bond)}")
 
 
 def compress(model, layers=None, method="mpo", budget=None, *, max_bond=None, inplace=False, **options):
@@ -215,9 +217,9 @@ def compress(model, layers=None, method="mpo", budget=None, *, max_bond=None, in
         try:
             new, info = method.compress_module(module, _layer_budget(budget, max_bond, before), name)
         except QBoostTNError as exc:
-            raise QBoostTNError(f"layer {name!r}: {exc}") from exc
+            raise QBoostTNError(f"layer {shown(name)}: {exc}") from exc
         except ValueError as exc:  # the factorisation's own checks (bad modes, NaN weights, ...)
-            raise QBoostTNError(f"layer {name!r}: {exc}") from exc
+            raise QBoostTNError(f"layer {shown(name)}: {exc}") from exc
         replace_module(model, name, new)
         after = info.pop("params_after")
         rows.append({"layer": name, "method": method.name, "module": type(module).__name__,

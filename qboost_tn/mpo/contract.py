@@ -13,6 +13,8 @@ import math
 import torch
 import torch.nn.functional as F
 
+from .._text import shown
+
 FORWARD_MODES = ("auto", "factorized", "reconstructed")
 # FLOP-equivalents charged per element an intermediate sweep step writes (its output and, but for the last step,
 # the transposed copy). Measured on the project's 2-core CPU with benchmarks/mpo_speed.py and the Bank Marketing
@@ -113,7 +115,7 @@ def plan(in_modes, out_modes, bonds, batch, mode="auto"):
     elif mode == "auto":
         candidates = list(_partitions(n)) if n <= 12 else [tuple((k, k + 1) for k in range(n)), ((0, n),)]
     else:
-        raise ValueError(f"unknown forward mode {mode!r}; use one of {FORWARD_MODES}")
+        raise ValueError(f"unknown forward mode {shown(mode)}; use one of {FORWARD_MODES}")
     best = min(candidates, key=cost)
     return best, plan_cost(in_modes, out_modes, bonds, batch, best)[0]
 

@@ -30,6 +30,7 @@ from .contract import reconstruct
 from .layer import FactorisedCounts, load_decomposition
 from .shapes import clip_bonds, core_shapes, tensorize_shape
 from .ttsvd import bond_for_fraction, tt_svd
+from .._text import shown
 
 
 def _check_conv(conv, who):
@@ -38,7 +39,7 @@ def _check_conv(conv, who):
     if conv.groups != 1:
         raise QBoostTNError(f"{who}: grouped convolutions (groups={conv.groups}) are not supported")
     if conv.padding_mode != "zeros":
-        raise QBoostTNError(f"{who}: padding_mode {conv.padding_mode!r} is not supported, only 'zeros'")
+        raise QBoostTNError(f"{who}: padding_mode {shown(conv.padding_mode)} is not supported, only 'zeros'")
     if not torch.isfinite(conv.weight).all() or (conv.bias is not None and not torch.isfinite(conv.bias).all()):
         raise QBoostTNError(f"{who}: the layer's weight or bias contains NaN or inf")
 

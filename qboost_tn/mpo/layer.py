@@ -12,6 +12,7 @@ from torch import nn
 from .contract import FORWARD_MODES, mpo_matmul, plan, reconstruct
 from .shapes import clip_bonds, core_shapes, factorize, n_core_params, tensorize_shape
 from .ttsvd import bond_for_fraction, tt_svd
+from .._text import shown
 
 
 class FactorisedCounts:
@@ -81,7 +82,7 @@ class MPOLinear(FactorisedCounts, nn.Module):
         if int(in_features) < 1 or int(out_features) < 1:
             raise ValueError(f"MPOLinear: sizes must be >= 1, got {in_features} -> {out_features}")
         if forward_mode not in FORWARD_MODES:
-            raise ValueError(f"MPOLinear: unknown forward_mode {forward_mode!r}; use one of {FORWARD_MODES}")
+            raise ValueError(f"MPOLinear: unknown forward_mode {shown(forward_mode)}; use one of {FORWARD_MODES}")
         self.in_features, self.out_features = int(in_features), int(out_features)
         self.in_modes, self.out_modes = tensorize_shape(self.in_features, self.out_features, n_cores, in_modes,
                                                         out_modes, pattern)

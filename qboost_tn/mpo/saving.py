@@ -16,6 +16,7 @@ import torch
 from torch.nn.utils import parametrize
 
 from .._io import atomic_path, write_json
+from .._text import shown
 from ..errors import ModelFileError, QBoostTNError
 from ._checks import (low_rank_size, mpo_conv_size, mpo_linear_size, read_layer_config, read_state,
                       tucker_conv_size)
@@ -82,7 +83,7 @@ def mpo_config(model) -> dict:
     config = {}
     for name, module in model.named_modules():
         if type(module).__module__.startswith("torch.ao.nn.quantized"):
-            raise QBoostTNError(f"layer {name!r} is int8-quantised ({type(module).__name__}): its packed parameters "
+            raise QBoostTNError(f"layer {shown(name)} is int8-quantised ({type(module).__name__}): its packed parameters "
                                 "only pickle restores; save the model before quantising it")
         for kind, saved in SAVED_LAYERS.items():
             if saved.holds(module):
@@ -103,9 +104,9 @@ def restore_mpo_layers(skeleton, config: dict):
         try:
             module = skeleton.get_submodule(name)
         except AttributeError as exc:
-            raise QBoostTNError(f"the model has no layer {name!r} to hold the saved MPO layer") from exc
+            raise QBoostTNError(f"the model has no layer {shown(name)} to hold the saved MPO layer") from exc
         if kind not in SAVED_LAYERS:
-            raise QBoostTNError(f"layer {name!r}: unknown saved layer type {kind!r}")
+            raise QBoostTNError(f"layer {shown(name)}: unknown saved layer type {shown(kind)}")
         new = SAVED_LAYERS[kind].build(layer_config, module)
         if new is not module:
             replace_module(skeleton, name, new)

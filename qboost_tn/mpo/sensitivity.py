@@ -21,6 +21,7 @@ from ..errors import QBoostTNError
 from .conv import MPOConv2d
 from .entanglement import bond_spectra, entropy
 from .layer import MPOLinear
+from .._text import shown
 
 
 def mpo_layer(module, max_bond=None, **options):
@@ -87,7 +88,7 @@ def layer_sensitivity(model, data, test, layers, max_bonds=(1, 2, 4, 8), retrain
     modules = dict(model.named_modules())
     for name in layers:
         if not isinstance(modules.get(name), (nn.Linear, nn.Conv2d)) or not name:
-            raise QBoostTNError(f"layer_sensitivity: {name!r} is not an nn.Linear or nn.Conv2d of the model")
+            raise QBoostTNError(f"layer_sensitivity: {shown(name)} is not an nn.Linear or nn.Conv2d of the model")
     rows, bond_rows = [], []
     for name in layers:
         dense = modules[name]

@@ -5,6 +5,8 @@ import math
 
 import numpy as np
 
+from .._text import shown
+
 PATTERNS = ("balanced", "ascending", "descending", "pow2")
 
 
@@ -74,7 +76,7 @@ def factorize(size: int, n_cores: int, pattern="balanced") -> tuple[int, ...]:
                              f"{size} features of the layer")
         return modes
     if pattern not in PATTERNS:
-        raise ValueError(f"factorize: unknown pattern {pattern!r}; use one of {PATTERNS} or a tuple of modes")
+        raise ValueError(f"factorize: unknown pattern {shown(pattern)}; use one of {PATTERNS} or a tuple of modes")
     if pattern == "pow2":
         padded = 1 << (size - 1).bit_length()
         return tuple(_balanced(padded, n_cores))

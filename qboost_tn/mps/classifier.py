@@ -13,6 +13,8 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ..eval.weight_maps import reshape_maps
 from ..persistence import register_model_class
 from .feature_maps import FEATURE_MAPS
+from .._numeric import inverse_ranges
+from .._text import shown
 
 # Learning rates that work for each method with the default batch sizes (measured on MNIST 14x14 and the
 # 8x8 digits): Adam on all cores, plain gradient descent on the merged bond tensor of the sweeps.
@@ -127,7 +129,7 @@ class MPSClassifier(ClassifierMixin, BaseEstimator):
         self.classes_, y_idx = np.unique(y, return_inverse=True)
         if len(self.classes_) < 2:
             raise ValueError(f"MPSClassifier needs samples of at least 2 classes; y holds only class "
-                             f"{self.classes_[0]!r}")
+                             f"{shown(self.classes_[0])}")
         n_features = X.shape[1]
         label_site = n_features // 2 if self.label_site == "center" else self.label_site
         if label_site >= n_features:
@@ -137,7 +139,7 @@ class MPSClassifier(ClassifierMixin, BaseEstimator):
         lo, hi = X.min(axis=0), X.max(axis=0)
         # A constant feature maps to 0 (a fixed local vector), contributing nothing to tell classes apart.
         self.data_min_ = lo
-        self.data_scale_ = np.divide(1.0, hi - lo, out=np.zeros_like(lo), where=hi > lo)
+        self.data_scale_ = inverse_ranges(lo, hi, getattr(self, "feature_names_in_", None))
 
         seed = int(np.random.default_rng(
             self.random_state if isinstance(self.random_state, (int, np.integer)) else None).integers(2 ** 62)

@@ -14,6 +14,7 @@ import numbers
 import torch
 
 from ..errors import QBoostTNError
+from .._text import shown
 
 
 def as_generator(seed) -> torch.Generator:
@@ -21,7 +22,7 @@ def as_generator(seed) -> torch.Generator:
     if isinstance(seed, torch.Generator):
         return seed
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= int(seed) < 2 ** 63:
-        raise QBoostTNError(f"seed must be an int in [0, 2**63) or a torch.Generator, got {seed!r}")
+        raise QBoostTNError(f"seed must be an int in [0, 2**63) or a torch.Generator, got {shown(seed)}")
     return torch.Generator().manual_seed(int(seed))
 
 

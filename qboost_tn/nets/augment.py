@@ -13,6 +13,7 @@ import torch
 from torch.nn import functional as F
 
 from ..errors import QBoostTNError
+from .._text import shown
 
 
 class RandomShift:
@@ -36,7 +37,7 @@ class RandomShift:
 
     def __init__(self, max_shift=2):
         if isinstance(max_shift, bool) or not isinstance(max_shift, int) or max_shift < 0:
-            raise QBoostTNError(f"RandomShift: max_shift must be an int >= 0, got {max_shift!r}")
+            raise QBoostTNError(f"RandomShift: max_shift must be an int >= 0, got {shown(max_shift)}")
         self.max_shift = max_shift
 
     def __repr__(self):

@@ -23,6 +23,8 @@ from tqdm.auto import tqdm
 from ..errors import QBoostTNError
 from ..eval.metrics import macro_auc as shared_macro_auc
 from ._random import as_generator, drawing_from
+from .._numeric import check_float32
+from .._text import shown
 
 SCHEDULES = (None, "plateau", "cosine")
 
@@ -36,6 +38,7 @@ def _arrays(data):
 
 
 def _tensor(X):
+    check_float32(X)  # a float32 copy would hold inf (and warn) instead
     return torch.as_tensor(np.asarray(X, dtype=np.float32))
 
 
@@ -141,9 +144,9 @@ def fit(model, data, epochs=200, batch_size=128, lr=1e-3, weight_decay=0.0, pati
         ``attrs["best_epoch"]`` is the restored epoch, ``attrs["epochs"]`` the number run.
     """
     if monitor not in ("loss", "metric"):
-        raise QBoostTNError(f"fit: monitor must be 'loss' or 'metric', got {monitor!r}")
+        raise QBoostTNError(f"fit: monitor must be 'loss' or 'metric', got {shown(monitor)}")
     if schedule not in SCHEDULES:
-        raise QBoostTNError(f"fit: schedule must be one of {SCHEDULES}, got {schedule!r}")
+        raise QBoostTNError(f"fit: schedule must be one of {SCHEDULES}, got {shown(schedule)}")
     if not 0.0 <= distill <= 1.0 or temperature <= 0:
         raise QBoostTNError(f"fit: need 0 <= distill <= 1 and temperature > 0, got {distill}, {temperature}")
     X_tr, y_tr, X_va, y_va = _arrays(data)
@@ -152,7 +155,7 @@ def fit(model, data, epochs=200, batch_size=128, lr=1e-3, weight_decay=0.0, pati
     X_tr, y_tr = _tensor(X_tr), torch.as_tensor(np.asarray(y_tr))
     X_va_t, y_va_t, y_va = _tensor(X_va), torch.as_tensor(np.asarray(y_va)), np.asarray(y_va)
     if augment is not None and not callable(augment):
-        raise QBoostTNError(f"fit: augment must be a callable (X_batch, generator) -> X_batch, got {augment!r}")
+        raise QBoostTNError(f"fit: augment must be a callable (X_batch, generator) -> X_batch, got {shown(augment)}")
     def teacher_logits(X):
         return torch.as_tensor(scores(teacher, X)).reshape(len(X), -1)
 

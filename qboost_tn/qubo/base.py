@@ -15,6 +15,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from . import solvers
 from .parallel import EXECUTORS, run_tasks
 from .solvers import solve
+from .._text import shown
 
 
 # Fitted attributes every annealed learner's saved model carries (qboost_tn.persistence).
@@ -95,7 +96,7 @@ class AnnealedClassifier(ClassifierMixin, BaseEstimator):
         classes = np.unique(y)
         if len(classes) < 2:
             raise ValueError(f"{type(self).__name__} needs samples of at least 2 classes; y holds only "
-                             f"class {classes[0].item()!r}")  # 1, not np.int64(1)
+                             f"class {shown(classes[0].item())}")  # 1, not np.int64(1)
         self.classes_ = classes
         tasks = classes[1:] if len(classes) == 2 else classes
         targets = np.where(y[None, :] == tasks[:, None], 1.0, -1.0)

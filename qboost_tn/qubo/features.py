@@ -40,6 +40,9 @@ import math
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from .._numeric import rbf_gamma
+from .._text import shown
+
 FEATURE_MAPS = ("identity", "rff", "nystroem", "patches", "trees")
 PATCH_SIZE = 5
 POOL = 2  # pooling regions per image side: four quadrants
@@ -85,12 +88,11 @@ def fit_map(kind, U, *, n_components, bandwidth, rng, image_shape=None, y=None) 
     if kind == "trees":
         return _fit_trees(U, y, n_trees=max(1, n_components // 2**TREE_DEPTH), rng=rng)
     if kind == "rff":
-        sigma = bandwidth * median_distance(U, rng)
+        sigma, _ = rbf_gamma(bandwidth, median_distance(U, rng), kind)
         return {"map_weights_": rng.normal(0.0, 1.0 / sigma, size=(p_in, n_components)),
                 "map_offsets_": rng.uniform(0.0, 2.0 * np.pi, size=n_components)}
     if kind == "nystroem":
-        sigma = bandwidth * median_distance(U, rng)
-        gamma = 1.0 / (2.0 * sigma**2)
+        _, gamma = rbf_gamma(bandwidth, median_distance(U, rng), kind)
         # At most one basis row per training row: more would only repeat rows.
         basis = U[rng.choice(n, min(n_components, n), replace=False)]
         K = _rbf(basis, basis, gamma)
@@ -115,7 +117,7 @@ def fit_map(kind, U, *, n_components, bandwidth, rng, image_shape=None, y=None) 
         sample = live[rng.choice(len(live), min(len(live), 4000), replace=False)]
         return {"map_weights_": filters.T, "map_offsets_": np.median(sample @ filters.T, axis=0),
                 "map_image_shape_": [height, width]}
-    raise ValueError(f"unknown feature map {kind!r}; use one of {list(FEATURE_MAPS)}")
+    raise ValueError(f"unknown feature map {shown(kind)}; use one of {list(FEATURE_MAPS)}")
 
 
 def apply_map(kind, state, U) -> np.ndarray:
@@ -133,7 +135,7 @@ def apply_map(kind, state, U) -> np.ndarray:
                                for i in range(0, max(len(U), 1), _CHUNK)])[:len(U)]
     if kind == "trees":
         return np.hstack([U, _leaf_indicators(U, state)])
-    raise ValueError(f"unknown feature map {kind!r}; use one of {list(FEATURE_MAPS)}")
+    raise ValueError(f"unknown feature map {shown(kind)}; use one of {list(FEATURE_MAPS)}")
 
 
 def mean_gradient(kind, state, U, A) -> np.ndarray:
@@ -176,7 +178,7 @@ def mean_gradient(kind, state, U, A) -> np.ndarray:
                     image[dy:dy + active.shape[0], dx:dx + active.shape[1]] += local[:, :, dy * PATCH_SIZE + dx]
             grads.append(image.ravel())
         return np.array(grads)
-    raise ValueError(f"unknown feature map {kind!r}; use one of {list(FEATURE_MAPS)}")
+    raise ValueError(f"unknown feature map {shown(kind)}; use one of {list(FEATURE_MAPS)}")
 
 
 def _fit_trees(U, y, n_trees, rng) -> dict:

@@ -26,6 +26,8 @@ from numbers import Integral
 import dimod
 import numpy as np
 
+from .._text import shown
+
 # least_squares_problem(form="auto") uses the factored form when features outnumber the samples by this
 # factor. It is the smaller form from P > N on, and building it is cheaper (no P × P product, no symmetry
 # check over P² entries); its warm start costs one N × N factorisation instead of a P × P one (at P = 1,600,
@@ -41,7 +43,7 @@ FORMS = ("auto", "dense", "factored")
 def check_count(value, name) -> int:
     """``value`` as an int >= 1, or a ValueError naming ``name``."""
     if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
-        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+        raise ValueError(f"{name} must be an integer >= 1, got {shown(value)}")
     return int(value)
 
 
@@ -298,9 +300,9 @@ def least_squares_problem(X, y, *, scale, lam, regularizer, n_layers, curvature=
     dimod sampler).
     """
     if form not in FORMS:
-        raise ValueError(f"unknown form {form!r}; use one of {list(FORMS)}")
+        raise ValueError(f"unknown form {shown(form)}; use one of {list(FORMS)}")
     if regularizer not in ("squared", "linear"):
-        raise ValueError(f"unknown regularizer {regularizer!r}; use 'squared' or 'linear'")
+        raise ValueError(f"unknown regularizer {shown(regularizer)}; use 'squared' or 'linear'")
     v, Xc, yc = _centred(X, y, sample_weight)
     if curvature is None:
         curvature = feature_curvature(Xc)

@@ -28,6 +28,8 @@ import time
 from joblib import effective_n_jobs
 from tqdm.auto import tqdm
 
+from .._text import shown
+
 EXECUTORS = ("serial", "processes", "dask")
 # How often a worker without PR_SET_PDEATHSIG checks that its parent is alive.
 PARENT_POLL_SECONDS = 0.5
@@ -104,7 +106,7 @@ def check_executor(executor) -> None:
         return
     if isinstance(executor, cf.Executor):
         return
-    raise ValueError(f"unknown executor {executor!r}; use None, {list(EXECUTORS)}, a dask.distributed.Client "
+    raise ValueError(f"unknown executor {shown(executor)}; use None, {list(EXECUTORS)}, a dask.distributed.Client "
                      "or a concurrent.futures.Executor")
 
 

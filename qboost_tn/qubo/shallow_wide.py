@@ -11,13 +11,13 @@ from sklearn.utils._param_validation import Interval, InvalidParameterError, Str
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ..errors import DataError
 from ..eval.weight_maps import reshape_maps
 from ..persistence import register_model_class
 from .base import PERSISTED_COMMON, AnnealedClassifier
 from .features import FEATURE_MAPS, apply_map, fit_map, mean_gradient
 from .model import feature_curvature, least_squares_problem, ridge_weights
 from .solvers import DEFAULT_SOLVER
+from .._numeric import inverse_ranges
 
 REGULARIZERS = ("squared", "linear")
 AUTO_K_QUANTILE = 0.95
@@ -203,16 +203,8 @@ class ShallowWideClassifier(AnnealedClassifier):
 
     def _minmax(self, X):
         """(min, 1 / range) of each training column (scale 0 for constant columns)."""
-        span = self._span(X)
-        bad = np.flatnonzero(~np.isfinite(span))
-        if bad.size:
-            j = int(bad[0])
-            names = getattr(self, "feature_names_in_", None)
-            name = f"feature {names[j]!r} (column {j})" if names is not None else f"feature column {j}"
-            raise DataError(f"{name} spans {X[:, j].min():g} to {X[:, j].max():g}: its range overflows float64, "
-                            "so it cannot be scaled; rescale or drop it")
-        scale = np.divide(1.0, span, out=np.zeros_like(span), where=span > 0)
-        return X.min(axis=0), scale
+        lo = X.min(axis=0)
+        return lo, inverse_ranges(lo, X.max(axis=0), getattr(self, "feature_names_in_", None))
 
     @staticmethod
     def _apply_scaling(X, lo, scale, z2m1):

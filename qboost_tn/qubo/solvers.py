@@ -33,6 +33,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import QBoostTNError
+from .._text import shown
 from .protocol import LayeredSolver
 
 # The one place the project's default solver is named: the compiled annealer over the layer sums, more than
@@ -169,11 +170,12 @@ def register_solver(name: str, factory, *, replace: bool = False) -> None:
     replace : bool, default=False
     """
     if not isinstance(name, str) or not name.strip():
-        raise QBoostTNError(f"register_solver: name must be a non-empty string, got {name!r}")
+        raise QBoostTNError(f"register_solver: name must be a non-empty string, got {shown(name)}")
     if not callable(factory):
-        raise QBoostTNError(f"register_solver: factory for {name!r} must be callable, got {type(factory).__name__}")
+        raise QBoostTNError(f"register_solver: factory for {shown(name)} must be callable, "
+                            f"got {type(factory).__name__}")
     if name in SOLVERS and not replace:
-        raise QBoostTNError(f"register_solver: {name!r} is already registered (pass replace=True to replace it)")
+        raise QBoostTNError(f"register_solver: {shown(name)} is already registered (pass replace=True to replace it)")
     SOLVERS[name] = factory
 
 
@@ -181,7 +183,7 @@ def check_solver(solver) -> None:
     """Raise a clear error unless ``solver`` is a registered name, a :class:`LayeredSolver` or a dimod sampler."""
     if isinstance(solver, str):
         if solver not in SOLVERS:
-            raise QBoostTNError(f"unknown solver {solver!r}; use one of {sorted(SOLVERS)}, a registered name "
+            raise QBoostTNError(f"unknown solver {shown(solver)}; use one of {sorted(SOLVERS)}, a registered name "
                          "(register_solver), a LayeredSolver or a dimod.Sampler instance")
         return
     if isinstance(solver, LayeredSolver):
@@ -203,7 +205,8 @@ def get_solver(solver) -> LayeredSolver:
 
     if isinstance(obj, dimod.Sampler):
         return DimodLayeredSolver(obj)
-    raise QBoostTNError(f"solver {solver!r}: its factory returned {type(obj).__name__}, neither a LayeredSolver nor a "
+    raise QBoostTNError(f"solver {shown(solver)}: its factory returned {type(obj).__name__}, "
+                        "neither a LayeredSolver nor a "
                  "dimod.Sampler")
 
 

@@ -20,6 +20,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
+from ..._text import shown
 from ..schema import AnyOf, Field, Int, Record
 
 #: scikit-learn's and joblib's ``n_jobs``: threads or workers, -1 every core, -2 all but one; 0 is no setting.
@@ -120,7 +121,7 @@ def register(kind: str, params: Record, family: str):
     ``family`` (one of :data:`FAMILIES`) groups the kind in reports: the best row of each family is marked.
     """
     if family not in FAMILIES:
-        raise ValueError(f"family must be one of {', '.join(FAMILIES)}, got {family!r}")
+        raise ValueError(f"family must be one of {', '.join(FAMILIES)}, got {shown(family)}")
 
     def deco(fit):
         ADAPTERS[kind] = Adapter(kind, fit, params, (fit.__doc__ or "").strip().splitlines()[0], family)

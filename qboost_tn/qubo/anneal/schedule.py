@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._text import shown
+
 # Random states whose typical move cost sets the hot end of the schedule.
 PROBE_STATES = 8
 # Off-diagonal couplings examined for the cold end when L = 1: all of them up to this many pairs (the MNIST
@@ -23,9 +25,9 @@ def check_beta_range(beta_range) -> tuple[float, float]:
     try:
         hot, cold = (float(b) for b in beta_range)
     except (TypeError, ValueError):
-        raise ValueError(f"beta_range must be a pair (hot, cold) of numbers, got {beta_range!r}") from None
+        raise ValueError(f"beta_range must be a pair (hot, cold) of numbers, got {shown(beta_range)}") from None
     if not (np.isfinite(hot) and np.isfinite(cold) and 0 < hot <= cold):
-        raise ValueError(f"beta_range must satisfy 0 < hot <= cold (finite), got {beta_range!r}")
+        raise ValueError(f"beta_range must satisfy 0 < hot <= cold (finite), got {shown(beta_range)}")
     return hot, cold
 
 
