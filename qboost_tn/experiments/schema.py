@@ -312,7 +312,7 @@ class Record(Spec):
         out, before = {}, len(errors)
         for key in value:
             if key in self.renamed and key not in self.fields:
-                errors.append(f"{join(path, key)}: renamed {self.renamed[key]!r}; write {self.renamed[key]}: instead")
+                errors.append(f"{join(path, key)}: renamed to '{self.renamed[key]}'; write {self.renamed[key]}: instead")
             elif key not in self.fields:
                 errors.append(f"{join(path, key)}: unknown key; expected one of: {', '.join(self.fields)}"
                               + _suggest(str(key), self.fields))
