@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._text import shown
+from ..._text import shown
 
 # Random states whose typical move cost sets the hot end of the schedule.
 PROBE_STATES = 8
