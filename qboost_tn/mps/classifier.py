@@ -11,6 +11,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .._memory import check_memory
 from ..persistence import register_model_class
 from . import core
 from .train import train_gradient, train_sweep
@@ -18,7 +19,8 @@ from .train import train_gradient, train_sweep
 # Learning rates that work for each method with the default batch sizes (measured on MNIST 14x14 and the
 # 8x8 digits): Adam on all cores, plain gradient descent on the merged bond tensor of the sweeps.
 DEFAULT_LEARNING_RATE = {"gradient": 1e-3, "sweep": 1.0}
-_PREDICT_BATCH = 8192  # rows contracted at once when predicting: bounds memory, not results
+_PREDICT_BATCH = 8192  # rows contracted at once when predicting: bounds memory, not results ...
+_PREDICT_BYTES = 256 << 20  # ... fewer when wide bonds make each row's contraction large
 
 
 class MPSClassifier(ClassifierMixin, BaseEstimator):
@@ -166,6 +168,35 @@ class MPSClassifier(ClassifierMixin, BaseEstimator):
         self.sensitivity_ = self._sensitivity(X, y_idx, generator)
         return self
 
+    def _check_loaded(self):
+        """What a model file could get wrong beyond its declared shapes (called by ``load_model``): the core
+        shape table must describe one chain over the features, with the label site's class axis, and account
+        for every stored number."""
+        shapes = self.core_shapes_
+        n_sites, d = self.n_features_in_, core.FEATURE_MAPS[self.feature_map](torch.zeros(1)).shape[-1]
+        if shapes.shape != (n_sites, 4):
+            raise ValueError(f"core_shapes_ has shape {shapes.shape}; expected ({n_sites}, 4), one row per feature")
+        if not 0 <= self.label_site_ < n_sites:
+            raise ValueError(f"label_site_ = {self.label_site_} is not a site of the {n_sites}-site chain")
+        label = np.arange(n_sites) == self.label_site_
+        chis = shapes[:, [0, 3]]
+        if (np.any(shapes < 1) or chis[0, 0] != 1 or chis[-1, 1] != 1 or np.any(chis[1:, 0] != chis[:-1, 1])
+                or np.any(shapes[:, 1] != d) or np.any(shapes[:, 2] != np.where(label, len(self.classes_), 1))):
+            raise ValueError(f"core_shapes_ does not describe a chain of (chi, {d}, 1 or {len(self.classes_)} "
+                             "classes at the label site, chi) cores whose bonds match and whose ends are 1")
+        size = sum(int(np.prod(row, dtype=object)) for row in shapes.tolist())
+        if size != self.core_data_.size:
+            raise ValueError(f"core_shapes_ accounts for {size:,} numbers; core_data_ holds {self.core_data_.size:,}")
+        for key in ("core_data_", "data_min_", "data_scale_"):
+            if not np.isfinite(getattr(self, key)).all():
+                raise ValueError(f"{key} holds NaN or inf")
+        check_memory(self._row_bytes(), "predicting one row with the stored cores")
+
+    def _row_bytes(self) -> int:
+        """Bytes one row's contraction works with at the widest core (float64): environment times core."""
+        shapes = self.core_shapes_
+        return 8 * 3 * int(max(row[1] * row[2] * max(row[0], row[3]) for row in shapes.tolist()))
+
     def _scale(self, X):
         return np.clip((X - self.data_min_) * self.data_scale_, 0.0, 1.0)
 
@@ -179,9 +210,10 @@ class MPSClassifier(ClassifierMixin, BaseEstimator):
         X = validate_data(self, X, dtype=np.float64, reset=False)
         cores = self.cores()
         out, logs = [], []
+        rows = max(1, min(_PREDICT_BATCH, _PREDICT_BYTES // self._row_bytes()))
         with torch.no_grad():
-            for start in range(0, len(X), _PREDICT_BATCH):
-                Phi = core.embed(torch.as_tensor(self._scale(X[start:start + _PREDICT_BATCH])), self.feature_map)
+            for start in range(0, len(X), rows):
+                Phi = core.embed(torch.as_tensor(self._scale(X[start:start + rows])), self.feature_map)
                 s, log_scale = core.scores(cores, self.label_site_, Phi)
                 out.append(s.numpy())
                 logs.append(log_scale.numpy())
@@ -274,6 +306,10 @@ def _entropies(row, cores, label_site):
 
 # Saved and loaded by the project's npz + JSON format (no pickle): the cores travel as one flat array and a
 # shape table, so every fitted attribute is an array or JSON.
+MPSClassifier._persisted_shapes = {
+    "classes_": ("classes",), "feature_names_in_": ("features",), "data_min_": ("features",),
+    "data_scale_": ("features",), "sensitivity_": ("classes", "features"), "core_shapes_": ("features", 4),
+}
 register_model_class(MPSClassifier, {
     "classes_": ("biufU", 1), "n_features_in_": int, "feature_names_in_": ("U", 1), "data_min_": ("f", 1),
     "data_scale_": ("f", 1), "core_data_": ("f", 1), "core_shapes_": ("i", 2), "label_site_": int,

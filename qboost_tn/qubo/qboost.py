@@ -139,6 +139,15 @@ class QBoostClassifier(AnnealedClassifier):
         "tree_offsets_": ("i", 1), "tree_depth_": ("i", 1), "n_trees_": int, "n_stumps_": int,
     }
 
+    # How the saved arrays' shapes relate (qboost_tn.persistence): N learners, the trees' nodes.
+    _persisted_shapes = {
+        "classes_": ("classes",), "feature_names_in_": ("features",), "energies_": ("tasks",),
+        "weights_": ("tasks", "N"), "selected_": ("tasks", "N"), "n_selected_": ("tasks",), "coef_": ("tasks", "N"),
+        "intercept_": ("tasks",), "thresholds_": ("tasks", "features"), "polarities_": ("tasks", "features"),
+        "tree_feature_": ("nodes",), "tree_threshold_": ("nodes",), "tree_left_": ("nodes",),
+        "tree_right_": ("nodes",), "tree_value_": ("nodes", "classes"), "tree_depth_": ("trees",),
+    }
+
     def __init__(self, weak_learners="trees", n_estimators=600, max_depth=None, depth_levels=3,
                  max_features="sqrt", splitter="random", subsample=0.8, selection="oob", validation_fraction=0.25,
                  n_layers=2, keep_fraction=0.5, lam=0.01, solver=DEFAULT_SOLVER, num_reads=None, num_sweeps=None,
@@ -285,6 +294,37 @@ class QBoostClassifier(AnnealedClassifier):
         except ValueError as exc:  # too few rows for the requested parts
             raise QBoostTNError(f"selection='holdout' cannot hold out {self.validation_fraction} of "
                                 f"{len(y)} rows: {exc}") from exc
+
+    def _check_loaded(self):
+        """What a model file could get wrong beyond its declared shapes (called by ``load_model``): the
+        dictionary's sizes against the parameters, every tree walkable (:meth:`TreeDictionary.check`), values
+        finite."""
+        if self._user_learners:
+            raise ValueError("a saved QBoostClassifier names its dictionary ('trees', 'stumps' or 'trees+stumps')")
+        trees = self.n_estimators if self.weak_learners in ("trees", "trees+stumps") else 0
+        stumps = self.n_features_in_ if self.weak_learners in ("stumps", "trees+stumps") else 0
+        if (self.n_trees_, self.n_stumps_) != (trees, stumps):
+            raise ValueError(f"n_trees_ = {self.n_trees_} and n_stumps_ = {self.n_stumps_}; "
+                             f"weak_learners={self.weak_learners!r} with n_estimators={self.n_estimators} gives "
+                             f"{trees} and {stumps}")
+        if self.coef_.shape[1] != trees + stumps:
+            raise ValueError(f"coef_ has {self.coef_.shape[1]} columns for {trees} trees and {stumps} stumps")
+        for count, names in ((trees, [f"tree_{n}_" for n in TreeDictionary.__dataclass_fields__]),
+                             (stumps, ["thresholds_", "polarities_"])):
+            wrong = [n for n in names if hasattr(self, n) != bool(count)]
+            if wrong:
+                raise ValueError(f"weak_learners={self.weak_learners!r}: the file {'lacks' if count else 'holds'} "
+                                 f"{wrong}")
+        if trees:
+            dictionary = self._trees
+            if dictionary.n_trees != trees:
+                raise ValueError(f"tree_offsets_ describes {dictionary.n_trees} trees; n_trees_ = {trees}")
+            dictionary.check(self.n_features_in_, len(self.classes_))
+        for key in ("coef_", "intercept_", "weights_", "thresholds_", "polarities_"):
+            if hasattr(self, key) and not np.isfinite(getattr(self, key)).all():
+                raise ValueError(f"{key} holds NaN or inf")
+        if np.any((self.coef_ != 0) & ~self.selected_):
+            raise ValueError("coef_ has non-zero weights on learners selected_ does not keep")
 
     def _count_params(self) -> int:
         n_user = len(self.weak_learners) if self._user_learners else 0

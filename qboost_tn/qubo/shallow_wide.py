@@ -14,7 +14,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ..errors import DataError
 from ..persistence import register_model_class
 from .base import PERSISTED_COMMON, AnnealedClassifier, reshape_maps
-from .features import FEATURE_MAPS, apply_map, fit_map, mean_gradient
+from .features import FEATURE_MAPS, MAP_STATE, apply_map, check_map, fit_map, mean_gradient
 from .model import feature_curvature, least_squares_problem, ridge_weights
 from .solvers import DEFAULT_SOLVER
 
@@ -182,6 +182,13 @@ class ShallowWideClassifier(AnnealedClassifier):
         "features_": str, "input_min_": ("f", 1), "input_scale_": ("f", 1), "input_gradients_": ("f", 2),
         "map_weights_": ("f", 2), "map_offsets_": ("f", 1), "map_components_": ("f", 2), "map_gamma_": float,
         "map_image_shape_": list, "map_nodes_": ("i", 2), "map_thresholds_": ("f", 2), "map_columns_": ("i", 1),
+    }
+    # How the saved arrays' shapes relate (qboost_tn.persistence): P is the width of the features z.
+    _persisted_shapes = {
+        "classes_": ("classes",), "feature_names_in_": ("features",), "energies_": ("tasks", "batches"),
+        "spins_": ("tasks", "batches", "layers", "P"), "layer_sums_": ("tasks", "P"), "coef_": ("tasks", "P"),
+        "intercept_": ("tasks",), "k_": ("tasks",), "data_min_": ("P",), "data_scale_": ("P",),
+        "input_min_": ("features",), "input_scale_": ("features",), "input_gradients_": ("tasks", "features"),
     }
     _MAP_STATE = ("map_weights_", "map_offsets_", "map_components_", "map_gamma_", "map_image_shape_", "map_nodes_",
                   "map_thresholds_", "map_columns_")
@@ -351,6 +358,34 @@ class ShallowWideClassifier(AnnealedClassifier):
         Xs = self._transform(self._check_X(X))
         scores = Xs @ self.coef_.T + self.intercept_
         return scores[:, 0] if len(self.classes_) == 2 else scores
+
+    def _check_loaded(self):
+        """What a model file could get wrong beyond its declared shapes (called by ``load_model``)."""
+        expected = self.features
+        if expected == "auto":
+            expected = "patches" if self.image_shape is not None else "identity"
+        if self.features_ != expected:
+            raise ValueError(f"features_ = {self.features_[:40]!r} but the parameters ask for {expected!r}")
+        state = self._map_state()
+        extra = sorted(set(state) - set(MAP_STATE[self.features_]))
+        if extra:
+            raise ValueError(f"features_={self.features_!r} keeps no {extra}")
+        scaling = [key for key in ("input_min_", "input_scale_", "input_gradients_") if hasattr(self, key)]
+        if (self.features_ == "identity") != (not scaling) or (scaling and len(scaling) < 3):
+            raise ValueError(f"features_={self.features_!r} {'needs' if scaling else 'keeps no'} input_min_, "
+                             "input_scale_ and input_gradients_")
+        P = check_map(self.features_, state, self.n_features_in_)
+        if self.coef_.shape[1] != P:
+            raise ValueError(f"coef_ has {self.coef_.shape[1]} columns; the {self.features_!r} map gives {P} "
+                             "features")
+        if self.spins_.shape[2] != self.n_layers:
+            raise ValueError(f"spins_ holds {self.spins_.shape[2]} layers; n_layers = {self.n_layers}")
+        if not np.all(np.abs(self.spins_) == 1):
+            raise ValueError("spins_ holds values other than -1 and +1")
+        for key in ("coef_", "intercept_", "k_", "layer_sums_", "data_min_", "data_scale_", "input_min_",
+                    "input_scale_", "input_gradients_"):
+            if hasattr(self, key) and not np.isfinite(getattr(self, key)).all():
+                raise ValueError(f"{key} holds NaN or inf")
 
     # -- exposing the model ------------------------------------------------------------------------------
     def problems(self, X, y):

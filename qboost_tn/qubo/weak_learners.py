@@ -78,6 +78,45 @@ class TreeDictionary:
             result[start:start + len(rows)] = value[node]
         return result
 
+    def check(self, n_features: int, n_classes: int) -> None:
+        """Raise ``ValueError`` unless these arrays are trees :meth:`outputs` can walk: every inner node's
+        children inside its own tree and strictly after it (so every walk ends within the tree), each leaf
+        pointing to itself, features in ``0 .. n_features - 1``, thresholds finite and values in [−1, 1].
+
+        A model file is data from anyone; one cycle would make :meth:`outputs` loop forever. All vectorised.
+        """
+        offsets = np.asarray(self.offsets)
+        n_nodes = len(self.feature)
+        for name in ("threshold", "left", "right"):
+            if len(getattr(self, name)) != n_nodes:
+                raise ValueError(f"tree_{name}_ has {len(getattr(self, name))} nodes, tree_feature_ {n_nodes}")
+        if self.value.shape != (n_nodes, n_classes):
+            raise ValueError(f"tree_value_ has shape {self.value.shape}; expected ({n_nodes}, {n_classes}): one "
+                             "row per node, one column per class")
+        if len(self.depth) != self.n_trees:
+            raise ValueError(f"tree_depth_ has {len(self.depth)} entries for {self.n_trees} trees")
+        if offsets.size < 2 or offsets[0] != 0 or offsets[-1] != n_nodes or np.any(np.diff(offsets) < 1):
+            raise ValueError(f"tree_offsets_ must rise strictly from 0 to the {n_nodes} nodes (each tree at least "
+                             "its root)")
+        node = np.arange(n_nodes)
+        end = np.repeat(offsets[1:], np.diff(offsets))  # one past the last node of each node's tree
+        feature, left, right = (np.asarray(a, dtype=np.int64) for a in (self.feature, self.left, self.right))
+        inner = feature >= 0
+        problems = {
+            "a feature index below -1 (leaf) or at least n_features_in_": (feature < -1) | (feature >= n_features),
+            "a child outside its own tree or not after its parent (a cycle)":
+                inner & ((left <= node) | (left >= end) | (right <= node) | (right >= end)),
+            "a leaf whose children are not itself": ~inner & ((left != node) | (right != node)),
+            "a non-finite threshold": ~np.isfinite(self.threshold),
+            "a value outside [-1, 1] or not finite": ~np.all((self.value >= -1) & (self.value <= 1), axis=1),
+        }
+        for what, bad in problems.items():
+            if bad.any():
+                first = int(np.argmax(bad))
+                tree = int(np.searchsorted(offsets, first, side="right")) - 1
+                raise ValueError(f"tree {tree} has {what} (node {first - offsets[tree]}, {int(bad.sum())} node(s) "
+                                 "in all); the file is corrupt or tampered")
+
     def to_attributes(self) -> dict:
         """The arrays under the fitted-attribute names an estimator stores them as (``tree_feature_``, ...)."""
         return {f"tree_{name}_": getattr(self, name) for name in self.__dataclass_fields__}
