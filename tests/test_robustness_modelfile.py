@@ -502,3 +502,74 @@ def test_shape_corruption_fuzz(saved, tmp_path_factory, data, kind, draw_data):
     arrays = draw_data.draw(shape_corruptions(arrays))
     path = _write(tmp_path_factory.mktemp("shapes") / "shapes.npz", meta, arrays)
     _loads_and_predicts_or_refuses(path, data[0][:20])
+
+
+# -- catalogue: item 7, compressed networks: every tensor's size checked against the skeleton first ----------------
+def _mlp():
+    import torch
+    from torch import nn
+
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 4))
+
+
+@pytest.fixture(scope="module")
+def compressed(tmp_path_factory):
+    from qboost_tn.mpo import compress, save_compressed
+
+    path = tmp_path_factory.mktemp("mpo") / "mpo.pt"
+    save_compressed(compress(_mlp(), layers=["0"], max_bond=2)[0], path)
+    return path
+
+
+def _compressed_variant(src: Path, dst: Path, edit_layer=None, state=None) -> Path:
+    import torch
+
+    config = json.loads(Path(f"{src}.mpo.json").read_text())
+    if edit_layer:
+        edit_layer(config["mpo_layers"]["0"])
+    Path(f"{dst}.mpo.json").write_text(json.dumps(config))
+    if state is None:
+        dst.write_bytes(src.read_bytes())
+    else:
+        torch.save(state, dst)
+    return dst
+
+
+def _big_bias(layer):
+    # Cores of a few thousand numbers, a bias of 2^29 float32 (2 GiB): what the cap on cores alone let through.
+    layer.update(in_features=16, out_features=1 << 29, in_modes=[4, 4], out_modes=[1 << 15, 1 << 14],
+                 max_bond=[1])
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="ru_maxrss is in KiB on Linux only")
+@pytest.mark.parametrize("edit, message", [
+    (_big_bias, "describe more than 268,435,456 numbers"),
+    (lambda layer: layer.update(out_features=1 << 27, out_modes=[1 << 14, 1 << 13, 1, 1]),
+     "is saved as 16 -> 134217728 features; the model's layer is 16 -> 16"),
+    (lambda layer: layer.update(in_features=32, in_modes=[2, 2, 2, 4]), "the model's layer is 16 -> 16"),
+    (lambda layer: layer.update(in_features=17), "within the products of in_modes and out_modes"),
+    (lambda layer: layer.update(bias="yes"), "bias should be true or false"),
+    (lambda layer: layer.update(in_modes=list(range(1, 10**5))), "in-modes"),
+])
+def test_compressed_layer_sizes_are_checked_before_building(compressed, tmp_path, edit, message):
+    from qboost_tn.mpo import load_compressed
+
+    path = _compressed_variant(compressed, tmp_path / "bad.pt", edit)
+    before = _peak_mib()
+    with pytest.raises(ModelFileError, match=re_escape(message)) as caught:
+        load_compressed(_mlp(), path)
+    assert _peak_mib() - before < 64
+    assert len(str(caught.value)) < 400
+
+
+def test_tensors_larger_than_the_skeleton_takes_are_refused_before_reading(compressed, tmp_path):
+    import torch
+
+    from qboost_tn.mpo import load_compressed
+
+    state = torch.load(compressed, weights_only=True)
+    state["2.bias"] = torch.zeros(1 << 20)
+    path = _compressed_variant(compressed, tmp_path / "fat.pt", state=state)
+    with pytest.raises(ModelFileError, match=r"bytes of tensors \(the model's take at most [\d,]+\)"):
+        load_compressed(_mlp(), path)
