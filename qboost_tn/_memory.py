@@ -49,10 +49,11 @@ def available_bytes() -> int:
 
 def parse_bytes(text: str) -> int:
     """``"8GiB"``, ``"500 MB"``, ``"1e9"`` -> bytes; a QBoostTNError for anything else."""
-    match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]*)?(?:[eE][0-9]+)?)\s*([A-Za-z]*)\s*", str(text)[:64])
+    text = str(text)
+    match = len(text) <= 64 and re.fullmatch(r"\s*([0-9]+(?:\.[0-9]*)?(?:[eE][0-9]+)?)\s*([A-Za-z]*)\s*", text)
     unit = match and match.group(2).lower()
     if not match or unit not in _UNITS or float(match.group(1)) * _UNITS[unit] < 1:
-        raise QBoostTNError(f"{LIMIT_ENV}={str(text)[:64]!r} is not a size: give bytes, or a number with a unit "
+        raise QBoostTNError(f"{LIMIT_ENV}={text[:64]!r} is not a size: give bytes, or a number with a unit "
                             "such as 8GiB or 500MB")
     return int(float(match.group(1)) * _UNITS[unit])
 

@@ -137,6 +137,7 @@ class MPSClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(f"label_site={label_site} is past the last of the {n_features} sites")
         if self.method == "sweep" and n_features < 2:
             raise ValueError("method='sweep' merges neighbouring sites and needs at least 2 features")
+        self._check_fits(len(X), n_features, len(self.classes_), label_site)
         lo, hi = X.min(axis=0), X.max(axis=0)
         # A constant feature maps to 0 (a fixed local vector), contributing nothing to tell classes apart.
         self.data_min_ = lo
@@ -167,6 +168,23 @@ class MPSClassifier(ClassifierMixin, BaseEstimator):
         self.history_ = {key: [row[key] for row in history] for key in history[0]}
         self.sensitivity_ = self._sensitivity(X, y_idx, generator)
         return self
+
+    def _check_fits(self, n_samples, n_sites, n_classes, label_site):
+        """Refuse a ``max_bond`` whose cores and training would not fit in memory, before allocating them:
+        the cores (float32) with Adam's two moments and the gradient, and the contraction's working memory:
+        per batch row an environment and its product with a core at every bond ("gradient"), or the merged
+        two-site tensor, its SVD and every row's environment at every bond ("sweep")."""
+        d = core.FEATURE_MAPS[self.feature_map](torch.zeros(1)).shape[-1]
+        chis = core.bond_dims(n_sites, d, self.max_bond)
+        params = sum(a * d * b for a, b in zip(chis[:-1], chis[1:]))
+        params += (n_classes - 1) * chis[label_site] * d * chis[label_site + 1]
+        if self.method == "gradient":
+            work = 4 * params + 3 * min(self.batch_size, n_samples) * (d + 1) * sum(chis)
+        else:
+            work = 2 * params + 5 * d * d * n_classes * max(chis) ** 2 + n_samples * sum(chis)
+        check_memory(4 * work, f"MPSClassifier(max_bond={self.max_bond}, method={self.method!r}) on {n_sites} "
+                               f"features ({params:,} parameters)",
+                     "lower max_bond (a bond k sites from an end is at most min(max_bond, d^k) wide)")
 
     def _check_loaded(self):
         """What a model file could get wrong beyond its declared shapes (called by ``load_model``): the core

@@ -197,11 +197,23 @@ def _patch_rows(state, height, width) -> int:
     return max(1, min(_CHUNK, _CHUNK_BYTES // _patch_row_bytes(state["map_weights_"].shape[1], height, width)))
 
 
+def map_width(kind, n_rows, n_inputs, n_components) -> int:
+    """The number of features map ``kind`` of width ``n_components`` gives (at most, for ``"trees"``)."""
+    if kind == "identity":
+        return n_inputs
+    if kind == "nystroem":
+        return min(n_components, n_rows)
+    if kind == "patches":
+        return POOL**2 * max(1, n_components // POOL**2)
+    if kind == "trees":
+        return n_inputs + 2**TREE_DEPTH * max(1, n_components // 2**TREE_DEPTH)
+    return n_components
+
+
 def map_working_bytes(kind, n_rows, n_inputs, n_components, image_shape=None) -> int:
     """Bytes (float64) fitting map ``kind`` of width ``n_components`` on ``n_rows`` rows of ``n_inputs`` works
     with at its peak, besides the rows themselves: what a user's ``n_components`` decides."""
-    width = n_inputs + n_components if kind == "trees" else n_components
-    features = 8 * n_rows * width  # the mapped rows (the learner then holds a scaled copy too)
+    features = 8 * n_rows * map_width(kind, n_rows, n_inputs, n_components)  # the mapped rows
     if kind == "rff":
         return features + 8 * n_inputs * n_components
     if kind == "nystroem":

@@ -10,11 +10,13 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from .._memory import check_memory
 from ..errors import QBoostTNError
 from ..persistence import register_model_class
 from .base import PERSISTED_COMMON, AnnealedClassifier, reshape_maps
 from .qboost_model import fit_stumps, selection_moments, selection_problem, stump_outputs, uniform_gain
-from .solvers import DEFAULT_SOLVER
+from .model import check_bqm_size
+from .solvers import DEFAULT_SOLVER, DimodLayeredSolver, get_solver
 from .weak_learners import TreeDictionary, fit_tree_dictionary
 
 WEAK_LEARNERS = ("trees", "stumps", "trees+stumps")
@@ -259,6 +261,7 @@ class QBoostClassifier(AnnealedClassifier):
         if self._user_learners:
             self._check_user_learners()
         X, y, targets = self._validate_training_data(X, y)
+        self._check_fits(len(y), X.shape[1], len(targets))
         rng = np.random.default_rng(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         grow, select = np.arange(len(y)), np.arange(len(y))
         if self.selection == "holdout":
@@ -294,6 +297,19 @@ class QBoostClassifier(AnnealedClassifier):
         except ValueError as exc:  # too few rows for the requested parts
             raise QBoostTNError(f"selection='holdout' cannot hold out {self.validation_fraction} of "
                                 f"{len(y)} rows: {exc}") from exc
+
+    def _check_fits(self, n_rows, n_features, n_tasks):
+        """Refuse, before growing anything, a dictionary whose selection would not fit in memory: every task's
+        outputs (rows x learners) and the usable mask's copies, and per task the N x N moments and problem
+        (kept for all tasks), or a dense spin BQM of L x N variables when the solver takes one."""
+        N = ((len(self.weak_learners) if self._user_learners else 0)
+             + (self.n_estimators if self.weak_learners in ("trees", "trees+stumps") else 0)
+             + (n_features if self.weak_learners in ("stumps", "trees+stumps") else 0))
+        work = 8 * (n_tasks + 3) * n_rows * N + 8 * (2 * n_tasks + 1) * N * N
+        check_memory(work, f"{type(self).__name__} with a dictionary of {N:,} learners on {n_rows:,} rows and "
+                           f"{n_tasks} task(s)", "lower n_estimators")
+        if isinstance(get_solver(self.solver), DimodLayeredSolver):
+            check_bqm_size(int(self.n_layers) * N)
 
     def _check_loaded(self):
         """What a model file could get wrong beyond its declared shapes (called by ``load_model``): the

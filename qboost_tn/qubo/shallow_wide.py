@@ -14,9 +14,11 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ..errors import DataError
 from ..persistence import register_model_class
 from .base import PERSISTED_COMMON, AnnealedClassifier, reshape_maps
-from .features import FEATURE_MAPS, MAP_STATE, apply_map, check_map, fit_map, mean_gradient
-from .model import feature_curvature, least_squares_problem, ridge_weights
-from .solvers import DEFAULT_SOLVER
+from .._memory import check_memory
+from .features import (FEATURE_MAPS, MAP_STATE, apply_map, check_map, fit_map, map_width, map_working_bytes,
+                       mean_gradient)
+from .model import DENSE_MAX_BYTES, check_bqm_size, feature_curvature, least_squares_problem, ridge_weights
+from .solvers import DEFAULT_SOLVER, DimodLayeredSolver, get_solver
 
 REGULARIZERS = ("squared", "linear")
 AUTO_K_QUANTILE = 0.95
@@ -240,9 +242,7 @@ class ShallowWideClassifier(AnnealedClassifier):
         """Fit the feature map on training rows ``X`` (labels ``y``) and return their features."""
         for key in (*self._MAP_STATE, "input_min_", "input_scale_"):
             self.__dict__.pop(key, None)  # a refit with another map leaves nothing of the last one
-        self.features_ = self.features
-        if self.features == "auto":
-            self.features_ = "patches" if self.image_shape is not None else "identity"
+        self.features_ = self._map_kind()
         if self.features_ == "identity":
             return X
         self.input_min_, self.input_scale_ = self._minmax(X)
@@ -324,6 +324,7 @@ class ShallowWideClassifier(AnnealedClassifier):
         self
         """
         X, y, targets = self._validate_training_data(X, y)
+        self._check_fits(*X.shape, len(targets))
         weights = self._sample_weights(y, targets)
         Z = self._fit_map(X, y)
         self.data_min_, self.data_scale_, self.zero_to_minus_one_ = self._scaling(Z)
@@ -359,11 +360,31 @@ class ShallowWideClassifier(AnnealedClassifier):
         scores = Xs @ self.coef_.T + self.intercept_
         return scores[:, 0] if len(self.classes_) == 2 else scores
 
+    def _map_kind(self):
+        """The feature map ``features`` names (``"auto"`` resolved)."""
+        if self.features == "auto":
+            return "patches" if self.image_shape is not None else "identity"
+        return self.features
+
+    def _check_fits(self, n_rows, n_inputs, n_tasks):
+        """Refuse, before any work, what ``n_components`` and ``n_layers`` make too large for memory: the
+        feature map and the learner's scaled, centred copies of its features, each problem's ``Q`` (dense up
+        to ``DENSE_MAX_BYTES``, else factored), and a dense spin BQM when the solver takes one."""
+        kind = self._map_kind()
+        P = map_width(kind, n_rows, n_inputs, int(self.n_components))
+        work = (map_working_bytes(kind, n_rows, n_inputs, int(self.n_components), self.image_shape)
+                + 8 * 3 * n_rows * P + min(8 * P * P, DENSE_MAX_BYTES + 8 * P * n_rows)
+                + n_tasks * int(self.n_layers) * P)
+        width = "" if kind == "identity" else f", n_components={self.n_components}"
+        check_memory(work, f"{type(self).__name__}(features={kind!r}{width}) on {n_rows:,} x {n_inputs:,} inputs "
+                           f"({P:,} features)", "lower n_components, or use fewer rows (batch_size does not "
+                                                 "lower it: the features of all rows are formed)")
+        if isinstance(get_solver(self.solver), DimodLayeredSolver):
+            check_bqm_size(int(self.n_layers) * P)
+
     def _check_loaded(self):
         """What a model file could get wrong beyond its declared shapes (called by ``load_model``)."""
-        expected = self.features
-        if expected == "auto":
-            expected = "patches" if self.image_shape is not None else "identity"
+        expected = self._map_kind()
         if self.features_ != expected:
             raise ValueError(f"features_ = {self.features_[:40]!r} but the parameters ask for {expected!r}")
         state = self._map_state()
@@ -411,6 +432,8 @@ class ShallowWideClassifier(AnnealedClassifier):
         """
         params = self.get_params()
         params["batch_size"] = None
+        if len(np.shape(X)) == 2:  # the BQMs' size, from the parameters, before any map or problem is formed
+            check_bqm_size(int(self.n_layers) * map_width(self._map_kind(), *np.shape(X), int(self.n_components)))
         per_class = {key: probs[0].to_bqm() for key, probs in type(self)(**params).problems(X, y).items()}
         return next(iter(per_class.values())) if len(per_class) == 1 else per_class
 
