@@ -12,6 +12,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._memory import check_memory
+from .._sample_weight import positive_sample_weight
 from ..persistence import register_model_class
 from . import core
 from .train import train_gradient, train_sweep
@@ -123,11 +124,20 @@ class MPSClassifier(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ fitting
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
-        """Scale ``X`` to [0, 1] per feature, embed it and train the chain; returns ``self``."""
+    def fit(self, X, y, sample_weight=None):
+        """Scale ``X`` to [0, 1] per feature, embed it and train the chain; returns ``self``.
+
+        ``sample_weight`` (n_samples,), optional, weighs each row's cross-entropy (an integer weight counts
+        like that many copies of the row); rows of weight 0 are left out entirely, scaling included.
+        """
         X, y = validate_data(self, X, y, dtype=np.float64, ensure_min_samples=2)
         check_classification_targets(y)
         self.classes_, y_idx = np.unique(y, return_inverse=True)
+        keep, weights = positive_sample_weight(sample_weight, X)
+        if keep is not None:
+            X, y_idx = X[keep], y_idx[keep]
+        if weights is not None:
+            weights = torch.as_tensor(weights, dtype=torch.float32)
         if len(self.classes_) < 2:
             raise ValueError(f"MPSClassifier needs samples of at least 2 classes; y holds only class "
                              f"{self.classes_[0]!r}")
@@ -157,11 +167,12 @@ class MPSClassifier(ClassifierMixin, BaseEstimator):
         if self.method == "gradient":
             history = train_gradient(cores, label_site, Phi, target, n_epochs=self.n_epochs, learning_rate=lr,
                                      batch_size=self.batch_size, generator=generator, callback=_entropies,
-                                     verbose=bool(self.verbose))
+                                     verbose=bool(self.verbose), sample_weight=weights)
         else:
             history = train_sweep(cores, label_site, Phi, target, n_sweeps=self.n_epochs, learning_rate=lr,
                                   batch_size=self.batch_size, max_bond=self.max_bond, cutoff=self.cutoff,
-                                  generator=generator, callback=_entropies, verbose=bool(self.verbose))
+                                  generator=generator, callback=_entropies, verbose=bool(self.verbose),
+                                  sample_weight=weights)
         self.label_site_ = label_site
         self.core_data_, self.core_shapes_ = core.pack_cores(cores)
         self.n_params_ = int(self.core_data_.size)
@@ -280,6 +291,8 @@ class MPSClassifier(ClassifierMixin, BaseEstimator):
         maps = np.zeros((len(self.classes_), X.shape[1]))
         for c in range(len(self.classes_)):
             rows = np.flatnonzero(y_idx == c)[:max_rows]
+            if rows.size == 0:  # a class whose every row has weight 0: nothing to respond to
+                continue
             x = torch.as_tensor(self._scale(X[rows])).requires_grad_(True)
             s, _ = core.scores(cores, self.label_site_, core.embed(x, self.feature_map))
             grad, = torch.autograd.grad(s[:, c].sum(), x)

@@ -396,7 +396,13 @@ def _centred(X, y, sample_weight):
     return v, X - v @ X, y - v @ y
 
 
-def feature_curvature(Xc) -> float:
-    """Mean variance of centred features (1.0 when every feature is constant, so λ stays finite)."""
-    value = float(np.mean(np.asarray(Xc) ** 2)) if np.size(Xc) else 0.0
+def feature_curvature(Xc, sample_weight=None) -> float:
+    """Mean variance of centred features (1.0 when every feature is constant, so λ stays finite); with
+    ``sample_weight``, each row's square weighs by its share of the weights (``Xc`` centred on the weighted
+    means)."""
+    if sample_weight is None:
+        value = float(np.mean(np.asarray(Xc) ** 2)) if np.size(Xc) else 0.0
+    else:
+        v = np.asarray(sample_weight, dtype=np.float64)
+        value = float(np.mean(v @ np.asarray(Xc) ** 2) / v.sum()) if np.size(Xc) else 0.0
     return value if value > 0 else 1.0

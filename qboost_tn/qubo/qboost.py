@@ -222,7 +222,7 @@ class QBoostClassifier(AnnealedClassifier):
         predicted = classifier.predict(X)
         return np.where(predicted[:, None] == labels[None, :], 1.0, -1.0)
 
-    def _grow(self, X, y, targets, rng):
+    def _grow(self, X, y, targets, rng, sample_weight=None):
         """Fit the dictionary on (X, y); returns the (rows, N) mask of outputs the selection may use."""
         self.n_trees_ = self.n_estimators if self.weak_learners in ("trees", "trees+stumps") else 0
         self.n_stumps_ = X.shape[1] if self.weak_learners in ("stumps", "trees+stumps") else 0
@@ -233,12 +233,12 @@ class QBoostClassifier(AnnealedClassifier):
             trees, in_bag = fit_tree_dictionary(
                 X, y, self.classes_, n_estimators=self.n_estimators, depths=self._depths(),
                 max_features=self.max_features, splitter=self.splitter, subsample=self.subsample,
-                random_state=rng)
+                random_state=rng, sample_weight=sample_weight)
             for key, value in trees.to_attributes().items():
                 setattr(self, key, value)
             masks.append(~in_bag)
         if self.n_stumps_:
-            stumps = [fit_stumps(X, t) for t in targets]
+            stumps = [fit_stumps(X, t, sample_weight=sample_weight) for t in targets]
             self.thresholds_ = np.array([s[0] for s in stumps])
             self.polarities_ = np.array([s[1] for s in stumps])
             masks.append(np.ones((len(y), self.n_stumps_), dtype=bool))
@@ -246,13 +246,16 @@ class QBoostClassifier(AnnealedClassifier):
 
     # -- fitting -----------------------------------------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Grow the dictionary, then anneal each class's selection weights on outputs it did not memorise.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
         y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), optional
+            Weight of each row: in the trees' and stumps' fits and in every mean of the selection energy (and
+            the intercept). Rows of weight 0 are left out entirely.
 
         Returns
         -------
@@ -261,16 +264,20 @@ class QBoostClassifier(AnnealedClassifier):
         if self._user_learners:
             self._check_user_learners()
         X, y, targets = self._validate_training_data(X, y)
+        X, y, targets, row_weights = self._weighted_rows(X, y, targets, sample_weight)
         self._check_fits(len(y), X.shape[1], len(targets))
         rng = np.random.default_rng(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         grow, select = np.arange(len(y)), np.arange(len(y))
         if self.selection == "holdout":
             grow, select = self._holdout(y, rng)
-        usable = self._grow(X[grow], y[grow], targets[:, grow], rng)
+        usable = self._grow(X[grow], y[grow], targets[:, grow], rng,
+                            None if row_weights is None else row_weights[grow])
         if self.selection == "holdout":
             usable = np.ones((len(select), usable.shape[1]), dtype=bool)
         H = self._outputs(X[select])
-        moments = [selection_moments(H[:, k], targets[k, select], usable) for k in range(len(targets))]
+        select_weights = None if row_weights is None else row_weights[select]
+        moments = [selection_moments(H[:, k], targets[k, select], usable, select_weights)
+                   for k in range(len(targets))]
         N, L = H.shape[2], int(self.n_layers)
         scales = np.array([uniform_gain(G, r) / (self.keep_fraction * N) for G, r, *_ in moments])
         problems = [selection_problem(G, r, y_var, scale=c, lam=self.lam, n_layers=L)

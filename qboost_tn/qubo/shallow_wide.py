@@ -262,9 +262,13 @@ class ShallowWideClassifier(AnnealedClassifier):
         order = check_random_state(self.random_state).permutation(n_samples)
         return [np.sort(b) for b in np.array_split(order, math.ceil(n_samples / self.batch_size))]
 
-    def _build(self, Xs, targets, weights):
-        """(problems, per-task scales, batches) for scaled training data, ±1 targets and sample weights."""
-        curvature = feature_curvature(Xs - Xs.mean(axis=0))
+    def _build(self, Xs, targets, weights, row_weights=None):
+        """(problems, per-task scales, batches) for scaled training data, ±1 targets and sample weights (per task;
+        ``row_weights``: the user's ``sample_weight``, which also weighs the curvature unit)."""
+        if row_weights is None:
+            curvature = feature_curvature(Xs - Xs.mean(axis=0))
+        else:
+            curvature = feature_curvature(Xs - row_weights @ Xs / row_weights.sum(), row_weights)
         scales = self._scales(Xs, targets, weights, curvature)
         batches = self._batches(Xs.shape[0])
         problems = [least_squares_problem(Xs[b], t[b], scale=scale, lam=self.lam, regularizer=self.regularizer,
@@ -295,7 +299,7 @@ class ShallowWideClassifier(AnnealedClassifier):
     def _sample_weights(self, y, targets):
         """(n_tasks, n_samples) weights of each sample in each task's loss."""
         if self.class_weight is None:
-            return np.ones_like(targets)
+            return np.ones_like(targets, dtype=np.float64)
         if isinstance(self.class_weight, dict):
             for label, weight in self.class_weight.items():
                 if isinstance(weight, bool) or not isinstance(weight, Real) or not (math.isfinite(weight) and weight > 0):
@@ -311,25 +315,32 @@ class ShallowWideClassifier(AnnealedClassifier):
 
     # -- fitting -----------------------------------------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Build one Ising problem per class (and batch), anneal them, and keep the best spins.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
         y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), optional
+            Weight of each row in the squared loss (and its bias), multiplying ``class_weight``'s. An integer
+            weight counts like that many copies of the row; rows of weight 0 are left out entirely (they set
+            no scaling and fit no feature map).
 
         Returns
         -------
         self
         """
         X, y, targets = self._validate_training_data(X, y)
+        X, y, targets, row_weights = self._weighted_rows(X, y, targets, sample_weight)
         self._check_fits(*X.shape, len(targets))
         weights = self._sample_weights(y, targets)
+        if row_weights is not None:
+            weights = weights * row_weights
         Z = self._fit_map(X, y)
         self.data_min_, self.data_scale_, self.zero_to_minus_one_ = self._scaling(Z)
         Xs = self._apply_scaling(Z, self.data_min_, self.data_scale_, self.zero_to_minus_one_)
-        problems, scales, batches = self._build(Xs, targets, weights)
+        problems, scales, batches = self._build(Xs, targets, weights, row_weights)
         spins, energies = self._solve(problems, desc=f"{type(self).__name__} solves")
         n_tasks, L, P = len(targets), int(self.n_layers), Xs.shape[1]
         self.spins_ = np.asarray(spins, dtype=np.int8).reshape(n_tasks, len(batches), L, P)

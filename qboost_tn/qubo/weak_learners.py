@@ -128,7 +128,7 @@ class TreeDictionary:
 
 
 def fit_tree_dictionary(X, y, classes, *, n_estimators, depths, max_features, splitter, subsample,
-                        random_state):
+                        random_state, sample_weight=None):
     """Grow ``n_estimators`` trees, cycling through ``depths``, each on its own random subset of the rows.
 
     Parameters
@@ -146,6 +146,8 @@ def fit_tree_dictionary(X, y, classes, *, n_estimators, depths, max_features, sp
     subsample : float in (0, 1)
         Fraction of the rows each tree is grown on, drawn without replacement.
     random_state : numpy.random.Generator
+    sample_weight : ndarray of shape (n_samples,), optional
+        Each tree weighs its rows by these (its leaves' class shares are weighted shares).
 
     Returns
     -------
@@ -165,7 +167,8 @@ def fit_tree_dictionary(X, y, classes, *, n_estimators, depths, max_features, sp
         depth = depths[t % len(depths)]
         tree = DecisionTreeClassifier(max_depth=depth, max_features=max_features, splitter=splitter,
                                       random_state=int(random_state.integers(np.iinfo(np.int32).max)))
-        tree.fit(X[rows], code[rows], check_input=False)
+        weights = None if sample_weight is None else np.ascontiguousarray(sample_weight[rows], dtype=np.float64)
+        tree.fit(X[rows], code[rows], sample_weight=weights, check_input=False)
         parts.append((_flatten(tree, len(classes)), 0 if depth is None else depth))
     return _concatenate(parts), in_bag
 
