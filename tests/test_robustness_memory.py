@@ -86,6 +86,21 @@ def test_layers_refuse_parameters_that_cannot_fit(build, message):
     _refused_at_once(build, message)
 
 
+def test_a_network_too_wide_to_train_is_refused():
+    from qboost_tn.nets import make_mlp
+
+    _refused_at_once(lambda: make_mlp(784, hidden=(10**6, 10**6)), r"make_mlp\(hidden=\(1000000, 1000000\)\)")
+
+
+@pytest.mark.parametrize("name, params, message", [
+    ("ShallowWideClassifier", {"num_reads": 10**9}, "ShallowWideClassifier"),
+    ("ShallowWideClassifier", {"num_sweeps": 10**12}, "ShallowWideClassifier"),
+    ("QBoostClassifier", {"n_estimators": 10, "num_reads": 10**9}, "dictionary of 10 learners"),
+])
+def test_annealing_budgets_that_cannot_fit_are_refused(digits, name, params, message):
+    _refused_at_once(lambda: _estimator(name, **params).fit(*digits), message)
+
+
 def test_an_mpo_convolution_is_checked_against_the_limit(monkeypatch):
     from qboost_tn.mpo.conv import MPOConv2d
 

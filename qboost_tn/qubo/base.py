@@ -116,6 +116,13 @@ class AnnealedClassifier(ClassifierMixin, BaseEstimator):
         targets = np.where(y[None, :] == tasks[:, None], 1.0, -1.0)
         return X, y, targets
 
+    def _solve_bytes(self, n_features) -> int:
+        """Bytes one solve's reads take at most (``num_reads`` and ``num_sweeps`` are a user's numbers): per
+        read the layer sums (int64) and energies' float copy, and the spins in the sample set and their
+        reordered copies; the β schedule holds one float per sweep."""
+        reads, sweeps = self.num_reads or 16, self.num_sweeps or 1000
+        return reads * (16 * n_features + 4 * int(self.n_layers) * n_features) + 8 * sweeps
+
     def _weighted_rows(self, X, y, targets, sample_weight):
         """(X, y, targets, weights) keeping the rows of positive ``sample_weight`` (weights None without one).
 

@@ -312,9 +312,9 @@ class QBoostClassifier(AnnealedClassifier):
         N = ((len(self.weak_learners) if self._user_learners else 0)
              + (self.n_estimators if self.weak_learners in ("trees", "trees+stumps") else 0)
              + (n_features if self.weak_learners in ("stumps", "trees+stumps") else 0))
-        work = 8 * (n_tasks + 3) * n_rows * N + 8 * (2 * n_tasks + 1) * N * N
+        work = 8 * (n_tasks + 3) * n_rows * N + 8 * (2 * n_tasks + 1) * N * N + self._solve_bytes(N)
         check_memory(work, f"{type(self).__name__} with a dictionary of {N:,} learners on {n_rows:,} rows and "
-                           f"{n_tasks} task(s)", "lower n_estimators")
+                           f"{n_tasks} task(s)", "lower n_estimators, or num_reads")
         if isinstance(get_solver(self.solver), DimodLayeredSolver):
             check_bqm_size(int(self.n_layers) * N)
 

@@ -385,11 +385,11 @@ class ShallowWideClassifier(AnnealedClassifier):
         P = map_width(kind, n_rows, n_inputs, int(self.n_components))
         work = (map_working_bytes(kind, n_rows, n_inputs, int(self.n_components), self.image_shape)
                 + 8 * 3 * n_rows * P + min(8 * P * P, DENSE_MAX_BYTES + 8 * P * n_rows)
-                + n_tasks * int(self.n_layers) * P)
+                + n_tasks * int(self.n_layers) * P + self._solve_bytes(P))
         width = "" if kind == "identity" else f", n_components={self.n_components}"
         check_memory(work, f"{type(self).__name__}(features={kind!r}{width}) on {n_rows:,} x {n_inputs:,} inputs "
                            f"({P:,} features)", "lower n_components, or use fewer rows (batch_size does not "
-                                                 "lower it: the features of all rows are formed)")
+                                                 "lower it: the features of all rows are formed), or num_reads")
         if isinstance(get_solver(self.solver), DimodLayeredSolver):
             check_bqm_size(int(self.n_layers) * P)
 
