@@ -171,6 +171,25 @@ def test_corrupt_trees_are_refused_on_load(saved, tmp_path, data, case):
         load_model(path)
 
 
+def test_a_tree_too_deep_to_walk_is_refused_at_once(saved, tmp_path):
+    """A chain of 50,000 nodes is a valid tree that every prediction would walk step by step (minutes for a
+    chain of millions); its depth is found by pointer jumping and refused."""
+    def edit(meta, arrays):
+        n, n_trees, n_classes = 50_000, len(arrays["tree_depth_"]), arrays["tree_value_"].shape[1]
+        chain = np.arange(1, n)
+        arrays.update(
+            tree_feature_=np.r_[np.zeros(n - 1, np.int32), -np.ones(n_trees, np.int32)],
+            tree_threshold_=np.zeros(n - 1 + n_trees),
+            tree_left_=np.r_[chain, np.arange(n - 1, n - 1 + n_trees)].astype(np.int32),
+            tree_right_=np.r_[chain, np.arange(n - 1, n - 1 + n_trees)].astype(np.int32),
+            tree_value_=np.zeros((n - 1 + n_trees, n_classes)),
+            tree_offsets_=np.r_[0, np.arange(n, n + n_trees)].astype(np.int64))
+    start = time.perf_counter()
+    with _deadline(20), pytest.raises(ModelFileError, match="tree 0 is 49,999 levels deep, more than the 10,000"):
+        load_model(_edited(saved["qboost"], tmp_path / "deep.npz", edit))
+    assert time.perf_counter() - start < 5
+
+
 def test_a_cycle_off_the_check_rows_path_is_refused_too(saved, tmp_path, data):
     """Every tree is checked, not only the nodes a row of zeros reaches: a cycle deep in the last tree."""
     def edit(meta, arrays):

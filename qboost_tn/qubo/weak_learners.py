@@ -16,6 +16,9 @@ from sklearn.tree import DecisionTreeClassifier
 
 # Rows of X evaluated at once by TreeDictionary.outputs: bounds the (rows x trees) node-index arrays.
 _CHUNK = 2048
+#: Deepest tree a loaded dictionary may hold: every prediction walks that many vectorised steps. Trees grown
+#: on real data stay far below (fully grown trees on 60,000 MNIST rows are a few dozen levels deep).
+MAX_DEPTH = 10_000
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,11 @@ class TreeDictionary:
                 tree = int(np.searchsorted(offsets, first, side="right")) - 1
                 raise ValueError(f"tree {tree} has {what} (node {first - offsets[tree]}, {int(bad.sum())} node(s) "
                                  "in all); the file is corrupt or tampered")
+        depth = _depths(node, left, right, inner)
+        if depth.size and depth.max() > MAX_DEPTH:
+            tree = int(np.searchsorted(offsets, int(np.argmax(depth)), side="right")) - 1
+            raise ValueError(f"tree {tree} is {int(depth.max()):,} levels deep, more than the {MAX_DEPTH:,} a "
+                             "prediction may walk; the file is corrupt or tampered")
 
     def to_attributes(self) -> dict:
         """The arrays under the fitted-attribute names an estimator stores them as (``tree_feature_``, ...)."""
@@ -125,6 +133,20 @@ class TreeDictionary:
     def from_attributes(cls, owner) -> "TreeDictionary":
         """The dictionary stored on ``owner`` by :meth:`to_attributes`."""
         return cls(**{name: getattr(owner, f"tree_{name}_") for name in cls.__dataclass_fields__})
+
+
+def _depths(node, left, right, inner) -> np.ndarray:
+    """Depth of every node (roots 0) of trees whose children follow their parents, by pointer jumping: about
+    log2(depth) vectorised steps, not one per level."""
+    parent = node.copy()
+    parent[left[inner]] = node[inner]
+    parent[right[inner]] = node[inner]
+    depth = (parent != node).astype(np.int64)
+    ancestor = parent
+    while np.any(ancestor != ancestor[ancestor]):
+        depth = depth + depth[ancestor]
+        ancestor = ancestor[ancestor]
+    return depth
 
 
 def fit_tree_dictionary(X, y, classes, *, n_estimators, depths, max_features, splitter, subsample,
