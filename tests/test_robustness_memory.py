@@ -75,13 +75,17 @@ def test_nystroem_width_is_capped_by_the_rows_so_a_large_n_components_fits(digit
     assert model.coef_.shape[1] == len(X)
 
 
+def _mpo(name, *args, **kwargs):
+    import qboost_tn.mpo as mpo
+
+    return lambda: getattr(mpo, name)(*args, **kwargs)
+
+
 @pytest.mark.parametrize("build, message", [
-    (lambda: __import__("qboost_tn.mpo", fromlist=["MPOLinear"]).MPOLinear(10**6, 10**6, max_bond=10**5),
-     r"MPOLinear\(1000000, 1000000, max_bond=\d+\)"),
-    (lambda: __import__("qboost_tn.mpo", fromlist=["MPOLinear"]).MPOLinear(10, 10**11), r"MPOLinear\(10, 100000000000"),
-    (lambda: __import__("qboost_tn.mpo.conv", fromlist=["TuckerConv2d"]).TuckerConv2d(10**6, 10**6, 3, rank=(10**6,) * 2),
-     r"TuckerConv2d\(1000000, 1000000"),
-])
+    (_mpo("MPOLinear", 10**6, 10**6, max_bond=10**5), r"MPOLinear\(1000000, 1000000, max_bond=\d+\)"),
+    (_mpo("MPOLinear", 10, 10**11), r"MPOLinear\(10, 100000000000"),
+    (_mpo("TuckerConv2d", 10**6, 10**6, 3, rank=(10**6,) * 2), r"TuckerConv2d\(1000000, 1000000"),
+], ids=["MPOLinear bond", "MPOLinear bias", "Tucker ranks"])
 def test_layers_refuse_parameters_that_cannot_fit(build, message):
     _refused_at_once(build, message)
 

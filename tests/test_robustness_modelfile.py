@@ -338,7 +338,8 @@ def test_an_extra_member_is_refused_before_it_is_inflated(saved, tmp_path):
 
 @pytest.mark.parametrize("members, message", [
     ({"coef_.npy": 3 << 30}, "member 'coef_' declares 3,221,225,472 bytes"),
-    ({"coef_.npy": 900 << 20, "intercept_.npy": 900 << 20, "k_.npy": 900 << 20}, r"its members declare 2,831,\d{3},\d{3} bytes together"),
+    ({"coef_.npy": 900 << 20, "intercept_.npy": 900 << 20, "k_.npy": 900 << 20},
+     r"its members declare 2,831,\d{3},\d{3} bytes together"),
     ({"__meta__.npy": 100 << 20}, "member '__meta__' declares"),
 ])
 def test_declared_sizes_are_refused_from_the_directory(saved, tmp_path, members, message):
