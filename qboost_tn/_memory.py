@@ -66,8 +66,17 @@ def memory_limit() -> int:
     return int(MEMORY_FRACTION * available_bytes())
 
 
+def shown(n) -> str:
+    """An integer a user gave (or one derived from it), for a message: ``1,000,000``, or its size in bits when
+    it is too large to print (a config may hold a number of thousands of digits)."""
+    n = int(n)
+    return f"{n:,}" if abs(n) < 10**15 else f"~2^{n.bit_length()}"
+
+
 def format_bytes(n: float) -> str:
     """``1.5 GiB``, ``12.0 MiB``, ``300 bytes``."""
+    if n >= 1 << 70:
+        return f"~2^{int(n).bit_length()} bytes"
     for unit, size in (("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
         if n >= size:
             return f"{n / size:.1f} {unit}"
@@ -89,4 +98,4 @@ def check_memory(nbytes, what: str, hint: str = "") -> None:
 
 
 __all__ = ["LIMIT_ENV", "MEMORY_FRACTION", "available_bytes", "check_memory", "format_bytes", "memory_limit",
-           "parse_bytes"]
+           "parse_bytes", "shown"]

@@ -53,13 +53,17 @@ def _estimator(name, **params):
 
 
 FIT_CASES = [
-    ("MPSClassifier", {"max_bond": 100_000}, r"MPSClassifier\(max_bond=100000, method='gradient'\) on 64 features"),
+    ("MPSClassifier", {"max_bond": 100_000}, r"MPSClassifier\(max_bond=100,000, method='gradient'\) on 64 features"),
     ("MPSClassifier", {"max_bond": 100_000, "method": "sweep"}, r"method='sweep'"),
-    ("ShallowWideClassifier", {"features": "rff", "n_components": 10**8}, r"features='rff', n_components=100000000"),
+    ("ShallowWideClassifier", {"features": "rff", "n_components": 10**8}, r"features='rff', n_components=100,000,000"),
     ("ShallowWideClassifier", {"features": "trees", "n_components": 10**9}, r"features='trees'"),
     ("ShallowWideClassifier", {"features": "patches", "n_components": 10**8}, r"features='patches'"),
     ("QBoostClassifier", {"n_estimators": 10**6}, r"dictionary of 1,000,000 learners"),
     ("QBoostClassifier", {"n_estimators": 10**5, "weak_learners": "trees+stumps"}, r"100,064 learners"),
+    # numbers of thousands of digits (a config can hold them) are described, not printed
+    ("MPSClassifier", {"max_bond": 10**5000}, r"max_bond=~2\^16610"),
+    ("ShallowWideClassifier", {"features": "rff", "n_components": 10**5000}, r"n_components=~2\^16610"),
+    ("QBoostClassifier", {"n_estimators": 10**5000}, r"dictionary of ~2\^16610 learners"),
 ]
 
 
@@ -93,7 +97,8 @@ def test_layers_refuse_parameters_that_cannot_fit(build, message):
 def test_a_network_too_wide_to_train_is_refused():
     from qboost_tn.nets import make_mlp
 
-    _refused_at_once(lambda: make_mlp(784, hidden=(10**6, 10**6)), r"make_mlp\(hidden=\(1000000, 1000000\)\)")
+    _refused_at_once(lambda: make_mlp(784, hidden=(10**6, 10**6)),
+                     r"make_mlp with hidden sizes 1,000,000 x 1,000,000 \(1,000,")
 
 
 @pytest.mark.parametrize("name, params, message", [

@@ -134,8 +134,8 @@ def check_params_fit(what: str, n_params: int, dtype=None) -> None:
     before its parameters are allocated: bonds, ranks and sizes are a user's numbers."""
     import torch
 
-    from .._memory import check_memory
+    from .._memory import check_memory, shown
 
     itemsize = torch.empty((), dtype=dtype or torch.get_default_dtype()).element_size()
-    check_memory(n_params * itemsize, f"{what} ({n_params:,} parameters)",
+    check_memory(n_params * itemsize, f"{what} ({shown(n_params)} parameters)",
                  "lower max_bond or rank (bonds are already clipped to their largest useful size) or the sizes")

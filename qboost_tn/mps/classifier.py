@@ -11,7 +11,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._memory import check_memory
+from .._memory import check_memory, shown
 from .._sample_weight import positive_sample_weight
 from ..persistence import register_model_class
 from . import core
@@ -193,8 +193,8 @@ class MPSClassifier(ClassifierMixin, BaseEstimator):
             work = 4 * params + 3 * min(self.batch_size, n_samples) * (d + 1) * sum(chis)
         else:
             work = 2 * params + 5 * d * d * n_classes * max(chis) ** 2 + n_samples * sum(chis)
-        check_memory(4 * work, f"MPSClassifier(max_bond={self.max_bond}, method={self.method!r}) on {n_sites} "
-                               f"features ({params:,} parameters)",
+        check_memory(4 * work, f"MPSClassifier(max_bond={shown(self.max_bond)}, method={self.method!r}) on "
+                               f"{n_sites} features ({shown(params)} parameters)",
                      "lower max_bond (a bond k sites from an end is at most min(max_bond, d^k) wide)")
 
     def _check_loaded(self):

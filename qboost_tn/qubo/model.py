@@ -71,9 +71,9 @@ def check_arrays(Q, h, n_layers):
 def check_bqm_size(n_variables: int) -> None:
     """Refuse (:class:`~qboost_tn.errors.ResourceError`) a dense spin BQM of ``n_variables`` (= L · P) whose
     (L · P)² couplings would not fit in memory, before it is built; the layered solvers need no BQM."""
-    from .._memory import check_memory
+    from .._memory import check_memory, shown
 
-    check_memory(BQM_BYTES_PER_PAIR * n_variables**2, f"a dense spin BQM of {n_variables:,} variables (L x P)",
+    check_memory(BQM_BYTES_PER_PAIR * n_variables**2, f"a dense spin BQM of {shown(n_variables)} variables (L x P)",
                  "use solver='layered' (the default), which anneals the P layer sums without it, or fewer "
                  "features or layers")
 

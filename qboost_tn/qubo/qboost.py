@@ -10,7 +10,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from .._memory import check_memory
+from .._memory import check_memory, shown
 from ..errors import QBoostTNError
 from ..persistence import register_model_class
 from .base import PERSISTED_COMMON, AnnealedClassifier, reshape_maps
@@ -313,7 +313,7 @@ class QBoostClassifier(AnnealedClassifier):
              + (self.n_estimators if self.weak_learners in ("trees", "trees+stumps") else 0)
              + (n_features if self.weak_learners in ("stumps", "trees+stumps") else 0))
         work = 8 * (n_tasks + 3) * n_rows * N + 8 * (2 * n_tasks + 1) * N * N + self._solve_bytes(N)
-        check_memory(work, f"{type(self).__name__} with a dictionary of {N:,} learners on {n_rows:,} rows and "
+        check_memory(work, f"{type(self).__name__} with a dictionary of {shown(N)} learners on {n_rows:,} rows and "
                            f"{n_tasks} task(s)", "lower n_estimators, or num_reads")
         if isinstance(get_solver(self.solver), DimodLayeredSolver):
             check_bqm_size(int(self.n_layers) * N)

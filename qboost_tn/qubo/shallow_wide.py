@@ -14,7 +14,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ..errors import DataError
 from ..persistence import register_model_class
 from .base import PERSISTED_COMMON, AnnealedClassifier, reshape_maps
-from .._memory import check_memory
+from .._memory import check_memory, shown
 from .features import (FEATURE_MAPS, MAP_STATE, apply_map, check_map, fit_map, map_width, map_working_bytes,
                        mean_gradient)
 from .model import DENSE_MAX_BYTES, check_bqm_size, feature_curvature, least_squares_problem, ridge_weights
@@ -386,9 +386,9 @@ class ShallowWideClassifier(AnnealedClassifier):
         work = (map_working_bytes(kind, n_rows, n_inputs, int(self.n_components), self.image_shape)
                 + 8 * 3 * n_rows * P + min(8 * P * P, DENSE_MAX_BYTES + 8 * P * n_rows)
                 + n_tasks * int(self.n_layers) * P + self._solve_bytes(P))
-        width = "" if kind == "identity" else f", n_components={self.n_components}"
+        width = "" if kind == "identity" else f", n_components={shown(self.n_components)}"
         check_memory(work, f"{type(self).__name__}(features={kind!r}{width}) on {n_rows:,} x {n_inputs:,} inputs "
-                           f"({P:,} features)", "lower n_components, or use fewer rows (batch_size does not "
+                           f"({shown(P)} features)", "lower n_components, or use fewer rows (batch_size does not "
                                                  "lower it: the features of all rows are formed), or num_reads")
         if isinstance(get_solver(self.solver), DimodLayeredSolver):
             check_bqm_size(int(self.n_layers) * P)
