@@ -136,6 +136,12 @@ def test_to_bqm_is_refused_before_the_map_is_formed(digits, one_gib):
     _refused_at_once(lambda: model.to_bqm(X, y == 1), r"a dense spin BQM of 10,000 variables")
 
 
+def test_problems_are_refused_before_the_map_is_formed(digits):
+    X, y = digits
+    model = _estimator("ShallowWideClassifier", features="rff", n_components=10**8)
+    _refused_at_once(lambda: model.problems(X, y), r"n_components=100,000,000")
+
+
 def test_qboost_with_a_bqm_sampler_is_refused(digits, one_gib):
     X, y = digits
     model = _estimator("QBoostClassifier", n_estimators=4000, solver="neal")

@@ -428,6 +428,7 @@ class ShallowWideClassifier(AnnealedClassifier):
         self._validate_params()
         probe = type(self)(**self.get_params())
         X, y, targets = probe._validate_training_data(X, y)
+        probe._check_fits(*X.shape, len(targets))
         Z = probe._fit_map(X, y)
         lo, scale, z2m1 = probe._scaling(Z)
         problems, _, batches = probe._build(probe._apply_scaling(Z, lo, scale, z2m1), targets,
