@@ -639,3 +639,28 @@ def test_zip_directory_fuzz(saved, tmp_path_factory, data, draw_data):
     _loads_and_predicts_or_refuses(path, data[0][:5])
     if sys.platform == "linux":
         assert _peak_mib() - before < 128
+
+
+# -- fuzz: scalar attributes and parameters of every kind's metadata ---------------------------------------------
+JSON_VALUES = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(-3, 70), st.sampled_from([2**31, -2**63, 10**30]),
+              st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=8)),
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=4), inner, max_size=3)),
+    max_leaves=6)
+
+
+@FUZZ
+@given(kind=st.sampled_from(["qboost", "trees", "patches", "nystroem", "mps"]), draw_data=st.data())
+def test_metadata_values_fuzz(saved, tmp_path_factory, data, kind, draw_data):
+    """Scalar attributes (n_trees_, label_site_, map_gamma_, map_image_shape_, ...) and parameters set to any
+    JSON value: refused or loaded, never another error."""
+    meta, arrays = _members(saved[kind])
+    for _ in range(draw_data.draw(st.integers(1, 2))):
+        section = meta[draw_data.draw(st.sampled_from(["attributes", "params"]))]
+        key = draw_data.draw(st.sampled_from(sorted(section)))
+        same_type = {bool: st.booleans(), int: st.integers(-3, 10**6) | st.sampled_from([0, 2**63 - 1, 10**30]),
+                     float: st.floats(allow_nan=True, allow_infinity=True), str: st.text(max_size=8),
+                     list: st.lists(st.integers(-2, 10**5), max_size=3)}.get(type(section[key]), JSON_VALUES)
+        section[key] = draw_data.draw(st.one_of(same_type, same_type, JSON_VALUES))
+    path = _write(tmp_path_factory.mktemp("meta") / "meta.npz", meta, arrays)
+    _loads_and_predicts_or_refuses(path, data[0][:5])
