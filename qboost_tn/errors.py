@@ -23,4 +23,8 @@ class ModelFileError(QBoostTNError):
     """A saved model that cannot be loaded: missing, truncated, tampered or of another kind."""
 
 
-__all__ = ["DataError", "ModelFileError", "QBoostTNError"]
+class ResourceError(QBoostTNError):
+    """A size a parameter or file asks for (memory, variables) that would not fit: refused before allocating."""
+
+
+__all__ = ["DataError", "ModelFileError", "QBoostTNError", "ResourceError"]

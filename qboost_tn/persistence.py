@@ -24,6 +24,14 @@ already has (a method, a property, a parameter): a file can never replace ``pred
 numpy's codes: ``"f"`` float, ``"i"``/``"u"`` int, ``"b"`` bool, ``"U"`` str (object arrays are saved as
 str). An ``int`` is accepted where ``float`` is declared; ``bool`` is never an ``int`` here.
 
+A class may also declare how its arrays' shapes relate, ``_persisted_shapes = {name: (dim, ...)}``: each
+dim an int or a symbol. ``"classes"`` is ``len(classes_)``, ``"tasks"`` is 1 for two classes and
+``len(classes_)`` otherwise, ``"features"`` is ``n_features_in_``; any other symbol takes the size where it
+is first met and must agree everywhere else (``{"coef_": ("tasks", "P"), "data_min_": ("P",)}``). And it may
+define ``_check_loaded(self)``, called on the built model before it is used, raising ``ValueError`` with a
+message for anything else a file could get wrong (indices out of range, cycles in trees, non-finite values,
+sizes whose working memory would not fit). A model that passes scores one row of zeros as a last check.
+
 Loading imports nothing a file names. The file's class name is looked up in :data:`CLASSES`; the project's
 own learners are found through the fixed table :data:`PROJECT_CLASSES` (class name -> the module of this
 package that defines and registers it), so a model file can be loaded in a fresh process. A user's class must
@@ -33,16 +41,15 @@ from __future__ import annotations
 
 import importlib
 import json
-import struct
 import warnings
 import zipfile
-import zlib
 from pathlib import Path
 
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from ._io import atomic_path, jsonable
+from ._text import cut, shown
 from .errors import ModelFileError, QBoostTNError
 
 FORMAT = "qboost-tn-model/1"
@@ -53,6 +60,10 @@ MAX_ARRAY_BYTES = 1 << 30
 MAX_META_BYTES = 16 << 20
 #: Most members (arrays) a model file may hold.
 MAX_MEMBERS = 256
+#: Largest sum of the members' declared (uncompressed) sizes, checked from the zip directory before reading.
+MAX_TOTAL_BYTES = 2 << 30
+#: Largest npy header of a member (numpy writes under 4 KiB).
+_MAX_HEADER = 1 << 16
 #: Largest ``n_features_in_`` accepted (the load check predicts one row of zeros of that width).
 MAX_FEATURES = 10_000_000
 
@@ -66,9 +77,7 @@ PROJECT_CLASSES = {
     "QBoostClassifier": "qboost_tn.qubo.qboost",
     "MPSClassifier": "qboost_tn.mps.classifier",
 }
-# What a damaged or foreign file can raise while it is opened, parsed or decompressed.
-_READ_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError, zlib.error, KeyError,
-                RuntimeError, NotImplementedError, struct.error, OverflowError, RecursionError)
+
 
 
 def _is_array_spec(spec) -> bool:
@@ -77,13 +86,13 @@ def _is_array_spec(spec) -> bool:
 
 def _check_spec(cls, name, spec) -> None:
     if not (isinstance(name, str) and name.endswith("_") and not name.startswith("_")):
-        raise TypeError(f"{cls.__name__}: persisted attribute {name!r} must end in '_' and not start with '_'")
+        raise TypeError(f"{cls.__name__}: persisted attribute {shown(name)} must end in '_' and not start with '_'")
     if hasattr(cls, name) or name in cls._get_param_names():
-        raise TypeError(f"{cls.__name__}: {name!r} is a method, property or parameter of the class, not a fitted "
+        raise TypeError(f"{cls.__name__}: {shown(name)} is a method, property or parameter of the class, not a fitted "
                         "attribute; a model file must not be able to replace it")
     types = spec if isinstance(spec, tuple) else (spec,)
     if not (_is_array_spec(spec) or all(isinstance(t, type) for t in types)):
-        raise TypeError(f"{cls.__name__}: persisted attribute {name!r}: {spec!r} is neither (dtype kinds, ndim) "
+        raise TypeError(f"{cls.__name__}: persisted attribute {shown(name)}: {shown(spec)} is neither (dtype kinds, ndim) "
                         "nor a type or tuple of types")
 
 
@@ -102,6 +111,11 @@ def register_model_class(cls, attributes=None):
     schema = {**(attributes or {}), **getattr(cls, "_persisted_attributes", {})}
     for name, spec in schema.items():
         _check_spec(cls, name, spec)
+    for name, dims in getattr(cls, "_persisted_shapes", {}).items():
+        if not (_is_array_spec(schema.get(name)) and isinstance(dims, tuple) and len(dims) == schema[name][1]
+                and all(isinstance(d, (int, str)) for d in dims)):
+            raise TypeError(f"{cls.__name__}: _persisted_shapes[{shown(name)}] = {shown(dims)} should be a tuple of one int "
+                            "or symbol per dimension of a declared array attribute")
     CLASSES[cls.__name__] = cls
     _SCHEMAS[cls.__name__] = schema
     return cls
@@ -119,7 +133,7 @@ def _problem(name, spec, value) -> str | None:
         if not isinstance(value, np.ndarray):
             return f"{name} should be an array, got {type(value).__name__}"
         if value.dtype.kind not in kinds or value.dtype.hasobject or value.dtype.fields:
-            return f"{name} has dtype {value.dtype}; expected kind(s) {kinds!r}"
+            return f"{name} has dtype {value.dtype}; expected kind(s) {shown(kinds)}"
         if value.ndim != ndim:
             return f"{name} has shape {value.shape}; expected {ndim} dimension(s)"
         return None
@@ -202,45 +216,72 @@ def _read_header(fp):
     return shape, dtype
 
 
-def _read_members(path: Path) -> dict[str, np.ndarray]:
-    """Every array of the npz at ``path``, each header checked against the bounds before its data is read."""
-    arrays = {}
-    with zipfile.ZipFile(path) as archive:
-        members = archive.infolist()
-        if len(members) > MAX_MEMBERS:
-            raise ModelFileError(f"load: {path} holds {len(members)} members; a model file has at most "
-                                 f"{MAX_MEMBERS}")
-        for info in members:
-            if not info.filename.endswith(".npy"):
-                raise ModelFileError(f"load: {path}: member {info.filename!r} is not an array (.npy)")
-            key = info.filename[:-4]
-            with archive.open(info) as fp:
-                shape, dtype = _read_header(fp)
-            if dtype.hasobject:
-                raise ModelFileError(f"load: {path}: {key} holds Python objects, which a model file never does")
-            size = int(np.prod(shape, dtype=object)) * dtype.itemsize
-            limit = MAX_META_BYTES if key == _META else MAX_ARRAY_BYTES
-            if size > limit:
-                raise ModelFileError(f"load: {path}: {key} declares shape {shape} of {dtype} ({size:,} bytes), more "
-                                     f"than the {limit:,} a model file may hold; the file is corrupt or tampered")
-            with archive.open(info) as fp:
-                arrays[key] = np.lib.format.read_array(fp, allow_pickle=False)
-    return arrays
-
-
-def _parse_meta(path: Path, arrays: dict) -> dict:
-    if _META not in arrays:
+def _directory(path: Path, archive: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]:
+    """``{array name: member}`` from the zip directory alone: names, count and declared sizes checked before
+    any member is read (a member declaring gigabytes is refused without inflating it)."""
+    members = archive.infolist()
+    if len(members) > MAX_MEMBERS:
+        raise ModelFileError(f"load: {path} holds {len(members)} members; a model file has at most {MAX_MEMBERS}")
+    found, total = {}, 0
+    for info in members:
+        key = info.filename[:-4]
+        if not (info.filename.endswith(".npy") and key.isidentifier()):
+            raise ModelFileError(f"load: {path}: member {shown(info.filename)} is not a named array (NAME.npy)")
+        if key in found:
+            raise ModelFileError(f"load: {path}: member {shown(key)} appears twice")
+        limit = (MAX_META_BYTES if key == _META else MAX_ARRAY_BYTES) + _MAX_HEADER
+        if info.file_size > limit:
+            raise ModelFileError(f"load: {path}: member {shown(key)} declares {info.file_size:,} bytes, more than the "
+                                 f"{limit:,} a model file may hold; the file is corrupt or tampered")
+        total += info.file_size
+        found[key] = info
+    if total > MAX_TOTAL_BYTES:
+        raise ModelFileError(f"load: {path}: its members declare {total:,} bytes together, more than the "
+                             f"{MAX_TOTAL_BYTES:,} a model file may hold; the file is corrupt or tampered")
+    if _META not in found:
         raise ModelFileError(f"load: {path} is not a qboost-tn model file (no metadata)")
-    raw = arrays.pop(_META)
+    return found
+
+
+def _read_array(path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> np.ndarray:
+    """One member's array, its npy header checked against the bounds and its declared size before reading."""
+    key = info.filename[:-4]
+    with archive.open(info) as fp:
+        shape, dtype = _read_header(fp)
+        if dtype.hasobject:
+            raise ModelFileError(f"load: {path}: {key} holds Python objects, which a model file never does")
+        size = int(np.prod(shape, dtype=object)) * dtype.itemsize
+        limit = MAX_META_BYTES if key == _META else MAX_ARRAY_BYTES
+        if size > min(limit, info.file_size):
+            raise ModelFileError(f"load: {path}: {key} declares shape {cut(shape)} of {dtype} ({size:,} bytes) in "
+                                 f"a member of {info.file_size:,} bytes (at most {limit:,}); the file is corrupt "
+                                 "or tampered")
+    with archive.open(info) as fp:
+        return np.lib.format.read_array(fp, allow_pickle=False)
+
+
+def _check_names(path: Path, cls, meta: dict, members: dict) -> None:
+    """Every stored array is a declared attribute of ``cls`` and none is also stored as a scalar (before reading)."""
+    schema = _schema(cls)
+    attributes = meta["attributes"]
+    both = sorted(set(attributes) & set(members))
+    unknown = sorted((set(attributes) | set(members)) - set(schema))
+    if both or unknown:
+        raise ModelFileError(f"load: {path}: attribute(s) {cut(unknown or both)} are not fitted attributes of "
+                             f"{cls.__name__} (it saves {sorted(schema)})")
+
+
+def _parse_meta(path: Path, raw: np.ndarray) -> dict:
     if raw.shape != () or raw.dtype.kind != "U":
         raise ModelFileError(f"load: {path}: the metadata is not a JSON string")
     meta = json.loads(str(raw))
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         found = meta.get("format") if isinstance(meta, dict) else None
-        raise ModelFileError(f"load: {path} has format {found!r}; expected {FORMAT}")
+        raise ModelFileError(f"load: {path} has format {shown(found)}; expected {FORMAT}")
     for key in ("params", "attributes"):
         if not isinstance(meta.get(key), dict):
-            raise ModelFileError(f"load: {path}: metadata {key!r} should be a mapping, got {meta.get(key)!r}")
+            raise ModelFileError(f"load: {path}: metadata {shown(key)} should be a mapping, got "
+                                 f"{type(meta.get(key)).__name__}")
     return meta
 
 
@@ -251,7 +292,7 @@ def _model_class(path: Path, meta: dict) -> type:
     if name not in CLASSES and name in PROJECT_CLASSES:
         importlib.import_module(PROJECT_CLASSES[name])
     if name not in CLASSES:
-        raise ModelFileError(f"load: {path} holds a model of class {name[:80]!r}; can load "
+        raise ModelFileError(f"load: {path} holds a model of class {shown(name)}; can load "
                              f"{sorted(set(CLASSES) | set(PROJECT_CLASSES))} (a class of your own must be "
                              "registered with register_model_class before loading)")
     return CLASSES[name]
@@ -259,11 +300,6 @@ def _model_class(path: Path, meta: dict) -> type:
 
 def _check_attributes(path: Path, cls, attributes: dict, arrays: dict) -> None:
     schema = _schema(cls)
-    both = sorted(set(attributes) & set(arrays))
-    unknown = sorted((set(attributes) | set(arrays)) - set(schema))
-    if both or unknown:
-        raise ModelFileError(f"load: {path}: attribute(s) {unknown or both} are not fitted attributes of "
-                             f"{cls.__name__} (it saves {sorted(schema)})")
     problems = [p for key, value in {**attributes, **arrays}.items() if (p := _problem(key, schema[key], value))]
     if problems:
         raise ModelFileError(f"load: {path}: {'; '.join(problems)}")
@@ -273,6 +309,34 @@ def _check_attributes(path: Path, cls, attributes: dict, arrays: dict) -> None:
     names = arrays.get("feature_names_in_")
     if names is not None and (names.ndim != 1 or len(names) != n_features):
         raise ModelFileError(f"load: {path}: {names.size} feature names for n_features_in_ = {n_features}")
+    classes = arrays.get("classes_")
+    if classes is not None and classes.size > 1 and not np.all(classes[1:] > classes[:-1]):
+        raise ModelFileError(f"load: {path}: classes_ is not sorted and unique (as np.unique gives)")
+
+
+def _shape_problems(estimator, relations: dict) -> list[str]:
+    """What breaks the declared shape relations (see the module docstring) among the attributes present."""
+    classes = getattr(estimator, "classes_", None)
+    sizes = {}
+    if classes is not None:
+        sizes["classes"] = len(classes)
+        sizes["tasks"] = 1 if len(classes) == 2 else len(classes)
+    if isinstance(getattr(estimator, "n_features_in_", None), int):
+        sizes["features"] = estimator.n_features_in_
+    problems = []
+    where = {"classes": "classes_", "tasks": "classes_", "features": "n_features_in_"}
+    for name, dims in relations.items():
+        value = getattr(estimator, name, None)
+        if not isinstance(value, np.ndarray):
+            continue
+        for axis, (dim, size) in enumerate(zip(dims, value.shape)):
+            if isinstance(dim, str) and dim not in sizes:
+                sizes[dim], where[dim] = size, name
+            expected = dim if isinstance(dim, int) else sizes[dim]
+            if size != expected:
+                problems.append(f"{name} has {size} along axis {axis} where {dim} = {expected}"
+                                + (f" (from {where[dim]})" if isinstance(dim, str) else ""))
+    return problems
 
 
 def _check_predicts(path: Path, estimator) -> None:
@@ -289,7 +353,7 @@ def _check_predicts(path: Path, estimator) -> None:
                 scores, expected = np.asarray(estimator.predict_proba(X)), (1, n_classes)
     except Exception as exc:  # noqa: BLE001 - whatever a misshapen model raises, the file is what is wrong
         raise ModelFileError(f"load: {path}: the stored attributes do not fit together ({type(exc).__name__}: "
-                             f"{exc})") from exc
+                             f"{cut(exc)})") from exc
     if n_classes < 2 or scores.shape != expected:
         raise ModelFileError(f"load: {path}: {n_classes} classes but the stored coefficients give scores of "
                              f"shape {scores.shape[1:]} per sample")
@@ -314,28 +378,52 @@ def load_model(path):
         # is_zipfile raises, rather than answers False, for some damaged end records (multi-disk archives).
         if not zipfile.is_zipfile(path):
             raise ModelFileError(f"load: {path} is not a qboost-tn model file (not an .npz archive, or truncated)")
-        arrays = _read_members(path)
-        meta = _parse_meta(path, arrays)
-    except ModelFileError:
+        with zipfile.ZipFile(path) as archive:
+            members = _directory(path, archive)
+            meta = _parse_meta(path, _read_array(path, archive, members.pop(_META)))
+            cls = _model_class(path, meta)
+            _check_names(path, cls, meta, members)
+            arrays = {key: _read_array(path, archive, info) for key, info in members.items()}
+    except (ModelFileError, KeyboardInterrupt):
         raise
-    except _READ_ERRORS as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+    except BaseException as exc:  # noqa: BLE001 - JSONDecodeError, zlib.error, ...: the file is what is wrong
         raise ModelFileError(f"load: {path} is damaged or not a qboost-tn model file "
-                             f"({type(exc).__name__}: {exc})") from exc
-    cls = _model_class(path, meta)
+                             f"({type(exc).__name__}: {cut(exc)})") from exc
+    try:
+        return _build(path, cls, meta, arrays)
+    except (ModelFileError, KeyboardInterrupt):
+        raise
+    except BaseException as exc:  # noqa: BLE001 - SystemExit too: whatever building a file's model raises, the
+        # file is what is wrong, and loading data must never end the process
+        raise ModelFileError(f"load: {path}: a {cls.__name__} cannot be built from it ({type(exc).__name__}: "
+                             f"{cut(exc)})") from exc
+
+
+def _build(path: Path, cls, meta: dict, arrays: dict):
+    """The model of class ``cls`` from checked metadata and arrays, every declared relation and hook checked."""
     params, attributes = meta["params"], meta["attributes"]
     unknown = sorted(set(params) - set(cls._get_param_names()))
     if unknown:
-        raise ModelFileError(f"load: {path}: {cls.__name__} has no parameter(s) {unknown}")
+        raise ModelFileError(f"load: {path}: {cls.__name__} has no parameter(s) {cut(unknown)}")
     _check_attributes(path, cls, attributes, arrays)
     estimator = cls(**params)
     try:
         if hasattr(estimator, "_parameter_constraints"):  # scikit-learn's declared parameter rules
             estimator._validate_params()
     except ValueError as exc:  # InvalidParameterError
-        raise ModelFileError(f"load: {path}: stored parameters are invalid: {exc}") from exc
+        raise ModelFileError(f"load: {path}: stored parameters are invalid: {cut(exc)}") from exc
     for key, value in {**attributes, **arrays}.items():
         setattr(estimator, key, value)
     if "feature_names_in_" in arrays:
         estimator.feature_names_in_ = estimator.feature_names_in_.astype(object)
+    problems = _shape_problems(estimator, getattr(cls, "_persisted_shapes", {}))
+    if problems:
+        raise ModelFileError(f"load: {path}: the stored arrays do not fit together: {cut('; '.join(problems), 600)}")
+    check = getattr(estimator, "_check_loaded", None)
+    if callable(check):
+        try:
+            check()
+        except ValueError as exc:  # QBoostTNError included: the class's own checks of what a file holds
+            raise ModelFileError(f"load: {path}: {cut(exc, 600)}") from exc
     _check_predicts(path, estimator)
     return estimator

@@ -218,7 +218,16 @@ def test_stump_outputs_are_signs():
 
 
 # scikit-learn's own conformance checks; annealing settings kept small so each check's fits take ms.
+def _expected_failures(estimator):
+    # Each tree grows on a random subset of the rows: repeating a row changes which rows every tree draws, so
+    # weights cannot equal repetition. (ShallowWideClassifier's weighted energy does: that check runs.)
+    if isinstance(estimator, QBoostClassifier):
+        return {"check_sample_weight_equivalence_on_dense_data": "trees grow on random row subsets"}
+    return {}
+
+
 @parametrize_with_checks([ShallowWideClassifier(num_reads=1, num_sweeps=50, random_state=0),
-                          QBoostClassifier(n_estimators=8, num_reads=1, num_sweeps=50, random_state=0)])
+                          QBoostClassifier(n_estimators=8, num_reads=1, num_sweeps=50, random_state=0)],
+                         expected_failed_checks=_expected_failures)
 def test_sklearn_conformance(estimator, check):
     check(estimator)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._memory import check_fits
+from .._memory import check_memory
 from ..errors import DataError
 
 _UBYTE = 0x08
@@ -73,7 +73,7 @@ def read_idx(path) -> np.ndarray:
                 what = "truncated" if body < expected else "has trailing bytes"
                 raise DataError(f"{path}: IDX file {what}: header promises shape {shape} ({expected} bytes), "
                                 f"file holds {body}")
-            check_fits(expected, f"{path}: the IDX data of shape {shape}", error=DataError)
+            check_memory(expected, f"{path}: the IDX data of shape {shape}")
             # np.empty only reserves address space: a truncated file never touches the pages it lacks.
             out = np.empty(expected, dtype=np.uint8)
             view, filled = memoryview(out), 0

@@ -54,7 +54,7 @@ def image_features(images, size=None, scale: float = 1.0, dtype=np.float32) -> n
     is the output plus :data:`CHUNK_BYTES`, not several float64 copies of the whole stack. The output's size is
     checked against the memory available before it is allocated.
     """
-    from .._memory import check_fits
+    from .._memory import check_memory
 
     stacks = [np.asarray(s) for s in images] if isinstance(images, (list, tuple)) else [np.asarray(images)]
     if not stacks or any(s.ndim != 3 or s.shape[1:] != stacks[0].shape[1:] for s in stacks):
@@ -64,8 +64,8 @@ def image_features(images, size=None, scale: float = 1.0, dtype=np.float32) -> n
     h, w = stacks[0].shape[1:]
     out_h, out_w = (h, w) if size is None else _check_size(size, (h, w))
     itemsize = np.dtype(dtype).itemsize
-    check_fits(n * out_h * out_w * itemsize, f"{n:,} images of {out_h}x{out_w} as {np.dtype(dtype).name} features",
-               "ask for a smaller size= or fewer images (subset=)", DataError)
+    check_memory(n * out_h * out_w * itemsize, f"{n:,} images of {out_h}x{out_w} as {np.dtype(dtype).name} features",
+                 "ask for a smaller size= or fewer images (subset=)")
     out = np.empty((n, out_h * out_w), dtype=dtype)
     rows = _area_matrix(h, out_h) if size is not None else None
     cols = _area_matrix(w, out_w) if size is not None else None

@@ -3,9 +3,10 @@ a user may have received from anyone, so both of its files are validated before 
 
 * ``NAME.mpo.json`` (the compressed layers' shapes) must be JSON of the form ``{"mpo_layers": {layer: config}}``,
   each config of a known layer type, and together they may describe at most :data:`MAX_PARAMS` numbers,
-  counted before they are allocated.
+  counted before they are allocated; bias included.
 * ``NAME`` (the state_dict) must be a torch zip archive whose members declare no more bytes than the file
-  holds (torch stores them uncompressed), read with ``torch.load(weights_only=True)``.
+  holds (torch stores them uncompressed) and, together, no more than the rebuilt model's tensors take (at
+  float64), read with ``torch.load(weights_only=True)`` only then.
 
 Every problem - missing keys, wrong types, truncated or flipped bytes, tensors that do not fit the skeleton -
 is one :class:`~qboost_tn.errors.ModelFileError` naming the file.
@@ -15,12 +16,12 @@ from __future__ import annotations
 import json
 import math
 import pickle
-import reprlib
 import struct
 import zipfile
 import zlib
 from pathlib import Path
 
+from .._text import shown
 from ..errors import ModelFileError
 
 #: Most numbers the MPO cores of one saved model may hold (checked from the shapes, before allocating).
@@ -40,7 +41,7 @@ def _positive_int(value) -> bool:
 
 def _field(config, key, check, want):
     if not check(config.get(key)):
-        raise ValueError(f"{key} should be {want}, got {reprlib.repr(config.get(key))}")
+        raise ValueError(f"{key} should be {want}, got {shown(config.get(key))}")
     return config[key]
 
 
@@ -48,10 +49,11 @@ def _chain(ins, outs, bonds) -> int:
     """Numbers the cores of one MPO chain hold at most (bonds as given, before clipping)."""
     bonds = [bonds] * (len(ins) - 1) if _positive_int(bonds) else bonds
     if len(ins) != len(outs) or not _int_list(bonds) or len(bonds) != len(ins) - 1:
-        raise ValueError(f"{len(ins)} in-modes, {len(outs)} out-modes and max_bond {reprlib.repr(bonds)} do not "
+        raise ValueError(f"{len(ins)} in-modes, {len(outs)} out-modes and max_bond {shown(bonds)} do not "
                          "describe one chain of cores")
     full = [1, *bonds, 1]
-    return sum(full[k] * a * b * full[k + 1] for k, (a, b) in enumerate(zip(ins, outs)))
+    bias = sizes[1] if config.get("bias", True) else 0  # nn.Linear's bias: out_features numbers
+    return bias + sum(full[k] * a * b * full[k + 1] for k, (a, b) in enumerate(zip(ins, outs)))
 
 
 def _modes(config):
@@ -121,15 +123,15 @@ def read_layer_config(path, sizes, default_type) -> dict:
     total, checked = 0, {}
     for name, config in layers.items():
         if not isinstance(config, dict):
-            raise ModelFileError(f"{path}: layer {name!r} should be a mapping, got {type(config).__name__}")
+            raise ModelFileError(f"{path}: layer {shown(name)} should be a mapping, got {type(config).__name__}")
         kind = config.get("type", default_type)
         if not isinstance(kind, str) or kind not in sizes:
-            raise ModelFileError(f"{path}: layer {name!r}: type should be one of {', '.join(sizes)}, got "
-                                 f"{reprlib.repr(kind)}")
+            raise ModelFileError(f"{path}: layer {shown(name)}: type should be one of {', '.join(sizes)}, got "
+                                 f"{shown(kind)}")
         try:
             total += sizes[kind](config)
         except ValueError as exc:
-            raise ModelFileError(f"{path}: layer {name!r}: {exc}") from exc
+            raise ModelFileError(f"{path}: layer {shown(name)}: {exc}") from exc
         if total > MAX_PARAMS:
             raise ModelFileError(f"{path}: the MPO layers describe more than {MAX_PARAMS:,} numbers; the file "
                                  "is corrupt or tampered")
@@ -137,7 +139,9 @@ def read_layer_config(path, sizes, default_type) -> dict:
     return checked
 
 
-def _check_archive(path: Path) -> None:
+def _check_archive(path: Path, expected_bytes: int) -> None:
+    """The torch zip at ``path``: stored members, each and all together within the file, the tensors' data
+    within ``expected_bytes`` (what the rebuilt model's state_dict takes at float64), checksums intact."""
     size = path.stat().st_size
     try:
         # is_zipfile raises, rather than answers False, for some damaged end records (multi-disk archives).
@@ -145,11 +149,18 @@ def _check_archive(path: Path) -> None:
             raise ModelFileError(f"{path}: not a torch state_dict file (torch.save writes a zip archive), or "
                                  "truncated")
         with zipfile.ZipFile(path) as archive:
-            for info in archive.infolist():
+            members = archive.infolist()
+            data = sum(info.file_size for info in members if "/data/" in info.filename)
+            # Overlapping members could each fit the file and still add up to gigabytes.
+            if sum(info.file_size for info in members) > size or data > expected_bytes:
+                raise ModelFileError(f"{path}: its members declare {data:,} bytes of tensors (the model's take at "
+                                     f"most {expected_bytes:,}) in a {size:,}-byte file; the file is corrupt or "
+                                     "tampered")
+            for info in members:
                 # torch stores members uncompressed: one declaring more bytes than the file holds is tampered,
                 # and torch's reader would allocate what it declares.
                 if info.compress_type != zipfile.ZIP_STORED or info.file_size > size:
-                    raise ModelFileError(f"{path}: member {info.filename!r} declares {info.file_size:,} bytes in "
+                    raise ModelFileError(f"{path}: member {shown(info.filename)} declares {info.file_size:,} bytes in "
                                          f"a {size:,}-byte file; the file is corrupt or tampered")
             # torch does not check the members' CRC-32: a flipped bit would load as a silently different weight.
             damaged = archive.testzip()
@@ -158,16 +169,16 @@ def _check_archive(path: Path) -> None:
     except _ZIP_ERRORS as exc:  # UnicodeDecodeError (a member's name) is a ValueError
         raise ModelFileError(f"{path}: damaged zip archive ({type(exc).__name__}: {exc})") from exc
     if damaged is not None:
-        raise ModelFileError(f"{path}: member {damaged!r} fails its checksum; the file is damaged")
+        raise ModelFileError(f"{path}: member {shown(damaged)} fails its checksum; the file is damaged")
 
 
-def read_state(path) -> dict:
-    """The state_dict saved at ``path``, checked: a zip archive true to its sizes and checksums, read with
-    ``torch.load(weights_only=True)``, holding named tensors only."""
+def read_state(path, expected_bytes: int) -> dict:
+    """The state_dict saved at ``path``, checked: a zip archive true to its sizes and checksums whose tensors
+    take at most ``expected_bytes``, read with ``torch.load(weights_only=True)``, holding named tensors only."""
     import torch
 
     path = Path(path)
-    _check_archive(path)
+    _check_archive(path, expected_bytes)
     try:
         state = torch.load(path, weights_only=True, map_location="cpu")
     except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError, KeyError, zipfile.BadZipFile,

@@ -28,7 +28,7 @@ from ..errors import QBoostTNError
 from .compress import CompressionMethod, MPOCompression, register_compression, relative_error
 from .contract import reconstruct
 from .layer import FactorisedCounts, load_decomposition
-from .shapes import clip_bonds, core_shapes, tensorize_shape
+from .shapes import check_params_fit, clip_bonds, core_shapes, n_core_params, tensorize_shape
 from .ttsvd import bond_for_fraction, tt_svd
 from .._text import shown
 
@@ -112,6 +112,9 @@ class MPOConv2d(FactorisedCounts, nn.Module):
         self.in_modes, self.out_modes = tensorize_shape(self.in_channels, self.out_channels, n_cores, in_modes,
                                                         out_modes)
         self.max_bond = clip_bonds(max_bond, *self._site_modes())
+        what = f"MPOConv2d({self.in_channels}, {self.out_channels}, max_bond={max(self.max_bond, default=1)})"
+        check_params_fit(what, n_core_params(*self._site_modes(), self.max_bond) + (self.out_channels if bias else 0),
+                         dtype)
         factory = {"device": device, "dtype": dtype}
         self.cores = nn.ParameterList(nn.Parameter(torch.empty(shape, **factory))
                                       for shape in core_shapes(*self._site_modes(), self.max_bond))
@@ -224,6 +227,10 @@ class TuckerConv2d(FactorisedCounts, nn.Module):
             raise QBoostTNError(f"TuckerConv2d: ranks must be >= 1, got {tuple(rank)}")
         self.in_channels, self.out_channels = int(in_channels), int(out_channels)
         self.rank = (min(r_out, self.out_channels), min(r_in, self.in_channels))
+        kernel = math.prod(nn.modules.utils._pair(kernel_size))
+        check_params_fit(f"TuckerConv2d({self.in_channels}, {self.out_channels}, rank={self.rank})",
+                         self.in_channels * self.rank[1] + self.rank[1] * self.rank[0] * kernel
+                         + self.rank[0] * self.out_channels + (self.out_channels if bias else 0), dtype)
         factory = {"device": device, "dtype": dtype}
         self.first = nn.Conv2d(self.in_channels, self.rank[1], 1, bias=False, **factory)
         self.core = nn.Conv2d(self.rank[1], self.rank[0], kernel_size, stride=stride, padding=padding,

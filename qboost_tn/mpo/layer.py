@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .contract import FORWARD_MODES, mpo_matmul, plan, reconstruct
-from .shapes import clip_bonds, core_shapes, factorize, n_core_params, tensorize_shape
+from .shapes import check_params_fit, clip_bonds, core_shapes, factorize, n_core_params, tensorize_shape
 from .ttsvd import bond_for_fraction, tt_svd
 from .._text import shown
 
@@ -87,6 +87,9 @@ class MPOLinear(FactorisedCounts, nn.Module):
         self.in_modes, self.out_modes = tensorize_shape(self.in_features, self.out_features, n_cores, in_modes,
                                                         out_modes, pattern)
         self.max_bond = clip_bonds(max_bond, self.in_modes, self.out_modes)
+        check_params_fit(f"MPOLinear({self.in_features}, {self.out_features}, max_bond={max(self.max_bond)})",
+                         n_core_params(self.in_modes, self.out_modes, self.max_bond)
+                         + (self.out_features if bias else 0), dtype)
         self.forward_mode = forward_mode
         factory = {"device": device, "dtype": dtype}
         self.cores = nn.ParameterList(nn.Parameter(torch.empty(shape, **factory))

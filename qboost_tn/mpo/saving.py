@@ -72,6 +72,8 @@ SAVED_LAYERS = {
     "LowRankLinear": _layer_class(LowRankLinear, low_rank_size),
     "WeightMask": SavedLayer(_masked, lambda m: {}, lambda config: 0, _mask),
 }
+# What a saved layer must share with the skeleton's layer it replaces, so the network's shapes still chain.
+_SIZES = ("in_features", "out_features", "in_channels", "out_channels")
 _FIRST_TYPE = "MPOLinear"  # files written before there were several types hold MPOLinear configs without "type"
 
 
@@ -108,6 +110,11 @@ def restore_mpo_layers(skeleton, config: dict):
         if kind not in SAVED_LAYERS:
             raise QBoostTNError(f"layer {shown(name)}: unknown saved layer type {shown(kind)}")
         new = SAVED_LAYERS[kind].build(layer_config, module)
+        for size in _SIZES:
+            saved, wanted = getattr(new, size, None), getattr(module, size, None)
+            if wanted is not None and saved != wanted:
+                raise QBoostTNError(f"layer {shown(name)} is saved with {size} = {saved}; the model's layer has "
+                                    f"{wanted}")
         if new is not module:
             replace_module(skeleton, name, new)
     return skeleton
@@ -150,7 +157,8 @@ def load_compressed(skeleton, path):
     except (TypeError, ValueError, KeyError, AttributeError) as exc:
         raise ModelFileError(f"{config_path}: a saved layer shape cannot be rebuilt ({type(exc).__name__}: "
                              f"{exc})") from exc
-    state = read_state(path)
+    # float64 is the widest a state_dict of this model holds; a float32 skeleton may load a float64 save.
+    state = read_state(path, sum(8 * t.numel() for t in model.state_dict().values()))
     try:
         model.load_state_dict(state)
     except RuntimeError as exc:  # missing / unexpected keys, size mismatches

@@ -129,3 +129,15 @@ def core_shapes(in_modes, out_modes, bonds) -> list[tuple[int, int, int, int]]:
 
 def n_core_params(in_modes, out_modes, bonds) -> int:
     return sum(math.prod(s) for s in core_shapes(in_modes, out_modes, bonds))
+
+
+def check_params_fit(what: str, n_params: int, dtype=None) -> None:
+    """Refuse a layer of ``n_params`` numbers (of ``dtype``, default torch's) that would not fit in memory,
+    before its parameters are allocated: bonds, ranks and sizes are a user's numbers."""
+    import torch
+
+    from .._memory import check_memory, number
+
+    itemsize = torch.empty((), dtype=dtype or torch.get_default_dtype()).element_size()
+    check_memory(n_params * itemsize, f"{what} ({number(n_params)} parameters)",
+                 "lower max_bond or rank (bonds are already clipped to their largest useful size) or the sizes")

@@ -11,6 +11,8 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..eval.weight_maps import reshape_maps
+from .._memory import check_memory, number
+from .._sample_weight import positive_sample_weight
 from ..persistence import register_model_class
 from .feature_maps import FEATURE_MAPS
 from .._numeric import inverse_ranges
@@ -19,7 +21,8 @@ from .._text import shown
 # Learning rates that work for each method with the default batch sizes (measured on MNIST 14x14 and the
 # 8x8 digits): Adam on all cores, plain gradient descent on the merged bond tensor of the sweeps.
 DEFAULT_LEARNING_RATE = {"gradient": 1e-3, "sweep": 1.0}
-_PREDICT_BATCH = 8192  # rows contracted at once when predicting: bounds memory, not results
+_PREDICT_BATCH = 8192  # rows contracted at once when predicting: bounds memory, not results ...
+_PREDICT_BYTES = 256 << 20  # ... fewer when wide bonds make each row's contraction large
 
 
 class MPSClassifier(ClassifierMixin, BaseEstimator):
@@ -122,11 +125,22 @@ class MPSClassifier(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ fitting
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
-        """Scale ``X`` to [0, 1] per feature, embed it and train the chain; returns ``self``."""
+    def fit(self, X, y, sample_weight=None):
+        """Scale ``X`` to [0, 1] per feature, embed it and train the chain; returns ``self``.
+
+        ``sample_weight`` (n_samples,), optional, weighs each row's cross-entropy (an integer weight counts
+        like that many copies of the row); rows of weight 0 are left out entirely, scaling included.
+        """
+        import torch  # here, not at the top: the estimator's declarations load without torch
+
         X, y = validate_data(self, X, y, dtype=np.float64, ensure_min_samples=2)
         check_classification_targets(y)
         self.classes_, y_idx = np.unique(y, return_inverse=True)
+        keep, weights = positive_sample_weight(sample_weight, X)
+        if keep is not None:
+            X, y_idx = X[keep], y_idx[keep]
+        if weights is not None:
+            weights = torch.as_tensor(weights, dtype=torch.float32)
         if len(self.classes_) < 2:
             raise ValueError(f"MPSClassifier needs samples of at least 2 classes; y holds only class "
                              f"{shown(self.classes_[0])}")
@@ -136,6 +150,7 @@ class MPSClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(f"label_site={label_site} is past the last of the {n_features} sites")
         if self.method == "sweep" and n_features < 2:
             raise ValueError("method='sweep' merges neighbouring sites and needs at least 2 features")
+        self._check_fits(len(X), n_features, len(self.classes_), label_site)
         lo, hi = X.min(axis=0), X.max(axis=0)
         # A constant feature maps to 0 (a fixed local vector), contributing nothing to tell classes apart.
         self.data_min_ = lo
@@ -145,7 +160,6 @@ class MPSClassifier(ClassifierMixin, BaseEstimator):
             self.random_state if isinstance(self.random_state, (int, np.integer)) else None).integers(2 ** 62)
             if not isinstance(self.random_state, np.random.RandomState)
             else self.random_state.randint(np.iinfo(np.int32).max))
-        import torch  # here, not at the top: the estimator's declarations load without torch
 
         from . import core
         from .train import train_gradient, train_sweep
@@ -160,17 +174,72 @@ class MPSClassifier(ClassifierMixin, BaseEstimator):
         if self.method == "gradient":
             history = train_gradient(cores, label_site, Phi, target, n_epochs=self.n_epochs, learning_rate=lr,
                                      batch_size=self.batch_size, generator=generator, callback=_entropies,
-                                     verbose=bool(self.verbose))
+                                     verbose=bool(self.verbose), sample_weight=weights)
         else:
             history = train_sweep(cores, label_site, Phi, target, n_sweeps=self.n_epochs, learning_rate=lr,
                                   batch_size=self.batch_size, max_bond=self.max_bond, cutoff=self.cutoff,
-                                  generator=generator, callback=_entropies, verbose=bool(self.verbose))
+                                  generator=generator, callback=_entropies, verbose=bool(self.verbose),
+                                  sample_weight=weights)
         self.label_site_ = label_site
         self.core_data_, self.core_shapes_ = core.pack_cores(cores)
         self.n_params_ = int(self.core_data_.size)
         self.history_ = {key: [row[key] for row in history] for key in history[0]}
         self.sensitivity_ = self._sensitivity(X, y_idx, generator)
         return self
+
+    def _local_dim(self) -> int:
+        """d, the length of the feature map's local vector."""
+        import torch
+
+        return FEATURE_MAPS[self.feature_map](torch.zeros(1)).shape[-1]
+
+    def _check_fits(self, n_samples, n_sites, n_classes, label_site):
+        """Refuse a ``max_bond`` whose cores and training would not fit in memory, before allocating them:
+        the cores (float32) with Adam's two moments and the gradient, and the contraction's working memory:
+        per batch row an environment and its product with a core at every bond ("gradient"), or the merged
+        two-site tensor, its SVD and every row's environment at every bond ("sweep")."""
+        from .core import bond_dims
+
+        d = self._local_dim()
+        chis = bond_dims(n_sites, d, self.max_bond)
+        params = sum(a * d * b for a, b in zip(chis[:-1], chis[1:]))
+        params += (n_classes - 1) * chis[label_site] * d * chis[label_site + 1]
+        if self.method == "gradient":
+            work = 4 * params + 3 * min(self.batch_size, n_samples) * (d + 1) * sum(chis)
+        else:
+            work = 2 * params + 5 * d * d * n_classes * max(chis) ** 2 + n_samples * sum(chis)
+        check_memory(4 * work, f"MPSClassifier(max_bond={number(self.max_bond)}, method={shown(self.method)}) on "
+                               f"{n_sites} features ({number(params)} parameters)",
+                     "lower max_bond (a bond k sites from an end is at most min(max_bond, d^k) wide)")
+
+    def _check_loaded(self):
+        """What a model file could get wrong beyond its declared shapes (called by ``load_model``): the core
+        shape table must describe one chain over the features, with the label site's class axis, and account
+        for every stored number."""
+        shapes = self.core_shapes_
+        n_sites, d = self.n_features_in_, self._local_dim()
+        if shapes.shape != (n_sites, 4):
+            raise ValueError(f"core_shapes_ has shape {shapes.shape}; expected ({n_sites}, 4), one row per feature")
+        if not 0 <= self.label_site_ < n_sites:
+            raise ValueError(f"label_site_ = {self.label_site_} is not a site of the {n_sites}-site chain")
+        label = np.arange(n_sites) == self.label_site_
+        chis = shapes[:, [0, 3]]
+        if (np.any(shapes < 1) or chis[0, 0] != 1 or chis[-1, 1] != 1 or np.any(chis[1:, 0] != chis[:-1, 1])
+                or np.any(shapes[:, 1] != d) or np.any(shapes[:, 2] != np.where(label, len(self.classes_), 1))):
+            raise ValueError(f"core_shapes_ does not describe a chain of (chi, {d}, 1 or {len(self.classes_)} "
+                             "classes at the label site, chi) cores whose bonds match and whose ends are 1")
+        size = sum(int(np.prod(row, dtype=object)) for row in shapes.tolist())
+        if size != self.core_data_.size:
+            raise ValueError(f"core_shapes_ accounts for {size:,} numbers; core_data_ holds {self.core_data_.size:,}")
+        for key in ("core_data_", "data_min_", "data_scale_"):
+            if not np.isfinite(getattr(self, key)).all():
+                raise ValueError(f"{key} holds NaN or inf")
+        check_memory(self._row_bytes(), "predicting one row with the stored cores")
+
+    def _row_bytes(self) -> int:
+        """Bytes one row's contraction works with at the widest core (float64): environment times core."""
+        shapes = self.core_shapes_
+        return 8 * 3 * int(max(row[1] * row[2] * max(row[0], row[3]) for row in shapes.tolist()))
 
     def _scale(self, X):
         return np.clip((X - self.data_min_) * self.data_scale_, 0.0, 1.0)
@@ -191,9 +260,10 @@ class MPSClassifier(ClassifierMixin, BaseEstimator):
         X = validate_data(self, X, dtype=np.float64, reset=False)
         cores = self.cores()
         out, logs = [], []
+        rows = max(1, min(_PREDICT_BATCH, _PREDICT_BYTES // self._row_bytes()))
         with torch.no_grad():
-            for start in range(0, len(X), _PREDICT_BATCH):
-                Phi = core.embed(torch.as_tensor(self._scale(X[start:start + _PREDICT_BATCH])), self.feature_map)
+            for start in range(0, len(X), rows):
+                Phi = core.embed(torch.as_tensor(self._scale(X[start:start + rows])), self.feature_map)
                 s, log_scale = core.scores(cores, self.label_site_, Phi)
                 out.append(s.numpy())
                 logs.append(log_scale.numpy())
@@ -246,6 +316,8 @@ class MPSClassifier(ClassifierMixin, BaseEstimator):
         maps = np.zeros((len(self.classes_), X.shape[1]))
         for c in range(len(self.classes_)):
             rows = np.flatnonzero(y_idx == c)[:max_rows]
+            if rows.size == 0:  # a class whose every row has weight 0: nothing to respond to
+                continue
             x = torch.as_tensor(self._scale(X[rows])).requires_grad_(True)
             s, _ = core.scores(cores, self.label_site_, core.embed(x, self.feature_map))
             grad, = torch.autograd.grad(s[:, c].sum(), x)
@@ -288,6 +360,10 @@ def _entropies(row, cores, label_site):
 
 # Saved and loaded by the project's npz + JSON format (no pickle): the cores travel as one flat array and a
 # shape table, so every fitted attribute is an array or JSON.
+MPSClassifier._persisted_shapes = {
+    "classes_": ("classes",), "feature_names_in_": ("features",), "data_min_": ("features",),
+    "data_scale_": ("features",), "sensitivity_": ("classes", "features"), "core_shapes_": ("features", 4),
+}
 register_model_class(MPSClassifier, {
     "classes_": ("biufU", 1), "n_features_in_": int, "feature_names_in_": ("U", 1), "data_min_": ("f", 1),
     "data_scale_": ("f", 1), "core_data_": ("f", 1), "core_shapes_": ("i", 2), "label_site_": int,

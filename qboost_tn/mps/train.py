@@ -39,8 +39,16 @@ def _record(history, row, callback, cores, label_site, verbose, step, extra=""):
               f"{row['seconds']:.1f} s", flush=True)
 
 
+def _loss(logits, y, weight=None):
+    """Cross-entropy, each row weighted by ``weight / mean(weight over all rows)`` when weights are given (so a
+    batch's loss keeps the unweighted scale, and an integer weight counts like copies of the row)."""
+    if weight is None:
+        return torch.nn.functional.cross_entropy(logits, y)
+    return (torch.nn.functional.cross_entropy(logits, y, reduction="none") * weight).mean()
+
+
 def train_gradient(cores, label_site, Phi, y, *, n_epochs, learning_rate, batch_size, generator=None,
-                   callback=None, verbose=False):
+                   callback=None, verbose=False, sample_weight=None):
     """Adam on every core at fixed bond sizes, the rate decaying by a cosine to 0; ``cores`` (float tensors)
     are updated in place.
 
@@ -53,7 +61,10 @@ def train_gradient(cores, label_site, Phi, y, *, n_epochs, learning_rate, batch_
         Embedded training inputs, same dtype as the cores.
     y : Tensor of int64 (n_samples,)
         Class indices.
+    sample_weight : Tensor (n_samples,), optional
+        Row weights of the loss (normalised to mean 1).
     """
+    weight = None if sample_weight is None else sample_weight / sample_weight.mean()
     params = [torch.nn.Parameter(c) for c in cores]
     optimiser = torch.optim.Adam(params, lr=learning_rate)
     # Cosine decay to zero over all steps: at a constant rate the loss on full MNIST stalls and rises again
@@ -65,7 +76,7 @@ def train_gradient(cores, label_site, Phi, y, *, n_epochs, learning_rate, batch_
         loss_sum, correct = 0.0, 0
         for idx in _batches(len(y), batch_size, generator):
             logits, _ = scores(params, label_site, Phi[idx])
-            loss = torch.nn.functional.cross_entropy(logits, y[idx])
+            loss = _loss(logits, y[idx], None if weight is None else weight[idx])
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()
@@ -118,14 +129,14 @@ def _bond_logits(bond, left, phi_j, phi_k, right):
     return (t * rp[:, None, :]).sum(2)
 
 
-def _update_bond(bond, envs, j, y, learning_rate, batch_size, local_steps, generator):
+def _update_bond(bond, envs, j, y, learning_rate, batch_size, local_steps, generator, weight=None):
     """``local_steps`` gradient steps on the merged tensor, each on a fresh random batch."""
     bond = bond.detach().requires_grad_(True)
     n = len(y)
     for _ in range(local_steps):
         idx = torch.randint(n, (min(batch_size, n),), generator=generator) if batch_size < n else slice(None)
         logits = _bond_logits(bond, envs.env[j][idx], envs.Phi[idx, j], envs.Phi[idx, j + 1], envs.env[j + 2][idx])
-        loss = torch.nn.functional.cross_entropy(logits, y[idx])
+        loss = _loss(logits, y[idx], None if weight is None else weight[idx])
         grad, = torch.autograd.grad(loss, bond)
         with torch.no_grad():
             bond -= learning_rate * grad
@@ -133,7 +144,7 @@ def _update_bond(bond, envs, j, y, learning_rate, batch_size, local_steps, gener
 
 
 def train_sweep(cores, label_site, Phi, y, *, n_sweeps, learning_rate, batch_size, max_bond, cutoff,
-                local_steps=4, generator=None, callback=None, verbose=False):
+                local_steps=4, generator=None, callback=None, verbose=False, sample_weight=None):
     """Two-site DMRG-style sweeps; ``cores`` (a list) is updated in place, bond sizes may change.
 
     One sweep moves the label from ``label_site`` to the right end, back to the left end and back to
@@ -141,7 +152,9 @@ def train_sweep(cores, label_site, Phi, y, *, n_sweeps, learning_rate, batch_siz
     bond tensor (batches of ``batch_size`` rows) and splits it by :func:`truncated_svd`.
 
     Returns the history; each row also has ``max_chi`` and ``truncation_error`` (the largest of the sweep).
+    ``sample_weight`` weighs the rows of the loss as in :func:`train_gradient`.
     """
+    weight = None if sample_weight is None else sample_weight / sample_weight.mean()
     n_sites = len(cores)
     if n_sites < 2:
         raise ValueError("train_sweep needs at least 2 sites; use train_gradient for a single feature")
@@ -159,7 +172,7 @@ def train_sweep(cores, label_site, Phi, y, *, n_sweeps, learning_rate, batch_siz
                 bond = torch.einsum("asCm,mtb->astCb", A, B)
             else:                      # label on j + 1: (a, d, m) x (m, d, C, b)
                 bond = torch.einsum("asm,mtCb->astCb", A, B)
-            bond = _update_bond(bond, envs, j, y, learning_rate, batch_size, local_steps, generator)
+            bond = _update_bond(bond, envs, j, y, learning_rate, batch_size, local_steps, generator, weight)
             a, d, _, C, b = bond.shape
             with torch.no_grad():
                 if direction == "right":   # left-orthonormal A_j, label on j + 1
@@ -176,7 +189,7 @@ def train_sweep(cores, label_site, Phi, y, *, n_sweeps, learning_rate, batch_siz
             worst = max(worst, err / max(float(S.norm()), 1e-300))
         with torch.no_grad():
             logits = _full_logits(cores, label_site, envs)
-        loss = float(torch.nn.functional.cross_entropy(logits, y))
+        loss = float(_loss(logits, y, weight))
         correct = int((logits.argmax(1) == y).sum())
         max_chi = max(c.shape[-1] for c in cores)
         _record(history, _row(sweep, loss * len(y), correct, len(y), start,

@@ -12,6 +12,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .._sample_weight import positive_sample_weight
 from . import solvers
 from .parallel import EXECUTORS, run_tasks
 from .solvers import solve
@@ -101,6 +102,23 @@ class AnnealedClassifier(ClassifierMixin, BaseEstimator):
         tasks = classes[1:] if len(classes) == 2 else classes
         targets = np.where(y[None, :] == tasks[:, None], 1.0, -1.0)
         return X, y, targets
+
+    def _solve_bytes(self, n_features) -> int:
+        """Bytes one solve's reads take at most (``num_reads`` and ``num_sweeps`` are a user's numbers): per
+        read the layer sums (int64) and energies' float copy, and the spins in the sample set and their
+        reordered copies; the β schedule holds one float per sweep."""
+        reads, sweeps = self.num_reads or 16, self.num_sweeps or 1000
+        return reads * (16 * n_features + 4 * int(self.n_layers) * n_features) + 8 * sweeps
+
+    def _weighted_rows(self, X, y, targets, sample_weight):
+        """(X, y, targets, weights) keeping the rows of positive ``sample_weight`` (weights None without one).
+
+        A row of weight 0 is as if it were absent: it sets no scaling, grows no tree and fits no feature map.
+        """
+        keep, weights = positive_sample_weight(sample_weight, X)
+        if keep is None:
+            return X, y, targets, weights
+        return X[keep], y[keep], targets[:, keep], weights
 
     def _solve(self, problems, desc="solves"):
         """Best spins and energies of every problem, one seed per problem, in problem order."""

@@ -47,7 +47,13 @@ FEATURE_MAPS = ("identity", "rff", "nystroem", "patches", "trees")
 PATCH_SIZE = 5
 POOL = 2  # pooling regions per image side: four quadrants
 _MEDIAN_ROWS = 500  # rows used for the median heuristic (its cost is quadratic)
-_CHUNK = 512  # rows transformed at a time by the patch map (bounded memory on large test sets)
+_CHUNK = 512  # rows transformed at a time by the patch map (bounded memory on large test sets) ...
+_CHUNK_BYTES = 256 << 20  # ... fewer when one row's responses are large (many filters)
+# The fitted state each map keeps (ShallowWideClassifier saves it with the model).
+MAP_STATE = {"identity": (), "rff": ("map_weights_", "map_offsets_"),
+             "nystroem": ("map_components_", "map_weights_", "map_gamma_"),
+             "patches": ("map_weights_", "map_offsets_", "map_image_shape_"),
+             "trees": ("map_nodes_", "map_thresholds_", "map_columns_")}
 TREE_DEPTH = 4
 _EFFECT_ROWS = 200  # rows over which the tree map's input effects are averaged
 
@@ -131,8 +137,9 @@ def apply_map(kind, state, U) -> np.ndarray:
         return _rbf(U, state["map_components_"], state["map_gamma_"]) @ state["map_weights_"]
     if kind == "patches":
         height, width = state["map_image_shape_"]
-        return np.concatenate([_pooled(_responses(U[i:i + _CHUNK], state, height, width))
-                               for i in range(0, max(len(U), 1), _CHUNK)])[:len(U)]
+        rows = _patch_rows(state, height, width)
+        return np.concatenate([_pooled(_responses(U[i:i + rows], state, height, width))
+                               for i in range(0, max(len(U), 1), rows)])[:len(U)]
     if kind == "trees":
         return np.hstack([U, _leaf_indicators(U, state)])
     raise ValueError(f"unknown feature map {shown(kind)}; use one of {list(FEATURE_MAPS)}")
@@ -162,8 +169,9 @@ def mean_gradient(kind, state, U, A) -> np.ndarray:
         height, width = state["map_image_shape_"]
         filters = state["map_weights_"]                         # (p², F)
         active = np.zeros((height - PATCH_SIZE + 1, width - PATCH_SIZE + 1, filters.shape[1]))
-        for i in range(0, len(U), _CHUNK):
-            active += (_responses(U[i:i + _CHUNK], state, height, width) > 0).sum(axis=0)
+        rows = _patch_rows(state, height, width)
+        for i in range(0, len(U), rows):
+            active += (_responses(U[i:i + rows], state, height, width) > 0).sum(axis=0)
         active /= len(U)
         grads = []
         for a in A:
@@ -179,6 +187,120 @@ def mean_gradient(kind, state, U, A) -> np.ndarray:
             grads.append(image.ravel())
         return np.array(grads)
     raise ValueError(f"unknown feature map {shown(kind)}; use one of {list(FEATURE_MAPS)}")
+
+
+def _patch_row_bytes(n_filters, height, width) -> int:
+    """Bytes the patch map works with per row: its centred patches and its filter responses (float64)."""
+    positions = (height - PATCH_SIZE + 1) * (width - PATCH_SIZE + 1)
+    return 8 * positions * (PATCH_SIZE**2 + 2 * n_filters)
+
+
+def _patch_rows(state, height, width) -> int:
+    return max(1, min(_CHUNK, _CHUNK_BYTES // _patch_row_bytes(state["map_weights_"].shape[1], height, width)))
+
+
+def map_width(kind, n_rows, n_inputs, n_components) -> int:
+    """The number of features map ``kind`` of width ``n_components`` gives (at most, for ``"trees"``)."""
+    if kind == "identity":
+        return n_inputs
+    if kind == "nystroem":
+        return min(n_components, n_rows)
+    if kind == "patches":
+        return POOL**2 * max(1, n_components // POOL**2)
+    if kind == "trees":
+        return n_inputs + 2**TREE_DEPTH * max(1, n_components // 2**TREE_DEPTH)
+    return n_components
+
+
+def map_working_bytes(kind, n_rows, n_inputs, n_components, image_shape=None) -> int:
+    """Bytes (float64) fitting map ``kind`` of width ``n_components`` on ``n_rows`` rows of ``n_inputs`` works
+    with at its peak, besides the rows themselves: what a user's ``n_components`` decides."""
+    features = 8 * n_rows * map_width(kind, n_rows, n_inputs, n_components)  # the mapped rows
+    if kind == "rff":
+        return features + 8 * n_inputs * n_components
+    if kind == "nystroem":
+        m = min(n_components, n_rows)
+        return features + 8 * (4 * m * m + m * n_inputs)  # kernel, eigenvectors, K^(-1/2), basis
+    if kind == "patches":
+        try:
+            height, width = image_side(n_inputs, image_shape)
+        except ValueError:
+            return features
+        rows = min(_CHUNK, n_rows)
+        return features + rows * _patch_row_bytes(max(1, n_components // POOL**2), height, width)
+    if kind == "trees":
+        return features + 8 * n_rows * (n_components // 2**TREE_DEPTH)
+    return 0
+
+
+def check_map(kind, state, n_inputs) -> int:
+    """The number of features map ``kind`` gives from ``state`` read from a file, or ``ValueError`` naming what
+    does not fit: shapes against each other and against ``n_inputs``, indices in range, values finite."""
+    from .._memory import check_memory
+
+    missing = [key for key in MAP_STATE[kind] if key not in state]
+    if missing:
+        raise ValueError(f"features_={kind!r} needs {missing}, which the file lacks")
+
+    def arrays(*names, ndim):
+        for name in names:
+            value = state[name]
+            if not isinstance(value, np.ndarray) or value.ndim != ndim:
+                raise ValueError(f"{name} should be a {ndim}-d array")
+        return [state[name] for name in names]
+
+    def finite(*names):
+        for name in names:
+            if not np.isfinite(state[name]).all():
+                raise ValueError(f"{name} holds NaN or inf")
+
+    if kind == "identity":
+        return n_inputs
+    if kind == "rff":
+        (W,), (b,) = arrays("map_weights_", ndim=2), arrays("map_offsets_", ndim=1)
+        if W.shape[0] != n_inputs or b.shape != (W.shape[1],):
+            raise ValueError(f"map_weights_ {W.shape} and map_offsets_ {b.shape} do not map {n_inputs} inputs")
+        finite("map_weights_", "map_offsets_")
+        return W.shape[1]
+    if kind == "nystroem":
+        C, W = arrays("map_components_", "map_weights_", ndim=2)
+        gamma = state["map_gamma_"]
+        if C.shape[1] != n_inputs or W.shape[0] != C.shape[0]:
+            raise ValueError(f"map_components_ {C.shape} and map_weights_ {W.shape} do not map {n_inputs} inputs")
+        if not (isinstance(gamma, (int, float)) and not isinstance(gamma, bool) and 0 < gamma < math.inf):
+            raise ValueError("map_gamma_ should be a finite number > 0")
+        finite("map_components_", "map_weights_")
+        return W.shape[1]
+    if kind == "patches":
+        (W,), (b,) = arrays("map_weights_", ndim=2), arrays("map_offsets_", ndim=1)
+        shape = state["map_image_shape_"]
+        if not (isinstance(shape, list) and len(shape) == 2
+                and all(isinstance(s, int) and not isinstance(s, bool) for s in shape)
+                and min(shape) >= PATCH_SIZE + 1 and shape[0] * shape[1] == n_inputs):
+            raise ValueError(f"map_image_shape_ should be [height, width] of at least {PATCH_SIZE + 1} pixels "
+                             f"each holding the {n_inputs} inputs")
+        if W.shape[0] != PATCH_SIZE**2 or W.shape[1] < 1 or b.shape != (W.shape[1],):
+            raise ValueError(f"map_weights_ {W.shape} and map_offsets_ {b.shape} are not {PATCH_SIZE}x{PATCH_SIZE} "
+                             "filters with one offset each")
+        finite("map_weights_", "map_offsets_")
+        check_memory(_patch_row_bytes(W.shape[1], *shape), f"the patch map of {W.shape[1]:,} filters on one row")
+        return POOL**2 * W.shape[1]
+    if kind == "trees":
+        nodes, thresholds = arrays("map_nodes_", "map_thresholds_", ndim=2)
+        (columns,) = arrays("map_columns_", ndim=1)
+        n_inner = 2**TREE_DEPTH - 1
+        if nodes.shape != thresholds.shape or nodes.shape[1] != n_inner:
+            raise ValueError(f"map_nodes_ {nodes.shape} and map_thresholds_ {thresholds.shape} should both be "
+                             f"(trees, {n_inner})")
+        if nodes.size and (nodes.min() < 0 or nodes.max() >= n_inputs):
+            raise ValueError(f"map_nodes_ holds a feature index outside 0..{n_inputs - 1}")
+        if np.isnan(thresholds).any():
+            raise ValueError("map_thresholds_ holds NaN")
+        n_leaves = nodes.shape[0] * 2**TREE_DEPTH
+        if columns.size and (columns.min() < 0 or columns.max() >= n_leaves or np.any(np.diff(columns) <= 0)):
+            raise ValueError(f"map_columns_ should be increasing leaf numbers in 0..{n_leaves - 1}")
+        return n_inputs + len(columns)
+    raise ValueError(f"unknown feature map {kind!r}; use one of {list(FEATURE_MAPS)}")
 
 
 def _fit_trees(U, y, n_trees, rng) -> dict:

@@ -38,6 +38,10 @@ FACTORED_RATIO = 4
 # ... or when the dense Q would take more than this many bytes, whatever the ratio.
 DENSE_MAX_BYTES = 512 * 2**20
 FORMS = ("auto", "dense", "factored")
+# Bytes a dense spin BQM of n variables takes per ordered pair (n² of them) while it is built and sampled:
+# the kron-expanded coupling matrix (8), dimod's adjacency (about 20 per ordered pair, measured 38 per
+# unordered pair at n = 3,000) and a sampler's own copy of it. 6 GB was measured for n = 10,000 with neal.
+BQM_BYTES_PER_PAIR = 40
 
 
 def check_count(value, name) -> int:
@@ -64,6 +68,16 @@ def check_arrays(Q, h, n_layers):
     if not np.allclose(Q, Q.T, rtol=1e-10, atol=1e-12 * max(scale, 1e-300)):
         raise ValueError("Q must be symmetric (E = Wᵀ Q W only sees Q + Qᵀ; pass (Q + Q.T) / 2)")
     return Q, h, L
+
+
+def check_bqm_size(n_variables: int) -> None:
+    """Refuse (:class:`~qboost_tn.errors.ResourceError`) a dense spin BQM of ``n_variables`` (= L · P) whose
+    (L · P)² couplings would not fit in memory, before it is built; the layered solvers need no BQM."""
+    from .._memory import check_memory, number
+
+    check_memory(BQM_BYTES_PER_PAIR * n_variables**2, f"a dense spin BQM of {number(n_variables)} variables (L x P)",
+                 "use solver='layered' (the default), which anneals the P layer sums without it, or fewer "
+                 "features or layers")
 
 
 class BaseLayeredProblem(abc.ABC):
@@ -122,6 +136,7 @@ class BaseLayeredProblem(abc.ABC):
         ``kron(ones(L, L), Q)``. dimod adds its symmetric halves into one coupler and moves the diagonal
         (``s² = 1``) into the offset, so the energies agree exactly.
         """
+        check_bqm_size(self.n_variables)
         L = self.n_layers
         J = np.kron(np.ones((L, L)), self.dense_couplings())
         return dimod.BQM(np.tile(self.h, L), J, self.offset, dimod.SPIN)
@@ -383,7 +398,13 @@ def _centred(X, y, sample_weight):
     return v, X - v @ X, y - v @ y
 
 
-def feature_curvature(Xc) -> float:
-    """Mean variance of centred features (1.0 when every feature is constant, so λ stays finite)."""
-    value = float(np.mean(np.asarray(Xc) ** 2)) if np.size(Xc) else 0.0
+def feature_curvature(Xc, sample_weight=None) -> float:
+    """Mean variance of centred features (1.0 when every feature is constant, so λ stays finite); with
+    ``sample_weight``, each row's square weighs by its share of the weights (``Xc`` centred on the weighted
+    means)."""
+    if sample_weight is None:
+        value = float(np.mean(np.asarray(Xc) ** 2)) if np.size(Xc) else 0.0
+    else:
+        v = np.asarray(sample_weight, dtype=np.float64)
+        value = float(np.mean(v @ np.asarray(Xc) ** 2) / v.sum()) if np.size(Xc) else 0.0
     return value if value > 0 else 1.0

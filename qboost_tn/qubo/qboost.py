@@ -10,12 +10,14 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from .._memory import check_memory, number
 from ..errors import QBoostTNError
 from ..eval.weight_maps import reshape_maps
 from ..persistence import register_model_class
 from .base import PERSISTED_COMMON, AnnealedClassifier
 from .qboost_model import fit_stumps, selection_moments, selection_problem, stump_outputs, uniform_gain
-from .solvers import DEFAULT_SOLVER
+from .model import check_bqm_size
+from .solvers import DEFAULT_SOLVER, DimodLayeredSolver, get_solver
 from .weak_learners import TreeDictionary, fit_tree_dictionary
 
 WEAK_LEARNERS = ("trees", "stumps", "trees+stumps")
@@ -140,6 +142,15 @@ class QBoostClassifier(AnnealedClassifier):
         "tree_offsets_": ("i", 1), "tree_depth_": ("i", 1), "n_trees_": int, "n_stumps_": int,
     }
 
+    # How the saved arrays' shapes relate (qboost_tn.persistence): N learners, the trees' nodes.
+    _persisted_shapes = {
+        "classes_": ("classes",), "feature_names_in_": ("features",), "energies_": ("tasks",),
+        "weights_": ("tasks", "N"), "selected_": ("tasks", "N"), "n_selected_": ("tasks",), "coef_": ("tasks", "N"),
+        "intercept_": ("tasks",), "thresholds_": ("tasks", "features"), "polarities_": ("tasks", "features"),
+        "tree_feature_": ("nodes",), "tree_threshold_": ("nodes",), "tree_left_": ("nodes",),
+        "tree_right_": ("nodes",), "tree_value_": ("nodes", "classes"), "tree_depth_": ("trees",),
+    }
+
     def __init__(self, *, weak_learners="trees", n_estimators=600, max_depth=None, depth_levels=3,
                  max_features="sqrt", splitter="random", subsample=0.8, selection="oob", validation_fraction=0.25,
                  n_layers=2, keep_fraction=0.5, lam=0.01, solver=DEFAULT_SOLVER, num_reads=None, num_sweeps=None,
@@ -212,7 +223,7 @@ class QBoostClassifier(AnnealedClassifier):
         predicted = classifier.predict(X)
         return np.where(predicted[:, None] == labels[None, :], 1.0, -1.0)
 
-    def _grow(self, X, y, targets, rng):
+    def _grow(self, X, y, targets, rng, sample_weight=None):
         """Fit the dictionary on (X, y); returns the (rows, N) mask of outputs the selection may use."""
         self.n_trees_ = self.n_estimators if self.weak_learners in ("trees", "trees+stumps") else 0
         self.n_stumps_ = X.shape[1] if self.weak_learners in ("stumps", "trees+stumps") else 0
@@ -223,12 +234,12 @@ class QBoostClassifier(AnnealedClassifier):
             trees, in_bag = fit_tree_dictionary(
                 X, y, self.classes_, n_estimators=self.n_estimators, depths=self._depths(),
                 max_features=self.max_features, splitter=self.splitter, subsample=self.subsample,
-                random_state=rng)
+                random_state=rng, sample_weight=sample_weight)
             for key, value in trees.to_attributes().items():
                 setattr(self, key, value)
             masks.append(~in_bag)
         if self.n_stumps_:
-            stumps = [fit_stumps(X, t) for t in targets]
+            stumps = [fit_stumps(X, t, sample_weight=sample_weight) for t in targets]
             self.thresholds_ = np.array([s[0] for s in stumps])
             self.polarities_ = np.array([s[1] for s in stumps])
             masks.append(np.ones((len(y), self.n_stumps_), dtype=bool))
@@ -236,13 +247,16 @@ class QBoostClassifier(AnnealedClassifier):
 
     # -- fitting -----------------------------------------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Grow the dictionary, then anneal each class's selection weights on outputs it did not memorise.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
         y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), optional
+            Weight of each row: in the trees' and stumps' fits and in every mean of the selection energy (and
+            the intercept). Rows of weight 0 are left out entirely.
 
         Returns
         -------
@@ -251,15 +265,20 @@ class QBoostClassifier(AnnealedClassifier):
         if self._user_learners:
             self._check_user_learners()
         X, y, targets = self._validate_training_data(X, y)
+        X, y, targets, row_weights = self._weighted_rows(X, y, targets, sample_weight)
+        self._check_fits(len(y), X.shape[1], len(targets))
         rng = np.random.default_rng(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         grow, select = np.arange(len(y)), np.arange(len(y))
         if self.selection == "holdout":
             grow, select = self._holdout(y, rng)
-        usable = self._grow(X[grow], y[grow], targets[:, grow], rng)
+        usable = self._grow(X[grow], y[grow], targets[:, grow], rng,
+                            None if row_weights is None else row_weights[grow])
         if self.selection == "holdout":
             usable = np.ones((len(select), usable.shape[1]), dtype=bool)
         H = self._outputs(X[select])
-        moments = [selection_moments(H[:, k], targets[k, select], usable) for k in range(len(targets))]
+        select_weights = None if row_weights is None else row_weights[select]
+        moments = [selection_moments(H[:, k], targets[k, select], usable, select_weights)
+                   for k in range(len(targets))]
         N, L = H.shape[2], int(self.n_layers)
         scales = np.array([uniform_gain(G, r) / (self.keep_fraction * N) for G, r, *_ in moments])
         problems = [selection_problem(G, r, y_var, scale=c, lam=self.lam, n_layers=L)
@@ -286,6 +305,50 @@ class QBoostClassifier(AnnealedClassifier):
         except ValueError as exc:  # too few rows for the requested parts
             raise QBoostTNError(f"selection='holdout' cannot hold out {self.validation_fraction} of "
                                 f"{len(y)} rows: {exc}") from exc
+
+    def _check_fits(self, n_rows, n_features, n_tasks):
+        """Refuse, before growing anything, a dictionary whose selection would not fit in memory: every task's
+        outputs (rows x learners) and the usable mask's copies, and per task the N x N moments and problem
+        (kept for all tasks), or a dense spin BQM of L x N variables when the solver takes one."""
+        N = ((len(self.weak_learners) if self._user_learners else 0)
+             + (self.n_estimators if self.weak_learners in ("trees", "trees+stumps") else 0)
+             + (n_features if self.weak_learners in ("stumps", "trees+stumps") else 0))
+        work = 8 * (n_tasks + 3) * n_rows * N + 8 * (2 * n_tasks + 1) * N * N + self._solve_bytes(N)
+        check_memory(work, f"{type(self).__name__} with a dictionary of {number(N)} learners on {n_rows:,} rows and "
+                           f"{n_tasks} task(s)", "lower n_estimators, or num_reads")
+        if isinstance(get_solver(self.solver), DimodLayeredSolver):
+            check_bqm_size(int(self.n_layers) * N)
+
+    def _check_loaded(self):
+        """What a model file could get wrong beyond its declared shapes (called by ``load_model``): the
+        dictionary's sizes against the parameters, every tree walkable (:meth:`TreeDictionary.check`), values
+        finite."""
+        if self._user_learners:
+            raise ValueError("a saved QBoostClassifier names its dictionary ('trees', 'stumps' or 'trees+stumps')")
+        trees = self.n_estimators if self.weak_learners in ("trees", "trees+stumps") else 0
+        stumps = self.n_features_in_ if self.weak_learners in ("stumps", "trees+stumps") else 0
+        if (self.n_trees_, self.n_stumps_) != (trees, stumps):
+            raise ValueError(f"n_trees_ = {self.n_trees_} and n_stumps_ = {self.n_stumps_}; "
+                             f"weak_learners={self.weak_learners!r} with n_estimators={self.n_estimators} gives "
+                             f"{trees} and {stumps}")
+        if self.coef_.shape[1] != trees + stumps:
+            raise ValueError(f"coef_ has {self.coef_.shape[1]} columns for {trees} trees and {stumps} stumps")
+        for count, names in ((trees, [f"tree_{n}_" for n in TreeDictionary.__dataclass_fields__]),
+                             (stumps, ["thresholds_", "polarities_"])):
+            wrong = [n for n in names if hasattr(self, n) != bool(count)]
+            if wrong:
+                raise ValueError(f"weak_learners={self.weak_learners!r}: the file {'lacks' if count else 'holds'} "
+                                 f"{wrong}")
+        if trees:
+            dictionary = self._trees
+            if dictionary.n_trees != trees:
+                raise ValueError(f"tree_offsets_ describes {dictionary.n_trees} trees; n_trees_ = {trees}")
+            dictionary.check(self.n_features_in_, len(self.classes_))
+        for key in ("coef_", "intercept_", "weights_", "thresholds_", "polarities_"):
+            if hasattr(self, key) and not np.isfinite(getattr(self, key)).all():
+                raise ValueError(f"{key} holds NaN or inf")
+        if np.any((self.coef_ != 0) & ~self.selected_):
+            raise ValueError("coef_ has non-zero weights on learners selected_ does not keep")
 
     def _count_params(self) -> int:
         n_user = len(self.weak_learners) if self._user_learners else 0

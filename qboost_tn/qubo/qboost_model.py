@@ -20,11 +20,13 @@ import numpy as np
 from .model import LayeredProblem
 
 
-def fit_stumps(X, target, n_thresholds=16):
+def fit_stumps(X, target, n_thresholds=16, sample_weight=None):
     """The best decision stump on each single feature for ±1 ``target``.
 
     Candidate thresholds are ``n_thresholds`` quantiles of each feature's training values; a stump is
     chosen by balanced accuracy, so the rare class of a one-vs-rest task is not ignored.
+
+    ``sample_weight`` weighs the rows in the true and false positive rates.
 
     Returns
     -------
@@ -33,6 +35,9 @@ def fit_stumps(X, target, n_thresholds=16):
     """
     X = np.asarray(X, dtype=np.float64)
     pos = target > 0
+    if sample_weight is not None:
+        w = np.asarray(sample_weight, dtype=np.float64)
+        w_pos, w_neg = w * pos / max(float(w[pos].sum()), 1e-300), w * ~pos / max(float(w[~pos].sum()), 1e-300)
     quantiles = (np.arange(n_thresholds) + 0.5) / n_thresholds
     candidates = np.quantile(X, quantiles, axis=0)  # (K, P)
     best_gain = np.full(X.shape[1], -1.0)
@@ -40,8 +45,10 @@ def fit_stumps(X, target, n_thresholds=16):
     polarities = np.ones(X.shape[1])
     for thr in candidates:
         above = X > thr
-        tpr = above[pos].mean(axis=0)
-        fpr = above[~pos].mean(axis=0)
+        if sample_weight is None:
+            tpr, fpr = above[pos].mean(axis=0), above[~pos].mean(axis=0)
+        else:
+            tpr, fpr = w_pos @ above, w_neg @ above
         balanced = (tpr + 1.0 - fpr) / 2.0
         gain = np.abs(balanced - 0.5)
         better = gain > best_gain
@@ -56,7 +63,7 @@ def stump_outputs(X, thresholds, polarities) -> np.ndarray:
     return polarities * np.where(np.asarray(X) > thresholds, 1.0, -1.0)
 
 
-def selection_moments(H, y, usable=None):
+def selection_moments(H, y, usable=None, sample_weight=None):
     """Centred second moments of the selection energy, each from the rows where it is usable.
 
     Parameters
@@ -67,6 +74,8 @@ def selection_moments(H, y, usable=None):
         Targets ±1.
     usable : ndarray of bool, shape (S, N), optional
         Entries that may be used (out-of-bag); default all.
+    sample_weight : ndarray of shape (S,), optional
+        Weight of each row in every mean (default 1).
 
     Returns
     -------
@@ -81,14 +90,19 @@ def selection_moments(H, y, usable=None):
     H = np.asarray(H, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
     M = np.ones(H.shape, dtype=np.float64) if usable is None else np.asarray(usable, dtype=np.float64)
-    count = M.sum(axis=0)
-    means = (H * M).sum(axis=0) / np.maximum(count, 1.0)
+    w = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    Mw = M * w[:, None]
+    count = Mw.sum(axis=0)
+    count = np.where(count > 0, count, 1.0)
+    means = (H * Mw).sum(axis=0) / count
     centred = (H - means) * M
-    y_mean = float(y.mean())
+    y_mean = float(y.mean() if sample_weight is None else w @ y / w.sum())
     yc = y - y_mean
-    G = (centred.T @ centred) / np.maximum(M.T @ M, 1.0)
-    r = (centred.T @ yc) / np.maximum(count, 1.0)
-    return G, r, means, y_mean, float(yc @ yc) / len(yc)
+    pairs = M.T @ Mw
+    G = (centred.T @ (centred * w[:, None])) / np.where(pairs > 0, pairs, 1.0)
+    r = (centred.T @ (w * yc)) / count
+    y_var = float(yc @ yc) / len(yc) if sample_weight is None else float(w @ yc**2 / w.sum())
+    return G, r, means, y_mean, y_var
 
 
 def selection_problem(G, r, y_var, *, scale, lam, n_layers) -> LayeredProblem:

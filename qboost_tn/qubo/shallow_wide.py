@@ -13,11 +13,13 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..eval.weight_maps import reshape_maps
 from ..persistence import register_model_class
-from .base import PERSISTED_COMMON, AnnealedClassifier
-from .features import FEATURE_MAPS, apply_map, fit_map, mean_gradient
-from .model import feature_curvature, least_squares_problem, ridge_weights
-from .solvers import DEFAULT_SOLVER
+from .._memory import check_memory, number
 from .._numeric import inverse_ranges
+from .base import PERSISTED_COMMON, AnnealedClassifier
+from .features import (FEATURE_MAPS, MAP_STATE, apply_map, check_map, fit_map, map_width, map_working_bytes,
+                       mean_gradient)
+from .model import DENSE_MAX_BYTES, check_bqm_size, feature_curvature, least_squares_problem, ridge_weights
+from .solvers import DEFAULT_SOLVER, DimodLayeredSolver, get_solver
 
 REGULARIZERS = ("squared", "linear")
 AUTO_K_QUANTILE = 0.95
@@ -184,6 +186,13 @@ class ShallowWideClassifier(AnnealedClassifier):
         "map_weights_": ("f", 2), "map_offsets_": ("f", 1), "map_components_": ("f", 2), "map_gamma_": float,
         "map_image_shape_": list, "map_nodes_": ("i", 2), "map_thresholds_": ("f", 2), "map_columns_": ("i", 1),
     }
+    # How the saved arrays' shapes relate (qboost_tn.persistence): P is the width of the features z.
+    _persisted_shapes = {
+        "classes_": ("classes",), "feature_names_in_": ("features",), "energies_": ("tasks", "batches"),
+        "spins_": ("tasks", "batches", "layers", "P"), "layer_sums_": ("tasks", "P"), "coef_": ("tasks", "P"),
+        "intercept_": ("tasks",), "k_": ("tasks",), "data_min_": ("P",), "data_scale_": ("P",),
+        "input_min_": ("features",), "input_scale_": ("features",), "input_gradients_": ("tasks", "features"),
+    }
     _MAP_STATE = ("map_weights_", "map_offsets_", "map_components_", "map_gamma_", "map_image_shape_", "map_nodes_",
                   "map_thresholds_", "map_columns_")
 
@@ -226,9 +235,7 @@ class ShallowWideClassifier(AnnealedClassifier):
         """Fit the feature map on training rows ``X`` (labels ``y``) and return their features."""
         for key in (*self._MAP_STATE, "input_min_", "input_scale_"):
             self.__dict__.pop(key, None)  # a refit with another map leaves nothing of the last one
-        self.features_ = self.features
-        if self.features == "auto":
-            self.features_ = "patches" if self.image_shape is not None else "identity"
+        self.features_ = self._map_kind()
         if self.features_ == "identity":
             return X
         self.input_min_, self.input_scale_ = self._minmax(X)
@@ -248,9 +255,13 @@ class ShallowWideClassifier(AnnealedClassifier):
         order = check_random_state(self.random_state).permutation(n_samples)
         return [np.sort(b) for b in np.array_split(order, math.ceil(n_samples / self.batch_size))]
 
-    def _build(self, Xs, targets, weights):
-        """(problems, per-task scales, batches) for scaled training data, ±1 targets and sample weights."""
-        curvature = feature_curvature(Xs - Xs.mean(axis=0))
+    def _build(self, Xs, targets, weights, row_weights=None):
+        """(problems, per-task scales, batches) for scaled training data, ±1 targets and sample weights (per task;
+        ``row_weights``: the user's ``sample_weight``, which also weighs the curvature unit)."""
+        if row_weights is None:
+            curvature = feature_curvature(Xs - Xs.mean(axis=0))
+        else:
+            curvature = feature_curvature(Xs - row_weights @ Xs / row_weights.sum(), row_weights)
         scales = self._scales(Xs, targets, weights, curvature)
         batches = self._batches(Xs.shape[0])
         problems = [least_squares_problem(Xs[b], t[b], scale=scale, lam=self.lam, regularizer=self.regularizer,
@@ -281,7 +292,7 @@ class ShallowWideClassifier(AnnealedClassifier):
     def _sample_weights(self, y, targets):
         """(n_tasks, n_samples) weights of each sample in each task's loss."""
         if self.class_weight is None:
-            return np.ones_like(targets)
+            return np.ones_like(targets, dtype=np.float64)
         if isinstance(self.class_weight, dict):
             for label, weight in self.class_weight.items():
                 if isinstance(weight, bool) or not isinstance(weight, Real) or not (math.isfinite(weight) and weight > 0):
@@ -297,24 +308,32 @@ class ShallowWideClassifier(AnnealedClassifier):
 
     # -- fitting -----------------------------------------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Build one Ising problem per class (and batch), anneal them, and keep the best spins.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
         y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), optional
+            Weight of each row in the squared loss (and its bias), multiplying ``class_weight``'s. An integer
+            weight counts like that many copies of the row; rows of weight 0 are left out entirely (they set
+            no scaling and fit no feature map).
 
         Returns
         -------
         self
         """
         X, y, targets = self._validate_training_data(X, y)
+        X, y, targets, row_weights = self._weighted_rows(X, y, targets, sample_weight)
+        self._check_fits(*X.shape, len(targets))
         weights = self._sample_weights(y, targets)
+        if row_weights is not None:
+            weights = weights * row_weights
         Z = self._fit_map(X, y)
         self.data_min_, self.data_scale_, self.zero_to_minus_one_ = self._scaling(Z)
         Xs = self._apply_scaling(Z, self.data_min_, self.data_scale_, self.zero_to_minus_one_)
-        problems, scales, batches = self._build(Xs, targets, weights)
+        problems, scales, batches = self._build(Xs, targets, weights, row_weights)
         spins, energies = self._solve(problems, desc=f"{type(self).__name__} solves")
         n_tasks, L, P = len(targets), int(self.n_layers), Xs.shape[1]
         self.spins_ = np.asarray(spins, dtype=np.int8).reshape(n_tasks, len(batches), L, P)
@@ -345,6 +364,54 @@ class ShallowWideClassifier(AnnealedClassifier):
         scores = Xs @ self.coef_.T + self.intercept_
         return scores[:, 0] if len(self.classes_) == 2 else scores
 
+    def _map_kind(self):
+        """The feature map ``features`` names (``"auto"`` resolved)."""
+        if self.features == "auto":
+            return "patches" if self.image_shape is not None else "identity"
+        return self.features
+
+    def _check_fits(self, n_rows, n_inputs, n_tasks):
+        """Refuse, before any work, what ``n_components`` and ``n_layers`` make too large for memory: the
+        feature map and the learner's scaled, centred copies of its features, each problem's ``Q`` (dense up
+        to ``DENSE_MAX_BYTES``, else factored), and a dense spin BQM when the solver takes one."""
+        kind = self._map_kind()
+        P = map_width(kind, n_rows, n_inputs, int(self.n_components))
+        work = (map_working_bytes(kind, n_rows, n_inputs, int(self.n_components), self.image_shape)
+                + 8 * 3 * n_rows * P + min(8 * P * P, DENSE_MAX_BYTES + 8 * P * n_rows)
+                + n_tasks * int(self.n_layers) * P + self._solve_bytes(P))
+        width = "" if kind == "identity" else f", n_components={number(self.n_components)}"
+        check_memory(work, f"{type(self).__name__}(features={kind!r}{width}) on {n_rows:,} x {n_inputs:,} inputs "
+                           f"({number(P)} features)", "lower n_components, or use fewer rows (batch_size does not "
+                                                 "lower it: the features of all rows are formed), or num_reads")
+        if isinstance(get_solver(self.solver), DimodLayeredSolver):
+            check_bqm_size(int(self.n_layers) * P)
+
+    def _check_loaded(self):
+        """What a model file could get wrong beyond its declared shapes (called by ``load_model``)."""
+        expected = self._map_kind()
+        if self.features_ != expected:
+            raise ValueError(f"features_ = {self.features_[:40]!r} but the parameters ask for {expected!r}")
+        state = self._map_state()
+        extra = sorted(set(state) - set(MAP_STATE[self.features_]))
+        if extra:
+            raise ValueError(f"features_={self.features_!r} keeps no {extra}")
+        scaling = [key for key in ("input_min_", "input_scale_", "input_gradients_") if hasattr(self, key)]
+        if (self.features_ == "identity") != (not scaling) or (scaling and len(scaling) < 3):
+            raise ValueError(f"features_={self.features_!r} {'needs' if scaling else 'keeps no'} input_min_, "
+                             "input_scale_ and input_gradients_")
+        P = check_map(self.features_, state, self.n_features_in_)
+        if self.coef_.shape[1] != P:
+            raise ValueError(f"coef_ has {self.coef_.shape[1]} columns; the {self.features_!r} map gives {P} "
+                             "features")
+        if self.spins_.shape[2] != self.n_layers:
+            raise ValueError(f"spins_ holds {self.spins_.shape[2]} layers; n_layers = {self.n_layers}")
+        if not np.all(np.abs(self.spins_) == 1):
+            raise ValueError("spins_ holds values other than -1 and +1")
+        for key in ("coef_", "intercept_", "k_", "layer_sums_", "data_min_", "data_scale_", "input_min_",
+                    "input_scale_", "input_gradients_"):
+            if hasattr(self, key) and not np.isfinite(getattr(self, key)).all():
+                raise ValueError(f"{key} holds NaN or inf")
+
     # -- exposing the model ------------------------------------------------------------------------------
     def problems(self, X, y):
         """The LayeredProblems this estimator's ``fit`` would solve on (X, y), as ``{class: [one per batch]}``.
@@ -354,6 +421,7 @@ class ShallowWideClassifier(AnnealedClassifier):
         self._validate_params()
         probe = type(self)(**self.get_params())
         X, y, targets = probe._validate_training_data(X, y)
+        probe._check_fits(*X.shape, len(targets))
         Z = probe._fit_map(X, y)
         lo, scale, z2m1 = probe._scaling(Z)
         problems, _, batches = probe._build(probe._apply_scaling(Z, lo, scale, z2m1), targets,
@@ -369,6 +437,8 @@ class ShallowWideClassifier(AnnealedClassifier):
         """
         params = self.get_params()
         params["batch_size"] = None
+        if len(np.shape(X)) == 2:  # the BQMs' size, from the parameters, before any map or problem is formed
+            check_bqm_size(int(self.n_layers) * map_width(self._map_kind(), *np.shape(X), int(self.n_components)))
         per_class = {key: probs[0].to_bqm() for key, probs in type(self)(**params).problems(X, y).items()}
         return next(iter(per_class.values())) if len(per_class) == 1 else per_class
 

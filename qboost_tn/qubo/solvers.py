@@ -99,6 +99,9 @@ class DimodLayeredSolver(LayeredSolver):
         if self.max_variables is not None and problem.n_variables > self.max_variables:
             raise QBoostTNError(f"{type(self.sampler).__name__} takes at most {self.max_variables} variables; this "
                          f"problem has {problem.n_variables} variables (use 'layered', 'neal' or 'tabu')")
+        from .model import check_bqm_size
+
+        check_bqm_size(problem.n_variables)  # before beta_range, which may form Q densely too
         accepted = self.sampler.parameters or {}
         wanted = {"num_reads": num_reads, "num_sweeps": num_sweeps, "seed": seed}
         params = {k: v for k, v in wanted.items() if k in accepted and v is not None}

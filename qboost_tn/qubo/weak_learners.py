@@ -16,6 +16,9 @@ from sklearn.tree import DecisionTreeClassifier
 
 # Rows of X evaluated at once by TreeDictionary.outputs: bounds the (rows x trees) node-index arrays.
 _CHUNK = 2048
+#: Deepest tree a loaded dictionary may hold: every prediction walks that many vectorised steps. Trees grown
+#: on real data stay far below (fully grown trees on 60,000 MNIST rows are a few dozen levels deep).
+MAX_DEPTH = 10_000
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,50 @@ class TreeDictionary:
             result[start:start + len(rows)] = value[node]
         return result
 
+    def check(self, n_features: int, n_classes: int) -> None:
+        """Raise ``ValueError`` unless these arrays are trees :meth:`outputs` can walk: every inner node's
+        children inside its own tree and strictly after it (so every walk ends within the tree), each leaf
+        pointing to itself, features in ``0 .. n_features - 1``, thresholds finite and values in [−1, 1].
+
+        A model file is data from anyone; one cycle would make :meth:`outputs` loop forever. All vectorised.
+        """
+        offsets = np.asarray(self.offsets)
+        n_nodes = len(self.feature)
+        for name in ("threshold", "left", "right"):
+            if len(getattr(self, name)) != n_nodes:
+                raise ValueError(f"tree_{name}_ has {len(getattr(self, name))} nodes, tree_feature_ {n_nodes}")
+        if self.value.shape != (n_nodes, n_classes):
+            raise ValueError(f"tree_value_ has shape {self.value.shape}; expected ({n_nodes}, {n_classes}): one "
+                             "row per node, one column per class")
+        if len(self.depth) != self.n_trees:
+            raise ValueError(f"tree_depth_ has {len(self.depth)} entries for {self.n_trees} trees")
+        if offsets.size < 2 or offsets[0] != 0 or offsets[-1] != n_nodes or np.any(np.diff(offsets) < 1):
+            raise ValueError(f"tree_offsets_ must rise strictly from 0 to the {n_nodes} nodes (each tree at least "
+                             "its root)")
+        node = np.arange(n_nodes)
+        end = np.repeat(offsets[1:], np.diff(offsets))  # one past the last node of each node's tree
+        feature, left, right = (np.asarray(a, dtype=np.int64) for a in (self.feature, self.left, self.right))
+        inner = feature >= 0
+        problems = {
+            "a feature index below -1 (leaf) or at least n_features_in_": (feature < -1) | (feature >= n_features),
+            "a child outside its own tree or not after its parent (a cycle)":
+                inner & ((left <= node) | (left >= end) | (right <= node) | (right >= end)),
+            "a leaf whose children are not itself": ~inner & ((left != node) | (right != node)),
+            "a non-finite threshold": ~np.isfinite(self.threshold),
+            "a value outside [-1, 1] or not finite": ~np.all((self.value >= -1) & (self.value <= 1), axis=1),
+        }
+        for what, bad in problems.items():
+            if bad.any():
+                first = int(np.argmax(bad))
+                tree = int(np.searchsorted(offsets, first, side="right")) - 1
+                raise ValueError(f"tree {tree} has {what} (node {first - offsets[tree]}, {int(bad.sum())} node(s) "
+                                 "in all); the file is corrupt or tampered")
+        depth = _depths(node, left, right, inner)
+        if depth.size and depth.max() > MAX_DEPTH:
+            tree = int(np.searchsorted(offsets, int(np.argmax(depth)), side="right")) - 1
+            raise ValueError(f"tree {tree} is {int(depth.max()):,} levels deep, more than the {MAX_DEPTH:,} a "
+                             "prediction may walk; the file is corrupt or tampered")
+
     def to_attributes(self) -> dict:
         """The arrays under the fitted-attribute names an estimator stores them as (``tree_feature_``, ...)."""
         return {f"tree_{name}_": getattr(self, name) for name in self.__dataclass_fields__}
@@ -88,8 +135,22 @@ class TreeDictionary:
         return cls(**{name: getattr(owner, f"tree_{name}_") for name in cls.__dataclass_fields__})
 
 
+def _depths(node, left, right, inner) -> np.ndarray:
+    """Depth of every node (roots 0) of trees whose children follow their parents, by pointer jumping: about
+    log2(depth) vectorised steps, not one per level."""
+    parent = node.copy()
+    parent[left[inner]] = node[inner]
+    parent[right[inner]] = node[inner]
+    depth = (parent != node).astype(np.int64)
+    ancestor = parent
+    while np.any(ancestor != ancestor[ancestor]):
+        depth = depth + depth[ancestor]
+        ancestor = ancestor[ancestor]
+    return depth
+
+
 def fit_tree_dictionary(X, y, classes, *, n_estimators, depths, max_features, splitter, subsample,
-                        random_state):
+                        random_state, sample_weight=None):
     """Grow ``n_estimators`` trees, cycling through ``depths``, each on its own random subset of the rows.
 
     Parameters
@@ -107,6 +168,8 @@ def fit_tree_dictionary(X, y, classes, *, n_estimators, depths, max_features, sp
     subsample : float in (0, 1)
         Fraction of the rows each tree is grown on, drawn without replacement.
     random_state : numpy.random.Generator
+    sample_weight : ndarray of shape (n_samples,), optional
+        Each tree weighs its rows by these (its leaves' class shares are weighted shares).
 
     Returns
     -------
@@ -126,7 +189,8 @@ def fit_tree_dictionary(X, y, classes, *, n_estimators, depths, max_features, sp
         depth = depths[t % len(depths)]
         tree = DecisionTreeClassifier(max_depth=depth, max_features=max_features, splitter=splitter,
                                       random_state=int(random_state.integers(np.iinfo(np.int32).max)))
-        tree.fit(X[rows], code[rows], check_input=False)
+        weights = None if sample_weight is None else np.ascontiguousarray(sample_weight[rows], dtype=np.float64)
+        tree.fit(X[rows], code[rows], sample_weight=weights, check_input=False)
         parts.append((_flatten(tree, len(classes)), 0 if depth is None else depth))
     return _concatenate(parts), in_bag
 
