@@ -128,7 +128,8 @@ def relaxed_minimiser(problem: BaseLayeredProblem) -> np.ndarray:
         When it has not converged after :data:`MAX_ITERATIONS` iterations.
     """
     if not isinstance(problem, BaseLayeredProblem):
-        raise TypeError(f"relaxed_minimiser needs a layered problem (qboost_tn.qubo.model), got {type(problem).__name__}")
+        raise TypeError("relaxed_minimiser needs a layered problem (qboost_tn.qubo.model), "
+                        f"got {type(problem).__name__}")
     L = float(problem.n_layers)
     P = problem.n_features
     with one_blas_thread():
