@@ -40,7 +40,7 @@ TIE_RIDGE = 1e-6
 # The interior-point method stops when the mean complementarity (per unit of L) and the dual residual are below
 # this fraction of the gradient's scale.
 CONVERGENCE = 1e-12
-# Iterations before it gives up (the learners' problems take 10 to 30).
+# Iterations before it gives up (the learners' problems take 20 to 35).
 MAX_ITERATIONS = 200
 # Fraction of the step to the boundary taken (keeps the iterate strictly inside the box).
 STEP_FRACTION = 0.99
