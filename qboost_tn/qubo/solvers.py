@@ -144,6 +144,18 @@ def _dense():
     return DenseSimulatedAnnealingSampler()
 
 
+def _rounded():
+    from .anneal.rounding import RoundedSolver
+
+    return RoundedSolver()
+
+
+def _rounded_descent():
+    from .anneal.rounding import RoundedDescentSolver
+
+    return RoundedDescentSolver()
+
+
 def _exact():
     import dimod
 
@@ -157,6 +169,8 @@ SOLVERS = {
     "exact": _exact,
     "tabu": _tabu,
     "steepest": _steepest,
+    "rounded": _rounded,  # baselines without search (benchmarks/what_annealing_adds.py)
+    "rounded-descent": _rounded_descent,
 }
 
 

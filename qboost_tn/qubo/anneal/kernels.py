@@ -186,6 +186,35 @@ def _descend(Q, h, curve, reach, tol, n_layers, W, f, max_passes):
 
 
 @njit(cache=True, nogil=True)
+def _tolerance(Q, h, n_layers):
+    """Smallest gain a descent move must show: rounding in the maintained field must not make a flat move look
+    like a gain and cycle."""
+    return 1e-12 * (np.abs(h).sum() + np.abs(Q).sum() * n_layers + 1e-300)
+
+
+@njit(cache=True, nogil=True)
+def _fill_fields(Q, W, f):
+    """``f = Q W`` in place."""
+    for i in range(W.shape[0]):
+        acc = 0.0
+        row = Q[i]
+        for j in range(W.shape[0]):
+            acc += row[j] * W[j]
+        f[i] = acc
+
+
+@njit(cache=True, nogil=True)
+def single_descent_sums(Q, h, n_layers, start):
+    """Greedy ±2 moves of one layer sum at a time from ``start`` (int64, on the lattice) until none lowers
+    ``Wᵀ Q W + hᵀ W``; returns the local minimum reached (no pair moves, no sweeps, no random numbers)."""
+    W = start.copy()
+    f = np.empty(W.shape[0])
+    _fill_fields(Q, W, f)
+    _single_descent(Q, h, 4.0 * np.diag(Q).copy(), n_layers, W, f, _tolerance(Q, h, n_layers))
+    return W
+
+
+@njit(cache=True, nogil=True)
 def anneal_sums(Q, h, n_layers, betas, seeds, descend_passes, start):
     """Anneal one replica per seed along ``betas`` from a random spin state; returns the final sums.
 
@@ -224,17 +253,11 @@ def anneal_sums(Q, h, n_layers, betas, seeds, descend_passes, start):
         for k in range(P):
             if k != j:
                 reach[j] = max(reach[j], 8.0 * abs(Q[j, k]))
-    # Rounding in the maintained field must not make a flat move look like a gain and cycle.
-    tol = 1e-12 * (np.abs(h).sum() + np.abs(Q).sum() * n_layers + 1e-300)
+    tol = _tolerance(Q, h, n_layers)
     for r in range(R):
         np.random.seed(seeds[r])
         warm = _initial_state(W, n_layers, start, r)
-        for i in range(P):
-            acc = 0.0
-            row = Q[i]
-            for j in range(P):
-                acc += row[j] * W[j]
-            f[i] = acc
+        _fill_fields(Q, W, f)
         if not warm:
             _metropolis_sweeps(Q, h, curve, n_layers, betas, W, f)
         _descend(Q, h, curve, reach, tol, n_layers, W, f, descend_passes)
@@ -342,6 +365,42 @@ def _factored_pair_pass(F, diag, h, curve, reach, n_layers, W, u, tol, cand, cfi
 
 
 @njit(cache=True, nogil=True)
+def _factored_curve_tolerance(F, diag, h, n_layers):
+    """(``4 Q_jj`` per feature, the dense kernel's descent tolerance) without forming ``Q = F Fᵀ + diag(d)``."""
+    P, N = F.shape
+    curve = np.empty(P)
+    norm_sum = 0.0
+    for j in range(P):
+        sq = 0.0
+        for i in range(N):
+            sq += F[j, i] * F[j, i]
+        curve[j] = 4.0 * (sq + diag[j])
+        norm_sum += np.sqrt(sq)
+    # Σ_jk |Q_jk| <= (Σ_j ‖F_j‖)² + Σ_j |d_j|.
+    return curve, 1e-12 * (np.abs(h).sum() + (norm_sum * norm_sum + np.abs(diag).sum()) * n_layers + 1e-300)
+
+
+@njit(cache=True, nogil=True)
+def _fill_predictions(F, W, u):
+    """``u = Fᵀ W`` in place."""
+    u[:] = 0.0
+    for j in range(W.shape[0]):
+        for i in range(u.shape[0]):
+            u[i] += W[j] * F[j, i]
+
+
+@njit(cache=True, nogil=True)
+def single_descent_factored_sums(F, diag, h, n_layers, start):
+    """:func:`single_descent_sums` for ``Q = F Fᵀ + diag(d)``, O(N) per field, nothing of size P × P."""
+    W = start.copy()
+    u = np.empty(F.shape[1])
+    _fill_predictions(F, W, u)
+    curve, tol = _factored_curve_tolerance(F, diag, h, n_layers)
+    _factored_single_descent(F, diag, h, curve, n_layers, W, u, tol)
+    return W
+
+
+@njit(cache=True, nogil=True)
 def anneal_factored_sums(F, diag, h, n_layers, betas, seeds, descend_passes, start, reach, block):
     """:func:`anneal_sums` for ``Q = F Fᵀ + diag(d)``: one replica per seed, same starts and proposals.
 
@@ -366,25 +425,13 @@ def anneal_factored_sums(F, diag, h, n_layers, betas, seeds, descend_passes, sta
     out = np.empty((R, P), dtype=np.int64)
     W = np.empty(P, dtype=np.int64)
     u = np.empty(N, dtype=np.float64)
-    curve = np.empty(P)
-    norm_sum = 0.0
-    for j in range(P):
-        sq = 0.0
-        for i in range(N):
-            sq += F[j, i] * F[j, i]
-        curve[j] = 4.0 * (sq + diag[j])
-        norm_sum += np.sqrt(sq)
-    # Σ_jk |Q_jk| <= (Σ_j ‖F_j‖)² + Σ_j |d_j|: the dense kernel's rounding tolerance without forming Q.
-    tol = 1e-12 * (np.abs(h).sum() + (norm_sum * norm_sum + np.abs(diag).sum()) * n_layers + 1e-300)
+    curve, tol = _factored_curve_tolerance(F, diag, h, n_layers)
     cand = np.empty(P, dtype=np.int64)
     cfield = np.empty(P)
     for r in range(R):
         np.random.seed(seeds[r])
         warm = _initial_state(W, n_layers, start, r)
-        u[:] = 0.0
-        for j in range(P):
-            for i in range(N):
-                u[i] += W[j] * F[j, i]
+        _fill_predictions(F, W, u)
         if not warm:
             _factored_metropolis(F, diag, h, curve, n_layers, betas, W, u)
         for _ in range(descend_passes):
