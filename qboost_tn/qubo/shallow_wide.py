@@ -178,6 +178,7 @@ class ShallowWideClassifier(AnnealedClassifier):
     # Fitted attributes a saved model carries (qboost_tn.qubo.persistence) beyond the registered ones: the
     # feature map's state and the input scaling in front of it (absent for features="identity").
     _persisted_attributes = {
+        "solver_report_": dict,  # a QPU-shaped solver's qubits, chains and QPU time (qubo/embedded.py)
         "features_": str, "input_min_": ("f", 1), "input_scale_": ("f", 1), "input_gradients_": ("f", 2),
         "map_weights_": ("f", 2), "map_offsets_": ("f", 1), "map_components_": ("f", 2), "map_gamma_": float,
         "map_image_shape_": list, "map_nodes_": ("i", 2), "map_thresholds_": ("f", 2), "map_columns_": ("i", 1),
