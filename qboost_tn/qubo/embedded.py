@@ -158,6 +158,12 @@ def sub_problem(problem, features, sums, fields, energy) -> LayeredProblem:
     return LayeredProblem((Q_sub + Q_sub.T) / 2, h_sub, offset, problem.n_layers)
 
 
+def new_report(*, logical_spins, decomposed) -> dict:
+    """The facts of one problem's sampler calls, before the first (``info["qpu_report"]``)."""
+    return {"physical_qubits": 0, "max_chain_length": 0, "chains_read": 0, "chains_broken": 0, "sampler_calls": 0,
+            "qpu_access_time_s": 0.0, "logical_spins": int(logical_spins), "decomposed": bool(decomposed)}
+
+
 def merge_reports(reports) -> dict:
     """One fit's report from the per-problem ``info["qpu_report"]`` dicts (None entries are skipped).
 
@@ -277,6 +283,8 @@ class EmbeddedSolver(LayeredSolver):
         if composite is None:
             from dwave.system import FixedEmbeddingComposite
 
+            if self._digest is None:
+                self._digest = graph_digest(self.sampler)
             embedding = clique_embedding(self.sampler, n_spins, self._digest)
             if not embedding:
                 raise QBoostTNError(f"a subproblem of {n_spins} spins does not embed in "
@@ -301,17 +309,15 @@ class EmbeddedSolver(LayeredSolver):
         if per_call < 1:
             raise QBoostTNError(f"one weight takes {K} spins in the {self.encoding} encoding; "
                                 f"{type(self.sampler).__name__}'s graph embeds at most {capacity}")
-        report = {"physical_qubits": 0, "max_chain_length": 0, "chains_read": 0, "chains_broken": 0,
-                  "sampler_calls": 0, "qpu_access_time_s": 0.0, "logical_spins": min(P, per_call) * K,
-                  "decomposed": P > per_call}
+        report = new_report(logical_spins=min(P, per_call) * K, decomposed=P > per_call)
         seeds = np.random.SeedSequence(seed)
-        sums = self._descend(problem, coefficients, per_call, reads, seeds, report)
+        sums = self._descend(problem, per_call, reads, seeds, report)
         energy = problem.energy_of_sums(sums)
         samples = layer_spins(sums, problem.n_layers).reshape(1, -1)
         return dimod.SampleSet.from_samples((samples, range(problem.n_variables)), dimod.SPIN,
                                             energy=[float(energy)], info={"qpu_report": report})
 
-    def _descend(self, problem, coefficients, per_call, reads, seeds, report) -> np.ndarray:
+    def _descend(self, problem, per_call, reads, seeds, report) -> np.ndarray:
         """Layer sums after rounds of subproblem samples from the warm start (one subproblem: the whole)."""
         P, L = problem.n_features, problem.n_layers
         sums = start_sums(problem)
@@ -327,7 +333,7 @@ class EmbeddedSolver(LayeredSolver):
                 features = np.sort(order[:per_call])
                 unvisited[features] = False
                 sub = sub_problem(problem, features, sums, fields, energy)
-                candidates = self._sample(sub, coefficients, reads, seeds.spawn(1)[0], report)
+                candidates = self.sample_embedded(sub, num_reads=reads, seed=seeds.spawn(1)[0], report=report)
                 sub_energies = sub.energy_of_sums(candidates)
                 best = int(np.argmin(sub_energies))
                 if sub_energies[best] < energy - GAIN_TOLERANCE * max(abs(energy), 1.0):
@@ -340,15 +346,26 @@ class EmbeddedSolver(LayeredSolver):
                 break
         return sums
 
-    def _sample(self, sub, coefficients, reads, seed_sequence, report) -> np.ndarray:
-        """Layer sums (reads, n) of one sampler call on ``sub`` embedded as a clique; updates ``report``."""
+    def sample_embedded(self, problem, *, num_reads=DEFAULT_READS, seed=None, report=None) -> np.ndarray:
+        """Layer sums (reads, P) of one sampler call on a dense ``problem`` embedded whole as a clique.
+
+        ``seed`` is an int or a :class:`numpy.random.SeedSequence` (passed on when the sampler declares
+        ``seed``); ``report`` (a :func:`new_report` dict) gains this call's qubits, chains, broken chains and
+        estimated QPU time.
+        """
         from dwave.embedding.chain_breaks import majority_vote
 
-        bqm = encoded_bqm(sub.Q, sub.h, sub.offset, coefficients)
+        if report is None:
+            report = new_report(logical_spins=problem.n_variables, decomposed=False)
+        if not isinstance(seed, np.random.SeedSequence):
+            seed = np.random.SeedSequence(seed)
+
+        coefficients = weight_coefficients(problem.n_layers, self.encoding)
+        bqm = encoded_bqm(problem.Q, problem.h, problem.offset, coefficients)
         composite = self._composite(bqm.num_variables)
-        params = dict(self.sampler_params, num_reads=reads)
+        params = dict(self.sampler_params, num_reads=int(num_reads))
         if "seed" in (self.sampler.parameters or {}):
-            params["seed"] = int(seed_sequence.generate_state(1, np.uint32)[0] >> 1)
+            params["seed"] = int(seed.generate_state(1, np.uint32)[0] >> 1)
         kwargs = {"chain_break_method": majority_vote, "return_embedding": True}
         if self.chain_strength is not None:
             kwargs["chain_strength"] = self.chain_strength
@@ -365,7 +382,7 @@ class EmbeddedSolver(LayeredSolver):
                                          @ occurrences)
         report["sampler_calls"] += 1
         timing = {k: v for k, v in self.sampler_params.items() if k in TIMING_PARAMETERS}
-        report["qpu_access_time_s"] += estimate_qpu_access_time_s(self.sampler, qubits, reads, **timing)
+        report["qpu_access_time_s"] += estimate_qpu_access_time_s(self.sampler, qubits, num_reads, **timing)
         return decode_sums(spins, coefficients)
 
     def __repr__(self) -> str:
