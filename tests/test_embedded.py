@@ -71,7 +71,7 @@ def test_whole_embedding_finds_the_optimum_and_reports_its_chains(p4):
 def test_decomposition_lowers_the_warm_start_and_never_exceeds_the_subproblem_size(p4):
     from qboost_tn.qubo.embedded import start_sums
 
-    problem = random_problem(12, 2, 3)  # 24 spins, subproblems of 8
+    problem = random_problem(20, 3, 3)  # 60 spins (40 in binary): more than P4's largest clique, 36
     solver = EmbeddedSolver(p4, subproblem_size=8, encoding="binary")
     ss = solver.sample_layered(problem, num_reads=20, seed=0)
     report = ss.info["qpu_report"]
