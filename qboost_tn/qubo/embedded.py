@@ -2,7 +2,8 @@
 
 A QPU couples each qubit to a few neighbours (Pegasus: 15, Zephyr: 20), and the learner's problems are fully
 connected: every logical spin becomes a *chain* of qubits. A clique embedding of an Advantage (Pegasus P16)
-holds at most 180 logical spins (chains of up to 17 qubits), an Advantage2 (Zephyr Z12) about 190; the digits
+holds at most 180 logical spins (3,000 qubits, chains of up to 17), an Advantage2 (Zephyr Z12) 184 (2,392
+qubits, chains of up to 13); the digits
 8×8 problem with 2 layers (128 spins) fits, the hackathon's 1,600 spins do not. :class:`EmbeddedSolver`
 therefore
 
@@ -34,6 +35,7 @@ Every call's facts travel with its SampleSet (``info["qpu_report"]``) and :func:
 from __future__ import annotations
 
 import hashlib
+import math
 import threading
 
 import dimod
@@ -92,7 +94,11 @@ def largest_clique(sampler, digest=None) -> int:
     with _LOCK:
         if digest in _LARGEST:
             return _LARGEST[digest]
-    low, high = 0, len(sampler.structure.nodelist)  # low embeds (trivially), high + 1 does not
+    # n logical spins need a coupler between every two chains (n (n - 1) chain ends), and a chain of c qubits of
+    # degree <= d offers at most c (d - 2) + 2: so n (n - 1) <= N d + 2 n, n <= √(N d) + 3. Bisecting from N itself would ask busclique for cliques of
+    # thousands of spins (gigabytes on Zephyr).
+    degree = max(len(neighbours) for neighbours in sampler.adjacency.values()) if sampler.adjacency else 0
+    low, high = 0, math.isqrt(len(sampler.structure.nodelist) * degree) + 3  # low embeds, high + 1 does not
     while low < high:
         size = (low + high + 1) // 2
         if clique_embedding(sampler, size, digest):
