@@ -3,9 +3,8 @@
 A QPU couples each qubit to a few neighbours (Pegasus: 15, Zephyr: 20), and the learner's problems are fully
 connected: every logical spin becomes a *chain* of qubits. A clique embedding of an Advantage (Pegasus P16)
 holds at most 180 logical spins (3,000 qubits, chains of up to 17), an Advantage2 (Zephyr Z12) 184 (2,392
-qubits, chains of up to 13); the digits
-8×8 problem with 2 layers (128 spins) fits, the hackathon's 1,600 spins do not. :class:`EmbeddedSolver`
-therefore
+qubits, chains of up to 13); the digits 8×8 problem with 2 layers (128 spins) fits, the hackathon's 1,600 spins
+do not. :class:`EmbeddedSolver` therefore
 
 1. embeds a problem whose spins fit a clique whole (:func:`clique_embedding`, minorminer's ``busclique``,
    cached per graph and size), samples it through dwave-system's ``FixedEmbeddingComposite`` and keeps the best
@@ -298,17 +297,24 @@ class EmbeddedSolver(LayeredSolver):
         return self.subproblem_size
 
     def _composite(self, n_spins):
-        """``FixedEmbeddingComposite`` over a clique of ``n_spins`` logical spins, built once per size."""
+        """``FixedEmbeddingComposite`` over a clique of ``n_spins`` logical spins, built once per size.
+
+        A subproblem smaller than ``subproblem_size`` (a round's last) takes the first chains of the
+        ``subproblem_size`` clique, itself a clique embedding: busclique asked for a small clique of a large
+        graph searches long (minutes for 8 spins on Zephyr Z12).
+        """
         composite = self._composites.get(n_spins)
         if composite is None:
             from dwave.system import FixedEmbeddingComposite
 
             if self._digest is None:
                 self._digest = graph_digest(self.sampler)
-            embedding = clique_embedding(self.sampler, n_spins, self._digest)
+            clique = max(n_spins, self.subproblem_spins())
+            embedding = clique_embedding(self.sampler, clique, self._digest)
             if not embedding:
-                raise QBoostTNError(f"a subproblem of {n_spins} spins does not embed in "
+                raise QBoostTNError(f"a subproblem of {clique} spins does not embed in "
                                     f"{type(self.sampler).__name__}'s graph")
+            embedding = {v: embedding[v] for v in range(n_spins)}
             composite = self._composites[n_spins] = FixedEmbeddingComposite(self.sampler, embedding)
         return composite
 
