@@ -61,7 +61,8 @@ def test_whole_embedding_finds_the_optimum_and_reports_its_chains(p4):
     spins = problem.spins_from_sampleset(ss)
     assert problem.energy(spins)[0] == pytest.approx(brute_force(problem))
     assert ss.record.energy[0] == problem.energy(spins)[0]
-    chains = clique_embedding(p4, 12).values()
+    # smaller than a subproblem (P4's largest clique, 36 spins): the first 12 chains of that clique
+    chains = [clique_embedding(p4, largest_clique(p4))[v] for v in range(12)]
     assert not report["decomposed"] and report["sampler_calls"] >= 1
     assert report["physical_qubits"] == sum(map(len, chains)) > 12
     assert report["max_chain_length"] == max(map(len, chains))
@@ -118,7 +119,7 @@ class MajorityProbe(dimod.Sampler, dimod.Structured):
 def test_broken_chains_are_resolved_by_majority_vote_and_counted(p4):
     problem = random_problem(8, 2, 4)  # 16 spins: chains of 2 and 3 qubits on P4
     chains = clique_embedding(p4, 16)
-    solver = EmbeddedSolver(MajorityProbe(p4, chains))
+    solver = EmbeddedSolver(MajorityProbe(p4, chains), subproblem_size=16)
     report = new_report(logical_spins=16, decomposed=False)
     sums = solver.sample_embedded(problem, num_reads=3, report=report)
     assert np.array_equal(sums, [[0] + [2] * 7] * 3)  # spin (0, 0) is -1, every other +1
@@ -130,7 +131,8 @@ def test_broken_chains_are_resolved_by_majority_vote_and_counted(p4):
 
 def test_energies_are_recomputed_not_taken_from_the_sampler(p4):
     problem = random_problem(8, 2, 4)
-    ss = EmbeddedSolver(MajorityProbe(p4, clique_embedding(p4, 16))).sample_layered(problem, num_reads=2, seed=0)
+    solver = EmbeddedSolver(MajorityProbe(p4, clique_embedding(p4, 16)), subproblem_size=16)
+    ss = solver.sample_layered(problem, num_reads=2, seed=0)
     assert ss.record.energy[0] == problem.energy(problem.spins_from_sampleset(ss))[0] > -1e9
 
 
