@@ -20,6 +20,7 @@ _EXPORTS = {
     "register_solver": "solvers",
     "solve": "solvers",
     "DenseSimulatedAnnealingSampler": "dense_anneal",
+    "EmbeddedSolver": "embedded",
     "LayeredAnnealingSolver": "layered_anneal",
     "FactoredLayeredProblem": "model",
     "LayeredProblem": "model",

@@ -88,8 +88,10 @@ class ShallowWideClassifier(AnnealedClassifier):
         A dict ``{label: weight}`` weighs each sample by its label, as in scikit-learn.
     solver : str or dimod.Sampler, default=qboost_tn.qubo.solvers.DEFAULT_SOLVER
         ``"layered"`` (the default: a compiled annealer over the layer sums W_j), ``"neal"`` (dwave-neal, the
-        reference), ``"dense"``, ``"tabu"``, ``"steepest"``, ``"exact"`` (≤ 20 spins) or any dimod sampler
-        instance, a quantum annealer included (it receives the full spin BQM of :meth:`to_bqm`).
+        reference), ``"dense"``, ``"tabu"``, ``"steepest"``, ``"exact"`` (≤ 20 spins), ``"pegasus-mock"`` /
+        ``"zephyr-mock"`` / ``"dwave"`` (a quantum annealer's graph: :class:`~qboost_tn.qubo.embedded.EmbeddedSolver`
+        embeds or decomposes the problems and fills ``solver_report_``) or any dimod sampler instance (it
+        receives the full spin BQM of :meth:`to_bqm`).
     num_reads : int or None, default=None
         Annealing runs per problem; the lowest-energy one is kept. None: the solver's budget
         (for ``"layered"``: 16 reads of 50 sweeps, and for a problem of P > 400 features with a warm start
@@ -119,6 +121,10 @@ class ShallowWideClassifier(AnnealedClassifier):
     intercept_ : ndarray, shape (n_tasks,)
     energies_ : ndarray, shape (n_tasks, n_batches)
         Energy of each solution.
+    solver_report_ : dict
+        Only after a fit with a QPU-shaped solver: ``physical_qubits``, ``max_chain_length``,
+        ``chain_break_fraction``, ``sampler_calls``, ``qpu_access_time_s``, ``energy_gap`` (mean relative gap to
+        the default solver on the same problems), ... (:func:`qboost_tn.qubo.embedded.merge_reports`).
     sparsity_ : float
         Fraction of effective weights that are exactly 0.
     n_params_ : int
