@@ -41,8 +41,8 @@ import dimod
 import numpy as np
 
 from ..errors import QBoostTNError
-from .qpu_timing import estimate_qpu_access_time_s
 from .model import BaseLayeredProblem, FactoredLayeredProblem, LayeredProblem, one_blas_thread
+from .qpu_timing import estimate_qpu_access_time_s
 from .solvers import LayeredSolver
 from .weight_encoding import ENCODINGS, decode_sums, encoded_bqm, spins_per_weight, weight_coefficients
 
@@ -68,10 +68,8 @@ _LOCK = threading.Lock()
 
 def graph_digest(sampler) -> str:
     """A key naming the sampler's working graph (its nodes and edges), for the embedding cache."""
-    nodes, edges = sampler.structure.nodelist, sampler.structure.edgelist
-    digest = hashlib.sha256(np.asarray(nodes, dtype=np.int64).tobytes())
-    digest.update(np.asarray(edges, dtype=np.int64).tobytes())
-    return digest.hexdigest()
+    structure = sampler.structure  # any hashable labels: a QPU's are ints, a custom graph's may be tuples
+    return hashlib.sha256(repr((list(structure.nodelist), list(structure.edgelist))).encode()).hexdigest()
 
 
 def _target_graph(sampler):
