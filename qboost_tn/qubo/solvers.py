@@ -23,7 +23,9 @@ with the project's one β range (:func:`qboost_tn.qubo.schedule.beta_range`) whe
 Registry
 --------
 :data:`SOLVERS` maps a name to a factory returning a solver or a dimod sampler; :func:`register_solver` adds
-one. Names are looked up when used (estimators' ``solver=``, configs), never copied into a frozen list.
+one. Names are looked up when used (estimators' ``solver=``, configs), never copied into a frozen list. A factory
+may carry a ``preflight`` callable (``"dwave"`` does: its Ocean configuration and QPU), which :func:`preflight`
+runs when a fit or a run starts, before any work.
 
 This module imports only numpy at load time (dimod and the annealers on first use), so asking the registry
 is cheap.
