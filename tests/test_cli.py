@@ -132,7 +132,7 @@ def test_train_options_come_from_the_estimators(capsys):
         params = yaml.safe_load(capsys.readouterr().out)["models"][0]["params"]
         assert params == {k: v for k, v in cls().get_params().items() if k in fields}
     assert "default: 'layered'" in help_text or "default: layered" in help_text
-    assert "one of dense, exact, layered, neal" in help_text
+    assert "one of dense, dwave, exact, layered, neal" in help_text
 
 
 def test_init_config_writes_the_commented_template_once(tmp_path, capsys, monkeypatch):
