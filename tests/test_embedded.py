@@ -222,3 +222,13 @@ def test_cli_trains_with_pegasus_mock_and_config_with_zephyr_mock(tmp_path):
                           "params": {"solver": "zephyr-mock", "n_layers": 1, "num_reads": 10}}]}
     run = run_experiment(config, out=tmp_path / "cfg", progress=False)
     assert run.records[0]["status"] == "ok" and run.records[0]["info"]["max_chain_length"] > 1
+
+
+def test_qboost_reports_through_the_same_solve_path(p4):
+    from qboost_tn.qubo import QBoostClassifier
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(n_class=2, return_X_y=True)
+    model = QBoostClassifier(n_estimators=20, solver=EmbeddedSolver(p4), num_reads=5, random_state=0)
+    report = model.fit(X[:80], y[:80]).solver_report_
+    assert report["sampler_calls"] >= 1 and report["physical_qubits"] > 0
