@@ -232,3 +232,16 @@ def test_qboost_reports_through_the_same_solve_path(p4):
     model = QBoostClassifier(n_estimators=20, solver=EmbeddedSolver(p4), num_reads=5, random_state=0)
     report = model.fit(X[:80], y[:80]).solver_report_
     assert report["sampler_calls"] >= 1 and report["physical_qubits"] > 0
+
+
+@pytest.mark.slow
+def test_parallel_fit_equals_serial(p4):
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(n_class=3, return_X_y=True)
+    model = ShallowWideClassifier(n_layers=2, solver=EmbeddedSolver(p4, subproblem_size=16), num_reads=10,
+                                  random_state=0)
+    serial = model.fit(X[:90, ::4], y[:90])
+    spins, report = serial.spins_.copy(), serial.solver_report_
+    parallel = model.set_params(n_jobs=2).fit(X[:90, ::4], y[:90])
+    assert np.array_equal(parallel.spins_, spins) and parallel.solver_report_ == report
