@@ -50,7 +50,7 @@ these flat least-squares landscapes (on a digits problem the best of 20 whole 12
 ended 9 % above it). Subproblems of the largest clique (180 spins, chains of 17) did worse than 40: 1 % gap on
 a hackathon problem.
 
-Building the P16 mock takes 0.3 s, its largest clique (180 spins, chains of 17) 1 s once per process; a mock read
+Building the P16 mock takes 0.3 s, finding its largest clique (180 spins, chains of 17) 2-3 s once per process; a mock read
 costs milliseconds of CPU where a QPU read costs about 0.1 ms of QPU time, so the wall times say nothing about
 hardware. The mock models graph, chains and cost, not the QPU's noise or coupling precision.
 

@@ -234,7 +234,6 @@ def test_qboost_reports_through_the_same_solve_path(p4):
     assert report["sampler_calls"] >= 1 and report["physical_qubits"] > 0
 
 
-@pytest.mark.slow
 def test_parallel_fit_equals_serial(p4):
     from sklearn.datasets import load_digits
 
