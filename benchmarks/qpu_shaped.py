@@ -50,9 +50,10 @@ these flat least-squares landscapes (on a digits problem the best of 20 whole 12
 ended 9 % above it). Subproblems of the largest clique (180 spins, chains of 17) did worse than 40: 1 % gap on
 a hackathon problem.
 
-Building the P16 mock takes 0.3 s, finding its largest clique (180 spins, chains of 17) 2-3 s once per process; a mock read
-costs milliseconds of CPU where a QPU read costs about 0.1 ms of QPU time, so the wall times say nothing about
-hardware. The mock models graph, chains and cost, not the QPU's noise or coupling precision.
+Building the P16 mock takes 0.3 s, finding its largest clique (180 spins, chains of 17) 2-3 s once per
+process; a mock read costs milliseconds of CPU where a QPU read costs about 0.1 ms of QPU time, and a call on a
+40-spin subproblem about 0.15 s, half of it dwave-system's embedding and unembedding (profiled): the wall times
+say nothing about hardware. The mock models graph, chains and cost, not the QPU's noise or coupling precision.
 
 Run: ``python benchmarks/qpu_shaped.py --tasks digits`` (about 8 minutes on 2 busy cores),
 ``--tasks mnist --num-reads 20`` (about 25 minutes), ``--tasks mnist --topologies pegasus --encodings unary``

@@ -92,8 +92,8 @@ def largest_clique(sampler, digest=None) -> int:
         if digest in _LARGEST:
             return _LARGEST[digest]
     # n logical spins need a coupler between every two chains (n (n - 1) chain ends), and a chain of c qubits of
-    # degree <= d offers at most c (d - 2) + 2: so n (n - 1) <= N d + 2 n, n <= √(N d) + 3. Bisecting from N itself would ask busclique for cliques of
-    # thousands of spins (gigabytes on Zephyr).
+    # degree <= d offers at most c (d - 2) + 2: so n (n - 1) <= N d + 2 n, n <= √(N d) + 3. Bisecting from N
+    # itself would ask busclique for cliques of thousands of spins (gigabytes on Zephyr).
     degree = max(len(neighbours) for neighbours in sampler.adjacency.values()) if sampler.adjacency else 0
     low, high = 0, math.isqrt(len(sampler.structure.nodelist) * degree) + 3  # low embeds, high + 1 does not
     while low < high:
