@@ -244,3 +244,14 @@ def test_parallel_fit_equals_serial(p4):
     spins, report = serial.spins_.copy(), serial.solver_report_
     parallel = model.set_params(n_jobs=2).fit(X[:90, ::4], y[:90])
     assert np.array_equal(parallel.spins_, spins) and parallel.solver_report_ == report
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(encoding="gray"), "unknown weight encoding 'gray'"),
+    (dict(subproblem_size=0), "subproblem_size must be"),
+    (dict(subproblem_size="big"), "subproblem_size must be"),
+    (dict(max_rounds=True), "max_rounds must be"),
+])
+def test_bad_settings_are_one_line_errors(p4, kwargs, message):
+    with pytest.raises(QBoostTNError, match=message):
+        EmbeddedSolver(p4, **kwargs)

@@ -36,6 +36,7 @@ from __future__ import annotations
 import hashlib
 import math
 import threading
+from numbers import Integral
 
 import dimod
 import numpy as np
@@ -196,6 +197,10 @@ def merge_reports(reports) -> dict:
     }
 
 
+def _is_count(value) -> bool:
+    return isinstance(value, Integral) and not isinstance(value, bool) and value >= 1
+
+
 class EmbeddedSolver(LayeredSolver):
     """Layered problems on any *structured* dimod sampler (a QPU, or dwave-system's ``MockDWaveSampler``).
 
@@ -217,7 +222,8 @@ class EmbeddedSolver(LayeredSolver):
         How a weight is spelled in spins (:mod:`qboost_tn.qubo.weight_encoding`): L spins, or
         ⌈log₂(L+1)⌉ spins with coefficients 1, 2, 4, … (fewer qubits, larger couplings).
     max_rounds : int, default=10
-        Decomposition rounds at most (each visits every feature once); also the most whole-problem calls.
+        Decomposition rounds at most (each visits every feature once, and the loop stops after a round without
+        gain): fewer rounds, fewer calls and less QPU time.
     sampler_params : dict, optional
         Extra keywords for every sampler call (e.g. ``annealing_time``); they enter the QPU time estimate.
 
@@ -248,10 +254,9 @@ class EmbeddedSolver(LayeredSolver):
                                 "DimodLayeredSolver instead")
         if encoding not in ENCODINGS:
             raise QBoostTNError(f"unknown weight encoding {encoding!r}; use one of {list(ENCODINGS)}")
-        if subproblem_size is not None and (isinstance(subproblem_size, bool) or int(subproblem_size) != subproblem_size
-                                            or subproblem_size < 1):
+        if subproblem_size is not None and not _is_count(subproblem_size):
             raise QBoostTNError("subproblem_size must be a whole number of spins >= 1")
-        if isinstance(max_rounds, bool) or int(max_rounds) != max_rounds or max_rounds < 1:
+        if not _is_count(max_rounds):
             raise QBoostTNError("max_rounds must be a whole number >= 1")
         self.sampler = sampler
         self.subproblem_size = None if subproblem_size is None else int(subproblem_size)
