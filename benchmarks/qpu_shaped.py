@@ -65,7 +65,6 @@ from __future__ import annotations
 import argparse
 import time
 
-import numpy as np
 
 from qboost_tn import ShallowWideClassifier, evaluate, load_dataset, prepare, split
 
