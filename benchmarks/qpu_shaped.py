@@ -65,7 +65,6 @@ from __future__ import annotations
 import argparse
 import time
 
-
 from qboost_tn import ShallowWideClassifier, evaluate, load_dataset, prepare, split
 
 TASKS = {"digits": (dict(name="digits"), dict(n_train=300, n_val=300), dict(n_layers=2)),
