@@ -134,7 +134,7 @@ def test_train_options_come_from_the_estimators(capsys):
         # the adapter's own fields (an MPS row's torch threads) keep their schema defaults
         assert params == {k: defaults[k] if k in defaults else fields[k].default for k in fields}
     assert "default: 'layered'" in help_text or "default: layered" in help_text
-    assert "one of dense, exact, layered, neal" in help_text
+    assert "one of dense, dwave, exact, layered, neal" in help_text
 
 
 def test_init_config_writes_the_commented_template_once(tmp_path, capsys, monkeypatch):

@@ -112,7 +112,7 @@ def test_networks_need_a_validation_part(tmp_path):
     ("shallow-wide", "lam=-1", "models[0].params.lam: must lie in [0, inf), got -1.0"),
     ("shallow-wide", "k=big", "models[0].params.k: 'big' is not one of auto"),
     ("shallow-wide", "k=auto", None),
-    ("shallow-wide", "solver=qpu", "models[0].params.solver: 'qpu' is not one of dense, exact, layered"),
+    ("shallow-wide", "solver=qpu", "models[0].params.solver: 'qpu' is not one of dense, dwave, exact, layered"),
     ("shallow-wide", "n_jobs=0", "models[0].params.n_jobs: must be int <= -1 or int >= 1, got 0"),
     ("shallow-wide", "n_jobs=-2", None),
     ("gradient-boosting", "n_jobs=0", "models[0].params.n_jobs: must be int <= -1 or int >= 1, got 0"),

@@ -186,7 +186,7 @@ def test_parallel_equals_serial_and_clone(digits):
 @pytest.mark.parametrize("params, message", [
     (dict(lam=-0.1), "lam"), (dict(weak_learners="forest"), "weak_learners"), (dict(n_estimators=0), "n_estimators"),
     (dict(subsample=1.0), "subsample"), (dict(keep_fraction=0.0), "keep_fraction"), (dict(n_layers=0), "n_layers"),
-    (dict(max_features="all"), "max_features"), (dict(solver="dwave"), "solver"), (dict(num_sweeps=0), "num_sweeps"),
+    (dict(max_features="all"), "max_features"), (dict(solver="qpu"), "solver"), (dict(num_sweeps=0), "num_sweeps"),
 ])
 def test_bad_parameters(params, message):
     X, y = np.random.default_rng(0).random((20, 3)), np.arange(20) % 2

@@ -447,6 +447,11 @@ def run_experiment(config, out=None, overrides=(), models=None, progress=None, d
     if dataset is None:
         dataset = load_dataset(cfg["data"]["name"], **cfg["data"]["options"])
     parts = {seed: _split(dataset, cfg, seed) for seed in dict.fromkeys(cfg["seeds"])}  # cheap; fails early
+    for entry in cfg["models"]:  # e.g. solver "dwave" without an Ocean configuration: one line, nothing written
+        if isinstance(entry["params"].get("solver"), str):
+            from ..qubo.solvers import preflight
+
+            preflight(entry["params"]["solver"])
     mode = _progress_mode(progress)
 
     created = out is None or not Path(out).exists()

@@ -21,6 +21,7 @@ _EXPORTS = {
     "solve": "solvers",
     "DenseSimulatedAnnealingSampler": "anneal.dense",
     "LayeredAnnealingSolver": "anneal.layered",
+    "EmbeddedSolver": "qpu.embedded",
     "FactoredLayeredProblem": "model",
     "LayeredProblem": "model",
     "QBoostClassifier": "qboost",

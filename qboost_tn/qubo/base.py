@@ -75,9 +75,12 @@ def task_seeds(random_state, n_tasks: int) -> list[int]:
 
 
 def solve_task(task):
-    """Worker entry point: ``task = (problem, solver, num_reads, num_sweeps, seed)`` -> (spins, energy)."""
+    """Worker entry point: ``task = (problem, solver, num_reads, num_sweeps, seed)`` -> (spins, energy, report),
+    ``report`` the solver's per-problem facts (``info["qpu_report"]``, None for annealers)."""
     problem, solver, num_reads, num_sweeps, seed = task
-    return solve(problem, solver, num_reads=num_reads, num_sweeps=num_sweeps, seed=seed)
+    spins, energy, info = solve(problem, solver, num_reads=num_reads, num_sweeps=num_sweeps, seed=seed,
+                                with_info=True)
+    return spins, energy, info.get("qpu_report")
 
 
 class AnnealedClassifier(ClassifierMixin, BaseEstimator):
@@ -92,6 +95,7 @@ class AnnealedClassifier(ClassifierMixin, BaseEstimator):
 
     def _validate_training_data(self, X, y):
         """Validated X (float64), y, and the ±1 targets: one row per binary task (one task for two classes)."""
+        solvers.preflight(self.solver)  # e.g. "dwave" without an Ocean configuration: fail before any work
         X, y = validate_data(self, X, y, dtype=np.float64, ensure_min_samples=2)
         check_classification_targets(y)
         classes = np.unique(y)
@@ -127,7 +131,25 @@ class AnnealedClassifier(ClassifierMixin, BaseEstimator):
         results = run_tasks(solve_task, tasks, n_jobs=self.n_jobs, executor=self.executor,
                             progress=bool(self.verbose), desc=desc)
         self.solver_ = solvers.solver_name(self.solver)  # what was used, for the saved model and reports
-        return [r[0] for r in results], np.array([r[1] for r in results])
+        energies = np.array([r[1] for r in results])
+        self._report_solver([r[2] for r in results], problems, seeds, energies)
+        return [r[0] for r in results], energies
+
+    def _report_solver(self, reports, problems, seeds, energies):
+        """``solver_report_`` when the solver reports per-problem facts (a QPU-shaped solver,
+        :class:`~qboost_tn.qubo.qpu.embedded.EmbeddedSolver`): its merged facts and the relative energy gap to the
+        default solver on the same problems and seeds (``energy_gap`` mean, ``energy_gap_max``)."""
+        self.__dict__.pop("solver_report_", None)
+        if not any(reports):
+            return
+        from .qpu.embedded import merge_reports
+
+        tasks = [(p, solvers.DEFAULT_SOLVER, None, None, s) for p, s in zip(problems, seeds)]
+        default = np.array([r[1] for r in run_tasks(solve_task, tasks, n_jobs=self.n_jobs, executor=self.executor,
+                                                    progress=bool(self.verbose), desc="default solver")])
+        gap = (energies - default) / np.maximum(np.abs(default), np.finfo(np.float64).tiny)
+        self.solver_report_ = {**merge_reports(reports), "energy_gap": float(gap.mean()),
+                               "energy_gap_max": float(gap.max())}
 
     def __sklearn_is_fitted__(self):
         # Fitted once the solutions are in, not when a failed fit has only validated the input.

@@ -136,6 +136,7 @@ class QBoostClassifier(AnnealedClassifier):
     }
     # Fitted attributes a saved model carries (qboost_tn.persistence), beyond those every learner has.
     _persisted_attributes = {
+        "solver_report_": dict,  # a QPU-shaped solver's qubits, chains and QPU time (qubo/qpu/embedded.py)
         "weights_": ("f", 2), "selected_": ("b", 2), "n_selected_": ("i", 1), "coef_": ("f", 2),
         "intercept_": ("f", 1), "thresholds_": ("f", 2), "polarities_": ("f", 2), "tree_feature_": ("i", 1),
         "tree_threshold_": ("f", 1), "tree_left_": ("i", 1), "tree_right_": ("i", 1), "tree_value_": ("f", 2),

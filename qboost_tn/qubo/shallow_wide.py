@@ -92,8 +92,10 @@ class ShallowWideClassifier(AnnealedClassifier):
         A dict ``{label: weight}`` weighs each sample by its label, as in scikit-learn.
     solver : str or dimod.Sampler, default=qboost_tn.qubo.solvers.DEFAULT_SOLVER
         ``"layered"`` (the default: a compiled annealer over the layer sums W_j), ``"neal"`` (dwave-neal, the
-        reference), ``"dense"``, ``"tabu"``, ``"steepest"``, ``"exact"`` (≤ 20 spins) or any dimod sampler
-        instance, a quantum annealer included (it receives the full spin BQM of :meth:`to_bqm`).
+        reference), ``"dense"``, ``"tabu"``, ``"steepest"``, ``"exact"`` (≤ 20 spins), ``"pegasus-mock"`` /
+        ``"zephyr-mock"`` / ``"dwave"`` (a quantum annealer's graph: :class:`~qboost_tn.qubo.qpu.embedded.EmbeddedSolver`
+        embeds or decomposes the problems and fills ``solver_report_``) or any dimod sampler instance (it
+        receives the full spin BQM of :meth:`to_bqm`).
     num_reads : int or None, default=None
         Annealing runs per problem; the lowest-energy one is kept. None: the solver's budget
         (for ``"layered"``: 16 reads of 50 sweeps, and for a problem of P > 400 features with a warm start
@@ -123,6 +125,10 @@ class ShallowWideClassifier(AnnealedClassifier):
     intercept_ : ndarray, shape (n_tasks,)
     energies_ : ndarray, shape (n_tasks, n_batches)
         Energy of each solution.
+    solver_report_ : dict
+        Only after a fit with a QPU-shaped solver: ``physical_qubits``, ``max_chain_length``,
+        ``chain_break_fraction``, ``sampler_calls``, ``qpu_access_time_s``, ``energy_gap`` (mean relative gap to
+        the default solver on the same problems), ... (:func:`qboost_tn.qubo.qpu.embedded.merge_reports`).
     sparsity_ : float
         Fraction of effective weights that are exactly 0.
     n_params_ : int
@@ -182,6 +188,7 @@ class ShallowWideClassifier(AnnealedClassifier):
     # Fitted attributes a saved model carries (qboost_tn.persistence) beyond the registered ones: the
     # feature map's state and the input scaling in front of it (absent for features="identity").
     _persisted_attributes = {
+        "solver_report_": dict,  # a QPU-shaped solver's qubits, chains and QPU time (qubo/qpu/embedded.py)
         "features_": str, "input_min_": ("f", 1), "input_scale_": ("f", 1), "input_gradients_": ("f", 2),
         "map_weights_": ("f", 2), "map_offsets_": ("f", 1), "map_components_": ("f", 2), "map_gamma_": float,
         "map_image_shape_": list, "map_nodes_": ("i", 2), "map_thresholds_": ("f", 2), "map_columns_": ("i", 1),

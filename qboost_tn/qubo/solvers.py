@@ -23,7 +23,9 @@ with the project's one β range (:func:`qboost_tn.qubo.anneal.schedule.beta_rang
 Registry
 --------
 :data:`SOLVERS` maps a name to a factory returning a solver or a dimod sampler; :func:`register_solver` adds
-one. Names are looked up when used (estimators' ``solver=``, configs), never copied into a frozen list.
+one. Names are looked up when used (estimators' ``solver=``, configs), never copied into a frozen list. A factory
+may carry a ``preflight`` callable (``"dwave"`` does: its Ocean configuration and QPU), which :func:`preflight`
+runs when a fit or a run starts, before any work.
 
 This module imports only numpy at load time (dimod and the annealers on first use), so asking the registry
 is cheap.
@@ -162,6 +164,36 @@ def _exact():
     return DimodLayeredSolver(dimod.ExactSolver(), max_variables=EXACT_MAX_VARIABLES)
 
 
+def _pegasus_mock():
+    from .qpu.embedded import EmbeddedSolver
+    from .qpu.samplers import mock_sampler
+
+    return EmbeddedSolver(mock_sampler("pegasus"))
+
+
+def _zephyr_mock():
+    from .qpu.embedded import EmbeddedSolver
+    from .qpu.samplers import mock_sampler
+
+    return EmbeddedSolver(mock_sampler("zephyr"))
+
+
+def _dwave():
+    from .qpu.embedded import EmbeddedSolver
+    from .qpu.samplers import dwave_sampler
+
+    return EmbeddedSolver(dwave_sampler())
+
+
+def _dwave_preflight():
+    from .qpu.samplers import dwave_sampler
+
+    dwave_sampler()  # built once per process: offline this is the one-line error, before any training
+
+
+# A factory may carry ``preflight``: checked by :func:`preflight` when a fit starts, before any work.
+_dwave.preflight = _dwave_preflight
+
 SOLVERS = {
     "neal": _neal,
     "layered": _layered,
@@ -171,6 +203,11 @@ SOLVERS = {
     "steepest": _steepest,
     "rounded": _rounded,  # baselines without search (benchmarks/what_annealing_adds.py)
     "rounded-descent": _rounded_descent,
+    # Quantum-annealer-shaped: the learner's problems embedded (or decomposed) on a QPU graph
+    # (qboost_tn.qubo.qpu.embedded); the two mocks are offline, "dwave" needs the user's Ocean configuration.
+    "pegasus-mock": _pegasus_mock,
+    "zephyr-mock": _zephyr_mock,
+    "dwave": _dwave,
 }
 
 
@@ -212,6 +249,15 @@ def check_solver(solver) -> None:
                      f"got {type(solver).__name__}")
 
 
+def preflight(solver) -> None:
+    """Run the check a registered name's factory declares (``factory.preflight``), e.g. that ``"dwave"`` has
+    an Ocean configuration and a reachable QPU: estimators call this when a fit starts, before any work."""
+    check_solver(solver)
+    check = getattr(SOLVERS[solver], "preflight", None) if isinstance(solver, str) else None
+    if check is not None:
+        check()
+
+
 def get_solver(solver) -> LayeredSolver:
     """The :class:`LayeredSolver` for a registered name, a solver, or a dimod sampler (wrapped)."""
     check_solver(solver)
@@ -236,12 +282,13 @@ def solver_name(solver) -> str:
     return type(solver).__name__
 
 
-def solve(problem, solver=DEFAULT_SOLVER, *, num_reads=None, num_sweeps=None, seed=None):
+def solve(problem, solver=DEFAULT_SOLVER, *, num_reads=None, num_sweeps=None, seed=None, with_info=False):
     """Lowest-energy (L, P) spins and their energy found by ``solver`` on ``problem``.
 
     ``num_reads``/``num_sweeps`` left None take the solver's budget for this problem
     (:meth:`LayeredSolver.budget`, by default its ``default_budget``). The returned energy is recomputed from
-    the problem, not trusted from the solver.
+    the problem, not trusted from the solver. ``with_info=True`` adds the SampleSet's ``info`` as a third
+    value (e.g. an :class:`~qboost_tn.qubo.qpu.embedded.EmbeddedSolver`'s ``"qpu_report"``).
     """
     layered = get_solver(solver)
     # A class registered with LayeredSolver.register (not a subclass) may lack the optional budget method.
@@ -255,4 +302,6 @@ def solve(problem, solver=DEFAULT_SOLVER, *, num_reads=None, num_sweeps=None, se
     spins = problem.spins_from_sampleset(sampleset)
     energies = problem.energy(spins)
     best = int(np.argmin(energies))
+    if with_info:
+        return spins[best], float(energies[best]), dict(sampleset.info)
     return spins[best], float(energies[best])

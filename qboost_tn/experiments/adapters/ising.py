@@ -18,6 +18,7 @@ def _outcome(model, task, timer, info):
     scores, proba = estimator_scores(model, task.X_eval, task.n_classes)
     maps = np.asarray(model.weight_maps())
     maps = maps.reshape(maps.shape[0], -1)  # (tasks, H, W) for square inputs; the runner reshapes itself
+    info = {**info, **getattr(model, "solver_report_", {})}  # a QPU-shaped solver's qubits, chains, QPU time
     return Outcome(scores=scores, proba=proba, fit_time=timer.seconds, n_params=int(model.n_params_),
                    sparsity=float(model.sparsity_), weight_maps=maps, info=info, model=model)
 

@@ -40,6 +40,7 @@ def qboost(task, params):
     info["selected"] = int(model.n_selected_.sum())
     if len(model.n_selected_) > 1:  # one-vs-rest: one count per class, named like the auc[<class>] columns
         info.update({f"selected[{name}]": int(n) for name, n in zip(task.class_names, model.n_selected_)})
+    info.update(getattr(model, "solver_report_", {}))  # a QPU-shaped solver's qubits, chains, QPU time
     scores, proba = estimator_scores(model, task.X_eval, task.n_classes)
     maps = np.asarray(model.weight_maps())
     yield Outcome(scores=scores, proba=proba, fit_time=timer.seconds, n_params=int(model.n_params_),
