@@ -154,7 +154,7 @@ def test_qpu_access_time_follows_the_timing_model(p4):
 
 
 def test_fit_fills_solver_report_and_saves_it(p4, tmp_path):
-    from qboost_tn.qubo import load_model, save_model
+    from qboost_tn import load_model, save_model
     from sklearn.datasets import load_digits
 
     X, y = load_digits(n_class=3, return_X_y=True)

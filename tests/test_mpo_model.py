@@ -169,7 +169,7 @@ def test_int8_layers_are_refused_before_anything_is_written(tmp_path):
     ({"max_bond": [2]}, "do not describe one chain of cores"),
     ({"stride": "wide"}, "layer 'conv2': stride should be an int or two positive integers, got 'wide'"),
     ({"padding": [-1, 0]}, "padding should be 'same', 'valid', an int or two integers >= 0"),
-    ({"in_channels": "six"}, "a saved layer shape cannot be rebuilt"),
+    ({"in_channels": "six"}, "is saved with in_channels = 'six'; the model's layer has 6"),
 ])
 def test_a_tampered_conv_shape_is_refused_before_building(tmp_path, change, message):
     from qboost_tn.errors import ModelFileError

@@ -566,9 +566,9 @@ def _big_bias(layer):
 @pytest.mark.parametrize("edit, message", [
     (_big_bias, "describe more than 268,435,456 numbers"),
     (lambda layer: layer.update(out_features=1 << 27, out_modes=[1 << 14, 1 << 13, 1, 1]),
-     "is saved as 16 -> 134217728 features; the model's layer is 16 -> 16"),
-    (lambda layer: layer.update(in_features=32, in_modes=[2, 2, 2, 4]), "the model's layer is 16 -> 16"),
-    (lambda layer: layer.update(in_features=17), "within the products of in_modes and out_modes"),
+     "is saved with out_features = 134217728; the model's layer has 16"),
+    (lambda layer: layer.update(in_features=32, in_modes=[2, 2, 2, 4]), "saved with in_features = 32; the model's layer has 16"),
+    (lambda layer: layer.update(in_features=17), "saved with in_features = 17; the model's layer has 16"),
     (lambda layer: layer.update(bias="yes"), "bias should be true or false"),
     (lambda layer: layer.update(in_modes=list(range(1, 10**5))), "in-modes"),
 ])

@@ -52,8 +52,7 @@ def _chain(ins, outs, bonds) -> int:
         raise ValueError(f"{len(ins)} in-modes, {len(outs)} out-modes and max_bond {shown(bonds)} do not "
                          "describe one chain of cores")
     full = [1, *bonds, 1]
-    bias = sizes[1] if config.get("bias", True) else 0  # nn.Linear's bias: out_features numbers
-    return bias + sum(full[k] * a * b * full[k + 1] for k, (a, b) in enumerate(zip(ins, outs)))
+    return sum(full[k] * a * b * full[k + 1] for k, (a, b) in enumerate(zip(ins, outs)))
 
 
 def _modes(config):
@@ -129,6 +128,8 @@ def read_layer_config(path, sizes, default_type) -> dict:
             raise ModelFileError(f"{path}: layer {shown(name)}: type should be one of {', '.join(sizes)}, got "
                                  f"{shown(kind)}")
         try:
+            _field(config, "bias", lambda v: v is None or isinstance(v, bool), "true or false") if "bias" in config \
+                else None
             total += sizes[kind](config)
         except ValueError as exc:
             raise ModelFileError(f"{path}: layer {shown(name)}: {exc}") from exc

@@ -109,12 +109,12 @@ def restore_mpo_layers(skeleton, config: dict):
             raise QBoostTNError(f"the model has no layer {shown(name)} to hold the saved MPO layer") from exc
         if kind not in SAVED_LAYERS:
             raise QBoostTNError(f"layer {shown(name)}: unknown saved layer type {shown(kind)}")
+        for size in _SIZES:  # before building: a saved size is the user's number until checked
+            saved, wanted = layer_config.get(size), getattr(module, size, None)
+            if saved is not None and wanted is not None and saved != wanted:
+                raise QBoostTNError(f"layer {shown(name)} is saved with {size} = {shown(saved)}; the model's layer "
+                                    f"has {wanted}")
         new = SAVED_LAYERS[kind].build(layer_config, module)
-        for size in _SIZES:
-            saved, wanted = getattr(new, size, None), getattr(module, size, None)
-            if wanted is not None and saved != wanted:
-                raise QBoostTNError(f"layer {shown(name)} is saved with {size} = {saved}; the model's layer has "
-                                    f"{wanted}")
         if new is not module:
             replace_module(skeleton, name, new)
     return skeleton

@@ -4,6 +4,7 @@ from __future__ import annotations
 from torch import nn
 
 from .._memory import check_memory, number
+from .._text import shown
 from ..errors import QBoostTNError
 from ._random import as_generator, drawing_from
 
@@ -27,10 +28,10 @@ def make_mlp(n_features, hidden=(256, 256), n_outputs=1, dropout=0.0, seed=0) ->
         raise QBoostTNError(f"make_mlp: dropout must lie in [0, 1), got {dropout}")
     sizes = [int(n_features), *map(int, hidden), int(n_outputs)]
     if min(sizes) < 1:
-        raise QBoostTNError(f"make_mlp: every layer size must be >= 1, got {' - '.join(map(shown, sizes))[:200]}")
+        raise QBoostTNError(f"make_mlp: every layer size must be >= 1, got {shown(sizes)}")
     # Weights, biases, their gradients and AdamW's two moments: five float32 copies of every parameter.
     n_params = sum(n_in * n_out + n_out for n_in, n_out in zip(sizes[:-1], sizes[1:]))
-    check_memory(5 * 4 * n_params, f"make_mlp with hidden sizes {' x '.join(map(shown, sizes[1:-1]))[:80]} "
+    check_memory(5 * 4 * n_params, f"make_mlp with hidden sizes {' x '.join(map(number, sizes[1:-1]))[:80]} "
                                    f"({number(n_params)} parameters, trained)", "lower the hidden sizes")
     layers = []
     with drawing_from(as_generator(seed)):
