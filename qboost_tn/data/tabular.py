@@ -8,13 +8,17 @@ import re
 import zipfile
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
 
 from ..errors import DataError
 from .dataset import Dataset
 from .download import cache_dir, fetch, md5sum
 from .transforms import one_hot
+
+if TYPE_CHECKING:  # pandas is imported when a table is read, not when the registry is listed (start-up)
+    import pandas as pd
 
 BANK_URL = "https://archive.ics.uci.edu/static/public/222/bank+marketing.zip"
 BANK_CSV = "bank-additional-full.csv"
@@ -28,6 +32,8 @@ _OTHER_SEPARATORS = [";", ",", "\t", "|"]
 
 def _read_csv(path: Path, sep, target=None) -> pd.DataFrame:
     """The CSV as a frame, refusing what pandas would silently repair: an empty file, duplicate header names."""
+    import pandas as pd
+
     if not isinstance(sep, str) or not sep:
         raise DataError(f"sep must be a non-empty string such as ',' or ';', got {sep!r}")
     if not path.is_file():
@@ -130,7 +136,9 @@ def frame_to_dataset(frame: pd.DataFrame, *, target: str, name: str, provenance:
     if unknown_cat:
         raise DataError(f"{source}: categorical column(s) {unknown_cat} are not among the features {_shown(features)}")
     numeric = [c for c in features if c not in categorical]
-    non_numeric = [c for c in numeric if not pd.api.types.is_numeric_dtype(frame[c])]
+    from pandas.api.types import is_numeric_dtype
+
+    non_numeric = [c for c in numeric if not is_numeric_dtype(frame[c])]
     if non_numeric:
         raise DataError(f"{source}: non-numeric column(s) {non_numeric} - declare them categorical=[...] "
                         "or leave them out of features")

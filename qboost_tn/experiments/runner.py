@@ -103,6 +103,15 @@ def claim_run_dir(path) -> Path:
     return path
 
 
+def check_run_dir(path) -> None:
+    """Raise what :func:`claim_run_dir` would for a folder that exists and is taken; claims nothing (--dry-run)."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise RunWriteError(f"output directory {path} exists and is not a directory")
+    if path.is_dir() and any(path.iterdir()):
+        raise _not_empty(path)
+
+
 def _not_empty(path) -> QBoostTNError:
     return QBoostTNError(f"output directory {path} already exists and is not empty; a run never overwrites "
                          "another - choose a new folder or leave --out out to get a fresh timestamped one")
@@ -211,8 +220,6 @@ class _Recorder:
                 record["traceback"] = f"errors/{stem}.txt"
         except OSError as exc:
             raise _write_error(self.path, exc) from exc
-        finally:
-            _close_figures(fig for _, fig in figures)
         self.records.append(record)
         self.flush("running")
 
@@ -278,8 +285,6 @@ def _evaluate(entry, task, outcome, draw: bool):
                                                       f"{label}: weights (seed {task.seed})")))
     if draw:
         figures += list(outcome.figures.items())
-    else:
-        _close_figures(outcome.figures.values())
     summary = ev.summary
     record = {
         "model": label, "entry": entry["name"], "kind": entry["kind"], "family": ADAPTERS[entry["kind"]].family,
@@ -291,13 +296,6 @@ def _evaluate(entry, task, outcome, draw: bool):
         "per_class": ev.per_class.to_dict(orient="records"), "info": dict(outcome.info), "figures": [],
     }
     return record, figures
-
-
-def _close_figures(figures):
-    import matplotlib.pyplot as plt
-
-    for fig in figures:
-        plt.close(fig)
 
 
 def _failure(entry, seed, exc, done_variants: int) -> dict:
@@ -437,6 +435,9 @@ def run_experiment(config, out=None, overrides=(), models=None, progress=None, d
                 _fit_entry(entry, task, recorder, draw=i_seed == 0)
                 bar.done()
         status = "finished"
+    except KeyboardInterrupt as exc:
+        exc.run_dir = path  # where the finished models are kept: the command line says so
+        raise
     except Exception:
         status = "failed"
         raise

@@ -94,20 +94,30 @@ class Outcome:
 FAMILIES = ("annealer", "classical", "network", "tensor-network")
 
 
-@dataclass(frozen=True)
+@dataclass
 class Adapter:
     kind: str
     fit: Callable[[Task, dict], Iterator[Outcome]]
-    params: Record
+    schema: Record | Callable[[], Record]
     doc: str
     family: str
+
+    @property
+    def params(self) -> Record:
+        """The kind's parameter schema. A factory given to :func:`register` is called the first time it is
+        asked for: an estimator's schema imports the estimator (scikit-learn, numba, torch), which a config
+        naming other kinds, or ``run --list``, should not wait for."""
+        if not isinstance(self.schema, Record):
+            self.schema = self.schema()
+        return self.schema
 
 
 ADAPTERS: dict[str, Adapter] = {}
 
 
-def register(kind: str, params: Record, family: str):
-    """Decorator: make ``fit(task, params)`` the adapter of model kind ``kind`` with parameter schema ``params``.
+def register(kind: str, params: Record | Callable[[], Record], family: str):
+    """Decorator: make ``fit(task, params)`` the adapter of model kind ``kind`` with parameter schema ``params``
+    (a :class:`Record`, or a function returning it when first needed).
 
     ``family`` (one of :data:`FAMILIES`) groups the kind in reports: the best row of each family is marked.
     """
