@@ -29,6 +29,7 @@ _EXPORTS = {
     "SearchResult": "search",
     "validation_search": "search",
     "ShallowWideClassifier": "shallow_wide",
+    "warm_up": "_anneal_kernels",
 }
 __all__ = sorted(_EXPORTS)
 

@@ -14,9 +14,34 @@ import numpy as np
 from numba import njit
 
 
+def kernel(**options):
+    """``njit(nogil=True, cache=True, **options)``: compiled once per machine, not once per process.
+
+    numba caches next to this file (``__pycache__``) or, where that is read-only, in ``NUMBA_CACHE_DIR`` or
+    the user's cache folder. Where no location is writable at all, caching is dropped and each process
+    compiles again (seconds, not an error).
+    """
+    def decorate(func):
+        try:
+            return njit(nogil=True, cache=True, **options)(func)
+        except RuntimeError:  # "cannot cache function ...: no locator available"
+            return njit(nogil=True, **options)(func)
+    return decorate
+
+
+def warm_up() -> None:
+    """Load (or, the first time on a machine, compile) both annealing kernels on a two-variable problem, so
+    that a timed fit measures annealing and not numba's start-up."""
+    Q = np.array([[0.0, 1.0], [1.0, 0.0]])
+    h = np.zeros(2)
+    betas, seeds, none = np.array([1.0]), np.array([1], dtype=np.int64), np.empty(0, dtype=np.int64)
+    anneal_sums(Q, h, 1, betas, seeds, 1, none)
+    anneal_factored_sums(np.eye(2), h, h, 1, betas, seeds, 1, none, np.ones(2), 1)
+
+
 # Shared by the dense and the factored kernels, so both draw the same random numbers in the same order (the
 # two paths are bit-identical before the descent) and take the same greedy decisions.
-@njit(cache=True, nogil=True)
+@kernel()
 def _random_start(W, n_layers):
     """L uniform random spins per variable, summed (as a spin-level annealer starts)."""
     for j in range(W.shape[0]):
@@ -26,7 +51,7 @@ def _random_start(W, n_layers):
         W[j] = w
 
 
-@njit(cache=True, nogil=True)
+@kernel()
 def _initial_state(W, n_layers, start, r):
     """Read ``r``'s state before its sweeps: ``start`` for read 0 when one is given (returns True: that read
     skips the sweeps), else a random start."""
@@ -37,7 +62,7 @@ def _initial_state(W, n_layers, start, r):
     return False
 
 
-@njit(cache=True, nogil=True)
+@kernel()
 def _proposal(w, n_layers):
     """A ±2 step of one layer sum: inward at the ends of {−L, …, L}, else up or down with probability 1/2."""
     if w >= n_layers:
@@ -47,7 +72,7 @@ def _proposal(w, n_layers):
     return 2 if np.random.random() < 0.5 else -2
 
 
-@njit(cache=True, nogil=True)
+@kernel()
 def _best_single_move(slope, curve_j, w, n_layers, tol):
     """The ±2 step that lowers the energy most by more than ``tol``, or 0 when neither does."""
     up = curve_j + slope if w < n_layers else np.inf
@@ -59,7 +84,7 @@ def _best_single_move(slope, curve_j, w, n_layers, tol):
     return 0
 
 
-@njit(cache=True, nogil=True)
+@kernel()
 def _metropolis_sweeps(Q, h, curve, n_layers, betas, W, f):
     """Sequential Metropolis sweeps of one replica, one sweep per β; updates ``W`` and ``f = Q W`` in place."""
     P = W.shape[0]
@@ -71,7 +96,7 @@ def _metropolis_sweeps(Q, h, curve, n_layers, betas, W, f):
                 _move(Q, W, f, j, d)
 
 
-@njit(cache=True, nogil=True)
+@kernel()
 def _move(Q, W, f, j, d):
     W[j] += d
     row = Q[j]
@@ -79,7 +104,7 @@ def _move(Q, W, f, j, d):
         f[k] += d * row[k]
 
 
-@njit(cache=True, nogil=True)
+@kernel()
 def _single_descent(Q, h, curve, n_layers, W, f, tol):
     """Greedy ±2 moves of one variable until none lowers the energy by more than ``tol``."""
     P = W.shape[0]
@@ -94,7 +119,7 @@ def _single_descent(Q, h, curve, n_layers, W, f, tol):
                 moved = True
 
 
-@njit(cache=True, nogil=True, fastmath={"reassoc", "nsz"})
+@kernel(fastmath={"reassoc", "nsz"})
 def _partner_floor(curve, f, h, up_blocked, down_blocked, row, two_dj, start):
     """The lowest single-move cost of any partner ``k >= start`` next to a move ``dj`` (``two_dj = 2 dj``).
 
@@ -108,13 +133,13 @@ def _partner_floor(curve, f, h, up_blocked, down_blocked, row, two_dj, start):
     return best
 
 
-@njit(cache=True, nogil=True)
+@kernel()
 def _block_moves(W, n_layers, k, up_blocked, down_blocked):
     up_blocked[k] = 0.0 if W[k] < n_layers else np.inf
     down_blocked[k] = 0.0 if W[k] > -n_layers else np.inf
 
 
-@njit(cache=True, nogil=True)
+@kernel()
 def _pair_pass(Q, h, curve, n_layers, W, f, reach, tol, up_blocked, down_blocked):
     """One pass of moves of two variables at once (each ±2); returns whether any lowered the energy.
 
@@ -164,7 +189,7 @@ def _pair_pass(Q, h, curve, n_layers, W, f, reach, tol, up_blocked, down_blocked
     return improved
 
 
-@njit(cache=True, nogil=True)
+@kernel()
 def _descend(Q, h, curve, reach, tol, n_layers, W, f, max_passes):
     """Single and pair moves that lower the energy, until none is left: every result is a local minimum of
     both neighbourhoods."""
@@ -176,7 +201,7 @@ def _descend(Q, h, curve, reach, tol, n_layers, W, f, max_passes):
             return
 
 
-@njit(cache=True, nogil=True)
+@kernel()
 def anneal_sums(Q, h, n_layers, betas, seeds, descend_passes, start):
     """Anneal one replica per seed along ``betas`` from a random spin state; returns the final sums.
 
@@ -239,7 +264,7 @@ def anneal_sums(Q, h, n_layers, betas, seeds, descend_passes, start):
 # compute and a move O(N) to apply, and nothing of size P × P exists.
 
 
-@njit(cache=True, nogil=True)
+@kernel()
 def _factored_field(F, diag, W, u, j):
     row = F[j]
     acc = 0.0
@@ -248,7 +273,7 @@ def _factored_field(F, diag, W, u, j):
     return acc + diag[j] * W[j]
 
 
-@njit(cache=True, nogil=True)
+@kernel()
 def _factored_move(F, W, u, j, d):
     W[j] += d
     row = F[j]
@@ -256,7 +281,7 @@ def _factored_move(F, W, u, j, d):
         u[i] += d * row[i]
 
 
-@njit(cache=True, nogil=True)
+@kernel()
 def _factored_metropolis(F, diag, h, curve, n_layers, betas, W, u):
     P = W.shape[0]
     for beta in betas:
@@ -267,7 +292,7 @@ def _factored_metropolis(F, diag, h, curve, n_layers, betas, W, u):
                 _factored_move(F, W, u, j, d)
 
 
-@njit(cache=True, nogil=True)
+@kernel()
 def _factored_single_descent(F, diag, h, curve, n_layers, W, u, tol):
     P = W.shape[0]
     moved = True
@@ -281,7 +306,7 @@ def _factored_single_descent(F, diag, h, curve, n_layers, W, u, tol):
                 moved = True
 
 
-@njit(cache=True, nogil=True)
+@kernel()
 def _factored_pair_pass(F, diag, h, curve, reach, n_layers, W, u, tol, cand, cfield, block):
     """One pass of pair moves, as :func:`_pair_pass`, searching partners among the candidates only.
 
@@ -349,7 +374,7 @@ def _factored_pair_pass(F, diag, h, curve, reach, n_layers, W, u, tol, cand, cfi
     return improved
 
 
-@njit(cache=True, nogil=True)
+@kernel()
 def anneal_factored_sums(F, diag, h, n_layers, betas, seeds, descend_passes, start, reach, block):
     """:func:`anneal_sums` for ``Q = F Fᵀ + diag(d)``: one replica per seed, same starts and proposals.
 
