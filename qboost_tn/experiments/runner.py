@@ -7,8 +7,9 @@ layout (``<output>/<name>-<YYYYmmdd-HHMMSS>[-N]``, or exactly ``--out``)::
     metrics.json     run status, data provenance, one record per model and seed (per-class metrics included)
     metrics.csv      the same records flattened: one row per model and seed
     figures/         AUC-versus-parameters, and per model (first seed): weight maps and figures it adds
-    models/          each fitted model that can be saved without pickle: annealer-trained estimators as
-                     ``.npz`` (:func:`qboost_tn.qubo.load_model`), torch networks as a ``.pt`` state_dict plus
+    models/          each fitted model that can be saved without pickle: annealer-trained estimators, the MPS
+                     classifier and logistic regression as ``.npz`` (:func:`qboost_tn.load_model`), torch
+                     networks as a ``.pt`` state_dict plus
                      ``.pt.mpo.json`` (:func:`qboost_tn.mpo.load_compressed` into the uncompressed skeleton)
     errors/          the traceback of each model that failed
     report.html      one self-contained page: table and figures
@@ -149,7 +150,12 @@ def records_frame(records) -> pd.DataFrame:
         row["error"] = rec.get("error")
         row["model_file"] = rec.get("model_file")
         rows.append(row)
-    return pd.DataFrame(rows, columns=None if rows else SUMMARY_COLUMNS + ["entry", "error", "model_file"])
+    frame = pd.DataFrame(rows, columns=None if rows else SUMMARY_COLUMNS + ["entry", "error", "model_file"])
+    # A metric that does not apply (sparsity of a forest) or was not measured (a failed row) is NaN in every
+    # table, never None in one and NaN in another.
+    metrics = ["macro_auc", "accuracy", "log_loss", "fit_time_s", "sparsity"]
+    frame[metrics] = frame[metrics].astype(np.float64)
+    return frame
 
 
 def _weight_map_figure(maps, task: Task, title):
@@ -173,9 +179,10 @@ def _weight_map_figure(maps, task: Task, title):
 def save_fitted(model, stem: Path) -> Path | None:
     """Save ``model`` without pickle where its family supports it; returns the file, or None (not savable).
 
-    Annealer-trained estimators: ``stem.npz`` by :func:`qboost_tn.qubo.save_model`. Torch networks:
-    ``stem.pt`` (state_dict) and ``stem.pt.mpo.json`` (MPO layer shapes) by :func:`qboost_tn.mpo.save_compressed`.
-    Other models (scikit-learn's own) are not saved: their only portable format would be pickle.
+    Estimators registered for model files (annealer-trained, MPS, logistic regression): ``stem.npz`` by
+    :func:`qboost_tn.qubo.save_model`. Torch networks: ``stem.pt`` (state_dict) and ``stem.pt.mpo.json`` (MPO
+    layer shapes) by :func:`qboost_tn.mpo.save_compressed`. The other scikit-learn peers (forests, SVM, k-NN,
+    boosting) are not saved: their only portable format would be pickle.
     """
     from ..qubo.persistence import CLASSES, save_model
 

@@ -39,6 +39,7 @@ import zlib
 from pathlib import Path
 
 import numpy as np
+from sklearn.linear_model import LogisticRegression
 from sklearn.utils.validation import check_is_fitted
 
 from .._io import atomic_path, jsonable
@@ -345,6 +346,11 @@ register_model_class(ShallowWideClassifier, {
     **_COMMON, "energies_": ("f", 2), "data_min_": ("f", 1), "data_scale_": ("f", 1), "zero_to_minus_one_": bool,
     "spins_": ("i", 4), "k_": ("f", 1), "layer_sums_": ("f", 2), "coef_": ("f", 2), "intercept_": ("f", 1),
     "n_spins_": int,
+})
+# The linear baseline every comparison holds: saved like the learners it is compared with.
+register_model_class(LogisticRegression, {
+    "classes_": _LABELS, "n_features_in_": int, "feature_names_in_": ("U", 1), "coef_": ("f", 2),
+    "intercept_": ("f", 1), "n_iter_": ("i", 1),
 })
 register_model_class(QBoostClassifier, {
     **_COMMON, "thresholds_": ("f", 2), "polarities_": ("fi", 2), "lam_": float, "selected_": ("b", 2),

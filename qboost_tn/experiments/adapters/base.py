@@ -75,8 +75,9 @@ class Outcome:
     figures : dict
         ``file stem -> matplotlib Figure`` to save and show in the report (e.g. entanglement plots).
     model : object, optional
-        The fitted model, for the run's ``models/`` folder: saved if it is an annealer-trained estimator
-        (``.npz``) or a torch module (``.pt`` state_dict); other kinds leave it out.
+        The fitted model, for the run's ``models/`` folder: saved if its class is registered for model files
+        (``.npz``: the annealer-trained estimators, MPS, logistic regression) or it is a torch module (``.pt``
+        state_dict). Give it whenever it can be saved; the pickle-only peers leave it out.
     """
 
     scores: np.ndarray
