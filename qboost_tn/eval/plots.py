@@ -40,7 +40,7 @@ def save_figure(fig, path, dpi=120) -> None:
         fig.savefig(tmp, format="png", dpi=dpi, bbox_inches="tight")
 
 
-def plot_weight_maps(maps, image_shape=None, class_names=None, path=None, title=None, ncols=5):
+def plot_weight_maps(maps, image_shape=None, class_names=None, path=None, title=None, ncols=5, label="weight"):
     """One panel per class, weights reshaped to the image, diverging colours centred at 0.
 
     Parameters
@@ -51,6 +51,8 @@ def plot_weight_maps(maps, image_shape=None, class_names=None, path=None, title=
     class_names : list of str, optional
     path : str or Path, optional
         Also save it as PNG here.
+    label : str, default="weight"
+        The colour bar's title: what the maps hold.
     """
     maps = np.asarray(maps, dtype=np.float64)
     if maps.ndim == 1:
@@ -81,7 +83,7 @@ def plot_weight_maps(maps, image_shape=None, class_names=None, path=None, title=
     for ax, panel, name in zip(axes.flat, maps, names):
         image = ax.imshow(panel, cmap="RdBu_r", vmin=-limit, vmax=limit)
         ax.set_title(name, fontsize=10)
-    fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.8, label="weight")
+    fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.8, label=label)
     if title:
         fig.suptitle(title)
     if path is not None:

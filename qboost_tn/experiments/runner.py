@@ -173,7 +173,10 @@ def _weight_map_figure(maps, task: Task, title):
     if task.image_shape is None:
         feature_names = task.feature_names if task.feature_names and len(task.feature_names) == maps.shape[1] else None
         return plot_feature_bars(maps, feature_names=feature_names, class_names=names, title=title)
-    return plot_weight_maps(maps, image_shape=task.image_shape, class_names=names, title=title, ncols=5)
+    # Every kind's maps (weights, mean input gradients, QBoost's input effects) say the same thing: how the
+    # class's score moves with each input.
+    return plot_weight_maps(maps, image_shape=task.image_shape, class_names=names, title=title, ncols=5,
+                            label="raises (+) / lowers (-) the class score")
 
 
 def save_fitted(model, stem: Path) -> Path | None:
@@ -289,7 +292,7 @@ def _evaluate(entry, task, outcome, draw: bool):
     figures = []
     if draw and outcome.weight_maps is not None:
         figures.append(("weights", _weight_map_figure(outcome.weight_maps, task,
-                                                      f"{label}: weights (seed {task.seed})")))
+                                                      f"{label}: input maps (seed {task.seed})")))
     if draw:
         figures += list(outcome.figures.items())
     summary = ev.summary
