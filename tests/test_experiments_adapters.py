@@ -42,8 +42,8 @@ def test_every_kind_runs_and_is_evaluated(table):
 
 
 def test_fitted_models_are_saved_where_the_family_can(table):
-    """Annealer-trained estimators as npz (reloaded, they predict as saved), networks as torch state_dicts,
-    scikit-learn's own models not at all (their only portable format would be pickle)."""
+    """Annealer-trained estimators and logistic regression as npz (reloaded, they predict as saved), networks
+    as torch state_dicts; the pickle-only peers not at all (tests/test_experiments_run.py)."""
     import torch
 
     from qboost_tn import load_model
@@ -55,7 +55,8 @@ def test_fitted_models_are_saved_where_the_family_can(table):
     state = torch.load(run_dir / table.loc["mlp", "model_file"], weights_only=True)
     assert state["0.weight"].shape == (16, 64)
     assert table.loc["mpo (max_bond=1)", "model_file"].endswith(".pt")
-    assert table["model_file"].isna()["lr-l1"]
+    assert table.loc["lr-l1", "model_file"] == "models/lr-l1-seed0.npz"
+    assert load_model(run_dir / table.loc["lr-l1", "model_file"]).l1_ratio == 1.0
 
 
 def test_parameter_counts_and_sparsity(table):
