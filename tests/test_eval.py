@@ -134,26 +134,33 @@ def test_feature_bars_name_the_strongest_features(tmp_path):
 def test_plots_leave_pyplot_and_the_backend_alone():
     """A library never picks a backend: every plot draws on its own Figure, which Jupyter shows when a cell
     returns it (_repr_png_), with or without pyplot imported."""
+    import os
     import subprocess
     import sys
 
     code = (
         "import sys, numpy as np, pandas as pd\n"
-        "from qboost_tn.eval.plots import plot_metric_vs_params, plot_weight_maps\n"
-        "from qboost_tn.mpo.entanglement import plot_entropy_profile\n"
-        "from qboost_tn.mpo.sensitivity import plot_sensitivity\n"
-        "figs = [plot_weight_maps(np.ones((2, 4))),\n"
-        "        plot_metric_vs_params(pd.DataFrame({'n_params': [1, 2], 'macro_auc': [.5, .6], 'model': 'a'})),\n"
-        "        plot_entropy_profile(pd.DataFrame({'bond': [1], 'entropy': [.1], 'max_entropy': [.7], 'max_bond': 2})),\n"
-        "        plot_sensitivity(pd.DataFrame({'layer': ['a'], 'max_bond': [2], 'acc_before': [.9], 'acc_after': [.95]}),\n"
-        "                         0.97)]\n"
+        "from qboost_tn.eval.plots import plot_feature_bars, plot_metric_vs_params, plot_weight_maps\n"
+        "figs = [plot_weight_maps(np.ones((2, 4))), plot_feature_bars(np.ones((2, 3))),\n"
+        "        plot_metric_vs_params(pd.DataFrame({'n_params': [1, 2], 'macro_auc': [.5, .6], 'model': 'a'}))]\n"
         "assert all(f._repr_png_().startswith(b'\\x89PNG') for f in figs)\n"
         "import matplotlib\n"
         "print('matplotlib.pyplot' in sys.modules, matplotlib.rcParams._get_backend_or_none())\n")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={
-        **__import__("os").environ, "MPLBACKEND": ""})
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={**os.environ, "MPLBACKEND": ""})
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["False", "None"]
+
+
+def test_the_network_plots_draw_on_the_same_figures():
+    from qboost_tn.eval.plots import Figure
+    from qboost_tn.mpo.entanglement import plot_entropy_profile
+    from qboost_tn.mpo.sensitivity import plot_sensitivity
+
+    assert isinstance(plot_entropy_profile(pd.DataFrame({"bond": [1], "entropy": [0.1], "max_entropy": [0.7],
+                                                          "max_bond": 2})), Figure)
+    assert isinstance(plot_sensitivity(pd.DataFrame({"layer": ["a"], "max_bond": [2], "acc_before": [0.9],
+                                                     "acc_after": [0.95]}), 0.97), Figure)
 
 
 def test_auc_vs_parameters_axes_are_named_and_the_legend_covers_no_point():
