@@ -136,6 +136,7 @@ def test_console_script_entry_point():
     assert done.returncode == 0 and "demo" in done.stdout and "init-config" in done.stdout
 
 
+@pytest.mark.slow
 def test_demo_writes_the_run_layout(tmp_path, capsys):
     assert main(["demo", "--out", str(tmp_path / "demo"), "--no-progress",
                  "--set", "models[0].params.num_sweeps=100"]) == 0

@@ -335,6 +335,7 @@ sys.exit(main(["run", sys.argv[1], "--out", sys.argv[2], "--no-progress"]))
 """
 
 
+@pytest.mark.slow
 def test_sigterm_stops_a_run_like_ctrl_c(tmp_path):
     import signal
 
@@ -373,6 +374,7 @@ def test_tabular_weights_are_drawn_as_named_feature_bars(tmp_path, binary_csv, m
     assert list((run.path / "figures").glob("weights-logreg-seed0.png"))
 
 
+@pytest.mark.slow
 def test_every_fitted_model_that_can_be_saved_is_saved(tmp_path):
     """Logistic regression and the MPS classifier save and load like the annealer's learners; the
     pickle-only peers (k-NN here) are left out."""
