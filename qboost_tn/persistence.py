@@ -46,6 +46,7 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
+from sklearn.linear_model import LogisticRegression
 from sklearn.utils.validation import check_is_fitted
 
 from ._io import atomic_path, jsonable
@@ -70,6 +71,7 @@ MAX_FEATURES = 10_000_000
 #: Registered classes by name: ``{class name: class}``.
 CLASSES: dict[str, type] = {}
 _SCHEMAS: dict[str, dict] = {}
+_SHAPES: dict[str, dict] = {}
 # The project's own savable learners and the modules that register them: the only modules a load may import,
 # chosen by this table, never by the file.
 PROJECT_CLASSES = {
@@ -96,7 +98,7 @@ def _check_spec(cls, name, spec) -> None:
                         "nor a type or tuple of types")
 
 
-def register_model_class(cls, attributes=None):
+def register_model_class(cls, attributes=None, shapes=None):
     """Make ``cls`` savable by :func:`save_model` and loadable by :func:`load_model`; returns ``cls``.
 
     Parameters
@@ -107,17 +109,22 @@ def register_model_class(cls, attributes=None):
     attributes : dict, optional
         ``{name: spec}`` of its persisted fitted attributes (see the module docstring), merged under the class's
         own ``_persisted_attributes``.
+    shapes : dict, optional
+        ``{name: (dim, ...)}``: how the arrays' shapes relate (see the module docstring), merged under the
+        class's own ``_persisted_shapes`` (for a class one cannot add class data to, e.g. scikit-learn's).
     """
     schema = {**(attributes or {}), **getattr(cls, "_persisted_attributes", {})}
     for name, spec in schema.items():
         _check_spec(cls, name, spec)
-    for name, dims in getattr(cls, "_persisted_shapes", {}).items():
+    relations = {**(shapes or {}), **getattr(cls, "_persisted_shapes", {})}
+    for name, dims in relations.items():
         if not (_is_array_spec(schema.get(name)) and isinstance(dims, tuple) and len(dims) == schema[name][1]
                 and all(isinstance(d, (int, str)) for d in dims)):
             raise TypeError(f"{cls.__name__}: _persisted_shapes[{shown(name)}] = {shown(dims)} should be a tuple of one int "
                             "or symbol per dimension of a declared array attribute")
     CLASSES[cls.__name__] = cls
     _SCHEMAS[cls.__name__] = schema
+    _SHAPES[cls.__name__] = shapes or {}
     return cls
 
 
@@ -416,7 +423,7 @@ def _build(path: Path, cls, meta: dict, arrays: dict):
         setattr(estimator, key, value)
     if "feature_names_in_" in arrays:
         estimator.feature_names_in_ = estimator.feature_names_in_.astype(object)
-    problems = _shape_problems(estimator, getattr(cls, "_persisted_shapes", {}))
+    problems = _shape_problems(estimator, {**_SHAPES[cls.__name__], **getattr(cls, "_persisted_shapes", {})})
     if problems:
         raise ModelFileError(f"load: {path}: the stored arrays do not fit together: {cut('; '.join(problems), 600)}")
     check = getattr(estimator, "_check_loaded", None)
@@ -427,3 +434,12 @@ def _build(path: Path, cls, meta: dict, arrays: dict):
             raise ModelFileError(f"load: {path}: {cut(exc, 600)}") from exc
     _check_predicts(path, estimator)
     return estimator
+
+
+# The linear baseline every comparison holds: saved like the learners it is compared with. One row of
+# coefficients per one-vs-rest task (one for a binary problem), one column per feature.
+register_model_class(LogisticRegression, {
+    "classes_": ("biufU", 1), "n_features_in_": int, "feature_names_in_": ("U", 1), "coef_": ("f", 2),
+    "intercept_": ("f", 1), "n_iter_": ("i", 1),
+}, shapes={"classes_": ("classes",), "feature_names_in_": ("features",), "coef_": ("tasks", "features"),
+           "intercept_": ("tasks",)})

@@ -72,6 +72,58 @@ def test_help_and_version_are_fast_because_they_import_nothing_heavy():
     assert version.returncode == 0 and version.stdout.startswith("qboost-tn ")
 
 
+HEAVY = ("sklearn", "torch", "numba", "dimod", "pandas", "scipy", "matplotlib")
+
+
+@pytest.mark.parametrize("argv", [["run", "--list"], ["train", "--help"], ["datasets"], ["run", "no-such.yaml"],
+                                  ["run", "{bad}"], ["train", "--layers", "3"]],
+                         ids=["run-list", "train-help", "datasets", "missing-config", "config-error", "typo"])
+def test_commands_that_train_nothing_import_nothing_heavy(argv, tmp_path):
+    """run --list, train --help, datasets and a config mistake answer at once: no learner library is loaded."""
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\ndata: {name: digits}\nsplit: {n_train: 10}\nseedz: [0]\n"
+                   "models: [{kind: logistic-regression}, {kind: random-forest}]\n")
+    code = ("import sys, contextlib, io\n"
+            "from qboost_tn.cli import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()), "
+            "contextlib.suppress(SystemExit):\n"
+            f"    main({[a.replace('{bad}', str(bad)) for a in argv]!r})\n"
+            f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]", done.stdout
+
+
+def test_the_stored_train_options_are_the_estimators_own():
+    """train --help reads its options from train_options.json (no estimator import); they must be current."""
+    from qboost_tn.cli import train_options
+
+    code = "from qboost_tn.cli.train_options import generate, dump; print(dump(generate()), end='')"
+    fresh = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert fresh == train_options.TABLE.read_text(encoding="utf-8"), \
+        "qboost_tn/cli/train_options.json is stale: rewrite it with python -m qboost_tn.cli.train_options"
+
+
+def test_train_help_is_plain_text_with_every_option_explained(capsys):
+    import re
+
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    out = capsys.readouterr().out
+    assert not re.search(r"``|:(class|meth|func|mod):", out)
+    flat = " ".join(out.split())
+    for flag in ("--num-sweeps", "--n-train", "--n-val", "--solver", "--depth-levels"):
+        text = re.search(re.escape(flag) + r" (?:VALUE|N) (.*?)(?= --[a-z]|$)", flat).group(1)
+        assert len(text) > 20, (flag, text)
+    assert "dimod sampler" not in flat and "one of dense, exact, layered, neal" in flat
+    assert "None, 8, 4 for the defaults" in flat  # not cut at "e.g."
+
+
+def test_a_mistyped_option_is_answered_with_the_closest_one(capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "--layers", "3"])
+    assert "--layers -> --n-layers" in capsys.readouterr().err
+
+
 def test_the_help_table_matches_each_command_module():
     for name, (module_path, help_text) in COMMANDS.items():
         module = importlib.import_module(module_path)
@@ -84,6 +136,7 @@ def test_console_script_entry_point():
     assert done.returncode == 0 and "demo" in done.stdout and "init-config" in done.stdout
 
 
+@pytest.mark.slow
 def test_demo_writes_the_run_layout(tmp_path, capsys):
     assert main(["demo", "--out", str(tmp_path / "demo"), "--no-progress",
                  "--set", "models[0].params.num_sweeps=100"]) == 0

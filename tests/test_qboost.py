@@ -45,6 +45,25 @@ def test_learns_digits_and_reports_selection(digits, fitted):
     assert 0 < clf.sparsity_ < 1 and clf.n_params_ > clf.n_selected_.sum()
 
 
+def test_weight_maps_show_what_each_class_score_responds_to(digits, fitted, tmp_path):
+    """Each map is the mean score change when one input goes from the bottom to the top of its training range
+    (brute force below), signed, so classes differ; it survives saving."""
+    X, y, _, _ = digits
+    clf = QBoostClassifier(**dict(FAST, weak_learners="trees+stumps")).fit(X, y)
+    rows, (low, high) = clf.response_rows_, clf.input_range_
+    brute = np.zeros((10, X.shape[1]))
+    for j in range(X.shape[1]):
+        top, bottom = rows.copy(), rows.copy()
+        top[:, j], bottom[:, j] = high[j], low[j]
+        brute[:, j] = (clf.decision_function(top) - clf.decision_function(bottom)).mean(axis=0)
+    np.testing.assert_allclose(clf.weight_maps().reshape(10, -1), brute, atol=1e-12)
+    maps = fitted.weight_maps().reshape(10, -1)
+    assert (maps < 0).any() and (maps > 0).any()
+    assert np.corrcoef(maps)[np.triu_indices(10, 1)].min() < 0.5  # ten different maps, not one usage count
+    save_model(fitted, tmp_path / "q.npz")
+    np.testing.assert_array_equal(load_model(tmp_path / "q.npz").weight_maps(), fitted.weight_maps())
+
+
 def test_selection_energy_is_the_annealed_energy(digits, fitted):
     """The stored energy is E(w) of the weights, recomputed from the out-of-bag moments."""
     X, y, _, _ = digits

@@ -58,6 +58,7 @@ def test_n_jobs_convention():
         run_tasks(abs, [-1, -2], n_jobs=0)
 
 
+@pytest.mark.slow
 def test_dask_local_cluster_equals_serial():
     distributed = pytest.importorskip("distributed")
     X, y = load_digits(return_X_y=True)

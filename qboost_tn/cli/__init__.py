@@ -6,6 +6,7 @@ below, and imports just the module of the command being run (which imports numpy
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib
 import signal
 import sys
@@ -35,9 +36,27 @@ def _version() -> str:
         return "unknown (not installed)"
 
 
+class _Parser(argparse.ArgumentParser):
+    """Names the closest option of the command for a mistyped one (``--layers``: did you mean ``--n-layers``?)."""
+
+    command_options: tuple = ()
+
+    def error(self, message):
+        prefix = "unrecognized arguments: "
+        if message.startswith(prefix):
+            hints = []
+            for word in message[len(prefix):].split():
+                match = difflib.get_close_matches(word.split("=")[0], self.command_options, n=1) \
+                    if word.startswith("-") else []
+                hints += [f"{word} -> {match[0]}"] if match else []
+            if hints:
+                message += f" (did you mean: {', '.join(hints)}?)"
+        super().error(message)
+
+
 def build_parser(command=None) -> argparse.ArgumentParser:
     """The parser; only ``command``'s own options are built (and only its module imported)."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="qboost-tn",
         description="Shallow-wide Ising learners and MPO-compressed networks on one data and evaluation layer.",
         epilog="Every command that trains writes a run directory (default runs/<name>-<timestamp>; --out DIR "
@@ -53,6 +72,7 @@ def build_parser(command=None) -> argparse.ArgumentParser:
                            formatter_class=argparse.RawDescriptionHelpFormatter)
         module.add_arguments(p)
         p.add_argument("--debug", action="store_true", help="on an error, print the full traceback")
+        parser.command_options = tuple(p._option_string_actions)
         p.set_defaults(_run=module.run)
     return parser
 
@@ -128,7 +148,12 @@ def _main(argv) -> int:
         return int(args._run(args) or 0)
     except KeyboardInterrupt as exc:
         terminated = isinstance(exc, _Terminated)
-        print(f"qboost-tn {args.command}: {'terminated' if terminated else 'interrupted'}", file=sys.stderr)
+        kept = getattr(exc, "run_dir", None)
+        where = ""
+        if kept is not None:
+            where = (f"; the finished models' results are in {kept} (status interrupted)"
+                     if kept.is_dir() and any(kept.iterdir()) else "; no model had finished, nothing was kept")
+        print(f"qboost-tn {args.command}: {'terminated' if terminated else 'interrupted'}{where}", file=sys.stderr)
         return 143 if terminated else 130
     except Exception as exc:
         if args.debug or not is_user_error(exc):

@@ -7,14 +7,15 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    import pandas as pd
-
-    from ..data import DATASETS
     from ..data.download import cache_dir
+    from ..data.registry import DATASETS
 
-    table = pd.DataFrame([{"name": info.name, "size": info.size, "source": info.source, "offline": info.offline()}
-                          for info in DATASETS.values()])
-    print(table.to_string(index=False))
+    # A plain table: pandas would double the start-up of a command that only lists names.
+    rows = [("name", "size", "source", "offline")] + [
+        (info.name, info.size, info.source, str(info.offline())) for info in DATASETS.values()]
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[3])
     if args.cache_dir:
         print(f"\ndownload cache: {cache_dir()}  (set QBOOST_TN_CACHE to move it)")
     return 0

@@ -24,10 +24,4 @@ def run(args) -> int:
         overrides.append(f"seeds=[{args.seed}]")
     if args.n_jobs is not None:
         overrides.append(f"models[0].params.n_jobs={args.n_jobs}")
-    status, result = execute(CONFIG, args, overrides)
-    if result is not None:
-        for record in result.records:
-            if record["status"] == "ok":
-                aucs = ", ".join(f"{c['class']}: {c['auc']:.3f}" for c in record["per_class"])
-                print(f"{record['model']} ROC-AUC per class: {aucs}")
-    return status
+    return execute(CONFIG, args, overrides)[0]

@@ -40,24 +40,36 @@ def list_configs() -> None:
 
 
 def execute(config, args, overrides=(), dataset=None):
-    """Run (or with --dry-run, only validate) ``config`` with the shared options; print the table.
+    """Run (or with --dry-run, only validate) ``config`` with the shared options; print the table and each
+    model's per-class ROC-AUC.
 
     Returns ``(exit status, Run or None)``: 1 when a model failed.
     """
     from ..experiments.config import dump_config, load_config, select_models
-    from ..experiments.runner import run_experiment
 
     overrides = list(overrides) + list(args.overrides)
+    # Checked before the runner (pandas, the learners) is imported: a mistake is reported at once.
+    cfg = load_config(config, overrides)
     if args.dry_run:
-        cfg = load_config(config, overrides)
+        if args.out is not None:
+            from ..experiments.runner import check_run_dir
+
+            check_run_dir(args.out)  # a dry run refuses what the run would
         print(dump_config(select_models(cfg, args.models) if args.models else cfg), end="")
         return 0, None
+    from ..experiments.runner import run_experiment
+
     run = run_experiment(config, out=args.out, overrides=overrides, models=args.models or None,
                          progress=False if args.no_progress else None, dataset=dataset)
     table = run.table
     columns = [c for c in ("model", "seed", "macro_auc", "accuracy", "n_params", "fit_time_s", "sparsity", "status")
                if c in table.columns]
-    print(table[columns].to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    # "-": not applicable (a model with no notion of sparsity) or not measured (a failed row).
+    print(table[columns].to_string(index=False, na_rep="-", float_format=lambda v: f"{v:.4f}"))
+    for record in run.records:
+        if record["status"] == "ok" and len(record["per_class"]) > 1:
+            aucs = ", ".join(f"{c['class']}: {c['auc']:.3f}" for c in record["per_class"])
+            print(f"{record['model']} (seed {record['seed']}) ROC-AUC per class: {aucs}")
     failed = table[table["status"] != "ok"]
     for _, row in failed.iterrows():
         print(f"FAILED {row['model']} (seed {row['seed']}): {row['error']}", file=sys.stderr)

@@ -11,32 +11,31 @@ Example: qboost-tn train --dataset mnist --size 20 --n-train 150 --n-val 300 --m
 from __future__ import annotations
 
 from ._options import dataset_options
-
-
-def estimator_kinds() -> dict:
-    """Model kind -> parameter schema, for the kinds whose schema is generated from an estimator."""
-    from ..experiments.adapters import ADAPTERS
-
-    return {kind: a.params for kind, a in ADAPTERS.items() if getattr(a.params, "source", None) is not None}
+from .train_options import estimator_kinds
 
 
 def add_arguments(parser) -> None:
     from ..experiments.params import add_options
+    from .train_options import stored
 
-    kinds = estimator_kinds()
+    table = stored()  # the estimators' options without importing them (see train_options.py)
     data = parser.add_argument_group("data")
     data.add_argument("--dataset", default="mnist", help="registered data set (default: %(default)s)")
     data.add_argument("--size", type=int, default=None,
                       help="resize images to SIZE x SIZE (default: 20 for mnist and fashion-mnist)")
     data.add_argument("--option", "-o", action="append", metavar="KEY=VALUE", default=[],
                       help="further loader option, e.g. path=../shared/data/bank-marketing (repeatable)")
-    data.add_argument("--n-train", type=int, default=150)
-    data.add_argument("--n-val", type=int, default=300)
-    data.add_argument("--n-test", type=int, default=None,
+    data.add_argument("--n-train", type=int, default=150, metavar="N",
+                      help="training samples, drawn stratified (default: %(default)s)")
+    data.add_argument("--n-val", type=int, default=300, metavar="N",
+                      help="validation samples for searches over listed values, disjoint from training "
+                           "(default: %(default)s)")
+    data.add_argument("--n-test", type=int, default=None, metavar="N",
                       help="default: every sample left over; 0: metrics on the validation part")
     model = parser.add_argument_group("model (defaults are the estimator's own)")
-    model.add_argument("--model", choices=list(kinds), default="shallow-wide")
-    parser.set_defaults(_param_dests=add_options(model, kinds))
+    model.add_argument("--model", choices=table["kinds"], default="shallow-wide",
+                       help="the estimator to train (default: %(default)s)")
+    parser.set_defaults(_param_dests=add_options(model, table["help"]))
     parser.add_argument("--seed", type=int, default=0, help="seeds the split and the annealing")
     parser.add_argument("--out", metavar="DIR", help="run directory, new or empty (default: runs/train-MODEL-<timestamp>)")
     parser.add_argument("--dry-run", action="store_true", help="print the config these flags make, run nothing")

@@ -5,18 +5,13 @@ import numbers
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.model_selection import train_test_split
-from sklearn.preprocessing import MinMaxScaler, QuantileTransformer, StandardScaler
 
-from ..errors import DataError
-
-from .dataset import Dataset
-from .skew import LogMinMaxScaler
 from .._text import shown
+from ..errors import DataError
+from .dataset import Dataset
 
-SCALERS = {"minmax": MinMaxScaler, "standard": StandardScaler, "log-minmax": LogMinMaxScaler,
-           "quantile": QuantileTransformer}
-SCALES = (*SCALERS, "auto")
+# scikit-learn is imported when data are split, not when a config naming a scale is checked (start-up).
+SCALES = ("minmax", "standard", "log-minmax", "quantile", "auto")
 
 
 @dataclass(frozen=True)
@@ -41,6 +36,8 @@ def _take(pool, y, n, stratify, seed, what):
     if strat is not None and n < len(np.unique(strat)):
         raise DataError(f"split: {what} of {n} samples cannot hold every one of the "
                          f"{len(np.unique(strat))} classes")
+    from sklearn.model_selection import train_test_split
+
     taken, rest = train_test_split(pool, train_size=n, stratify=strat, random_state=seed)
     return np.sort(taken), np.sort(rest)
 
@@ -132,7 +129,11 @@ def prepare(dataset: Dataset, parts: Split, scale="minmax") -> Prepared:
 
 
 def _scaler(scale, n_train):
+    from sklearn.preprocessing import MinMaxScaler, QuantileTransformer, StandardScaler
+
+    from .skew import LogMinMaxScaler
+
     if scale == "quantile":
         # Fixed subsample seed: the transform must not depend on global random state.
         return QuantileTransformer(n_quantiles=min(1000, n_train), random_state=0)
-    return SCALERS[scale]()
+    return {"minmax": MinMaxScaler, "standard": StandardScaler, "log-minmax": LogMinMaxScaler}[scale]()

@@ -8,8 +8,9 @@ import os
 import zipfile
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
 
 from ..errors import DataError
 from .dataset import Dataset
@@ -17,6 +18,9 @@ from .download import cache_dir, fetch, md5sum
 from .transforms import one_hot
 from .._numeric import check_float32
 from .._text import cut, shown
+
+if TYPE_CHECKING:  # pandas is imported when a table is read, not when the registry is listed (start-up)
+    import pandas as pd
 
 BANK_URL = "https://archive.ics.uci.edu/static/public/222/bank+marketing.zip"
 BANK_CSV = "bank-additional-full.csv"
@@ -86,6 +90,8 @@ def _counts(widths: collections.Counter) -> str:
 def _read_csv(path: Path, sep, target=None) -> pd.DataFrame:
     """The CSV as a frame, refusing what pandas would silently repair: an empty file, duplicate header names,
     rows with more or fewer fields than the header names."""
+    import pandas as pd
+
     _check_sep(sep)
     if not path.is_file():
         raise FileNotFoundError(f"CSV file not found: {path}")
@@ -167,6 +173,8 @@ def frame_to_dataset(frame: pd.DataFrame, *, target: str, name: str, provenance:
     Labels are the target's distinct values in sorted order (so ``"no"/"yes"`` become 0/1). Features are not
     scaled here: scaling is fitted on the training part only, by :func:`qboost_tn.data.prepare`.
     """
+    import pandas as pd
+
     categorical = column_names(categorical, "categorical", frame.columns) or []
     drop = column_names(drop, "drop", frame.columns) or []
     features = column_names(features, "features", frame.columns)
@@ -215,6 +223,8 @@ def frame_to_dataset(frame: pd.DataFrame, *, target: str, name: str, provenance:
 def _numbers_with_spaces(frame: pd.DataFrame, columns) -> tuple[pd.DataFrame, list]:
     """Text columns whose every value is a number once surrounding whitespace is stripped (``" 4 "``), as
     numbers; returns the frame and the columns that stay text."""
+    import pandas as pd
+
     converted, text = {}, []
     for c in columns:
         values = frame[c]
@@ -242,6 +252,8 @@ def _labels(column: pd.Series, target: str, source) -> tuple[list[str], np.ndarr
     Surrounding whitespace is stripped (``" yes"`` is ``"yes"``); classes are ordered numerically when every
     label is a number (``2`` before ``10``), else as strings.
     """
+    import pandas as pd
+
     if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
         values, y = np.unique(column.to_numpy(), return_inverse=True)
         classes = [str(v.item()) for v in values]

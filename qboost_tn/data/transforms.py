@@ -1,11 +1,15 @@
 """Feature transforms shared by every learner: image resizing, one-hot encoding."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
 
 from ..errors import DataError
 from .._text import shown
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def _area_matrix(n_in: int, n_out: int) -> np.ndarray:

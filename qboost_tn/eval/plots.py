@@ -1,25 +1,46 @@
-"""Figures people would rather look at than read: weight maps and metric-versus-size curves (PNG)."""
+"""Figures people would rather look at than read: weight maps and metric-versus-size curves (PNG).
+
+Every plot draws on its own :class:`Figure` and returns it: nothing here touches pyplot's global state or picks
+a backend, so a notebook keeps its inline backend, a script its own, and a figure is never left open. Jupyter
+displays a returned figure (``_repr_png_``) whether or not pyplot was imported.
+"""
 from __future__ import annotations
 
+import io
 import math
 
-import matplotlib
+import matplotlib.figure
+import numpy as np
 
-matplotlib.use("Agg")  # files only; never needs a display
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+from .._io import atomic_path
 
-from .._io import atomic_path  # noqa: E402
+#: Axis titles of the run table's columns.
+LABELS = {"n_params": "parameters", "macro_auc": "macro ROC-AUC", "accuracy": "accuracy",
+          "fit_time_s": "fit time (s)", "sparsity": "fraction of zero weights"}
+
+
+class Figure(matplotlib.figure.Figure):
+    """A matplotlib figure outside pyplot: saved with :func:`save_figure`, shown by Jupyter when returned."""
+
+    def _repr_png_(self):
+        buffer = io.BytesIO()
+        self.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+        return buffer.getvalue()
+
+
+def new_figure(figsize, **subplots):
+    """``(figure, axes)`` as pyplot's ``subplots(**subplots)`` makes them, on a :class:`Figure` of no global state."""
+    fig = Figure(figsize=figsize)
+    return fig, fig.subplots(**subplots)
 
 
 def save_figure(fig, path, dpi=120) -> None:
-    """Write ``fig`` as PNG atomically (nothing half-written if rendering fails) and close it."""
+    """Write ``fig`` as PNG atomically (nothing half-written if rendering fails)."""
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=dpi, bbox_inches="tight")
-    plt.close(fig)
 
 
-def plot_weight_maps(maps, image_shape=None, class_names=None, path=None, title=None, ncols=5):
+def plot_weight_maps(maps, image_shape=None, class_names=None, path=None, title=None, ncols=5, label="weight"):
     """One panel per class, weights reshaped to the image, diverging colours centred at 0.
 
     Parameters
@@ -29,7 +50,9 @@ def plot_weight_maps(maps, image_shape=None, class_names=None, path=None, title=
         Needed when ``maps`` is (C, P); a square is assumed when P is a perfect square.
     class_names : list of str, optional
     path : str or Path, optional
-        Save as PNG here (the figure is then closed and still returned).
+        Also save it as PNG here.
+    label : str, default="weight"
+        The colour bar's title: what the maps hold.
     """
     maps = np.asarray(maps, dtype=np.float64)
     if maps.ndim == 1:
@@ -53,14 +76,14 @@ def plot_weight_maps(maps, image_shape=None, class_names=None, path=None, title=
     ncols = min(ncols, len(maps))
     nrows = math.ceil(len(maps) / ncols)
     limit = float(np.abs(maps).max()) or 1.0
-    fig, axes = plt.subplots(nrows, ncols, figsize=(2.1 * ncols + 0.8, 2.2 * nrows + (0.4 if title else 0)),
-                             squeeze=False)
+    fig, axes = new_figure((2.1 * ncols + 0.8, 2.2 * nrows + (0.4 if title else 0)), nrows=nrows, ncols=ncols,
+                           squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
     for ax, panel, name in zip(axes.flat, maps, names):
         image = ax.imshow(panel, cmap="RdBu_r", vmin=-limit, vmax=limit)
         ax.set_title(name, fontsize=10)
-    fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.8, label="weight")
+    fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.8, label=label)
     if title:
         fig.suptitle(title)
     if path is not None:
@@ -82,7 +105,7 @@ def plot_feature_bars(maps, feature_names=None, class_names=None, top=10, path=N
         Features shown per class: the largest ``|weight|``, strongest at the top; red raises the class's score,
         blue lowers it (the colours of :func:`plot_weight_maps`).
     path : str or Path, optional
-        Save as PNG here (the figure is then closed and still returned).
+        Also save it as PNG here.
     """
     maps = np.atleast_2d(np.asarray(maps, dtype=np.float64))
     if maps.ndim != 2:
@@ -97,8 +120,8 @@ def plot_feature_bars(maps, feature_names=None, class_names=None, top=10, path=N
     top = max(1, min(int(top), n_features))
     ncols = min(ncols, n_maps)
     nrows = math.ceil(n_maps / ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 0.32 * top * nrows + 1.0 + (0.4 if title else 0)),
-                             squeeze=False)
+    fig, axes = new_figure((4.2 * ncols, 0.32 * top * nrows + 1.0 + (0.4 if title else 0)), nrows=nrows,
+                           ncols=ncols, squeeze=False)
     for ax in axes.flat[n_maps:]:
         ax.axis("off")
     limit = float(np.abs(maps).max()) or 1.0
@@ -120,19 +143,23 @@ def plot_feature_bars(maps, feature_names=None, class_names=None, top=10, path=N
 
 
 def plot_metric_vs_params(df, x="n_params", y="macro_auc", hue="model", path=None, logx=True, title=None):
-    """Metric against parameter count, one line (or point) per ``hue`` value, from a result DataFrame."""
+    """Metric against parameter count, one line (or point) per ``hue`` value, from a result DataFrame.
+
+    Axes are titled by :data:`LABELS` (``"parameters"``, ``"macro ROC-AUC"``); the legend sits right of the
+    axes, where it covers no point.
+    """
     missing = [c for c in (x, y, hue) if c not in df.columns]
     if missing:
         raise ValueError(f"plot_metric_vs_params: column(s) {missing} not in the table ({list(df.columns)})")
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    fig, ax = new_figure((7.6, 4.2))
     for label, group in df.groupby(hue, sort=False):
         group = group.sort_values(x)
         ax.plot(group[x], group[y], marker="o", label=str(label))
     if logx:
         ax.set_xscale("log")
-    ax.set_xlabel(x.replace("_", " "))
-    ax.set_ylabel(y.replace("_", " "))
-    return finish_line_plot(fig, ax, title, path)
+    ax.set_xlabel(LABELS.get(x, x.replace("_", " ")))
+    ax.set_ylabel(LABELS.get(y, y.replace("_", " ")))
+    return finish_line_plot(fig, ax, title, path, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
 
 
 def finish_line_plot(fig, ax, title=None, path=None, **legend):

@@ -22,10 +22,7 @@ import yaml
 
 from .._text import cut, shown
 from .._yaml import MAX_DEPTH, YAMLInputError, load_yaml
-from ..data import DATASETS
-from ..data.splits import SCALES
 from ..errors import QBoostTNError
-from .adapters import ADAPTERS
 from .cluster import dask_rules
 from .schema import (Bool, ConfigError, Field, Float, Int, List, Mapping, Nullable, Record, Spec, Str, join,
                      type_name, validate)
@@ -39,6 +36,8 @@ MAX_SEED = 2**32 - 1
 
 
 def _data_rules(data, path):
+    from ..data.registry import DATASETS
+
     loader = DATASETS[data["name"]].loader
     accepted = inspect.signature(loader).parameters
     problems = []
@@ -101,6 +100,8 @@ class ModelSpec(Spec):
     def check(self, value, path, errors):
         if not isinstance(value, dict):
             return self._wrong_type(value, path, errors)
+        from .adapters import ADAPTERS
+
         kind = value.get("kind")
         adapter = ADAPTERS.get(kind) if isinstance(kind, str) else None
         record = Record({
@@ -116,13 +117,27 @@ class ModelSpec(Spec):
         return out
 
 
+# The data layer and the adapters (numpy and up) are imported when a config is checked, not when shipped
+# configs are listed.
+def _dataset_names():
+    from ..data.registry import DATASETS
+
+    return tuple(DATASETS)  # asked at each load: registered plugins count
+
+
+def _scales():
+    from ..data.splits import SCALES
+
+    return SCALES
+
+
 SCHEMA = Record({
     "name": Field(Str(), doc="names the run directory: <output>/<name>-<timestamp>"),
     "description": Field(Str(), ""),
     "data": Field(Record({
-        "name": Field(Str(choices=lambda: tuple(DATASETS))),  # asked at each load: registered plugins count
+        "name": Field(Str(choices=_dataset_names)),
         "options": Field(Mapping(), {}, "loader options, e.g. size: 20, path: ../shared/data/mnist"),
-        "scale": Field(Nullable(Str(choices=SCALES)), "minmax",
+        "scale": Field(Nullable(Str(choices=_scales)), "minmax",
                        "feature scaling fitted on the training part only: minmax, standard, log-minmax (log1p of "
                        "skewed non-negative columns first), quantile, auto (minmax for images, log-minmax "
                        "otherwise)"),

@@ -82,16 +82,27 @@ def parameter_spec(constraints) -> Spec | None:
     return AnyOf(*specs, Null()) if nullable else AnyOf(*specs)
 
 
+_ROLE = re.compile(r":(?:class|func|meth|mod|attr|data|obj|exc):`~?([^`]+)`")
+
+
+def plain_text(rst: str) -> str:
+    """reStructuredText of a docstring as plain text for a terminal: ``x`` and roles (:class:`x`) become x,
+    a method reads ``to_bqm()``; whitespace runs become one space."""
+    text = _ROLE.sub(lambda m: m.group(1) + ("()" if m.group(0).startswith(":meth:") else ""), rst)
+    return " ".join(text.replace("``", "").split())
+
+
 def _param_docs(cls) -> dict[str, str]:
-    """First sentence of each parameter's description in the class docstring's numpydoc *Parameters*."""
+    """First sentence of each parameter's description in the class docstring's numpydoc *Parameters*,
+    as plain text."""
     doc = inspect.getdoc(cls) or ""
     match = re.search(r"^Parameters\n-+\n(.*?)(?=^\S[^\n]*\n-+\n|\Z)", doc, re.S | re.M)
     docs = {}
     if match:
         for name, body in re.findall(r"^(\w+) :[^\n]*\n((?:[ \t]+[^\n]*\n?)*)", match.group(1), re.M):
-            text = " ".join(body.split())
-            # the first sentence: a full stop before a capital or markup ("i.e. the" does not end one)
-            docs[name] = re.split(r"(?<=\.)\s+(?=[A-Z`(\"])", text, maxsplit=1)[0]
+            text = plain_text(body)
+            # the first sentence: a full stop before a capital, a quote or a bracket; "e.g." and "i.e." end none
+            docs[name] = re.split(r"(?<!\be\.g\.)(?<!\bi\.e\.)(?<=\.)\s+(?=[A-Z(\"'])", text, maxsplit=1)[0]
     return docs
 
 
@@ -165,18 +176,17 @@ def parse_value(text: str, flag: str):
         raise QBoostTNError(f"{flag} {shown(text)} is not a valid value: {str(exc).splitlines()[0]}") from None
 
 
-def add_options(group, records: dict[str, Record]) -> dict[str, str]:
-    """Add one ``--param-name`` option per field of ``records`` (model kind -> schema) to argparse ``group``.
+def option_help(records: dict[str, Record]) -> dict[str, str]:
+    """``{parameter: help text}``: one ``--param-name`` option per field of ``records`` (model kind -> schema).
 
     A parameter shared by several kinds gets one option; its help gives each kind's default where they
-    differ. Values are read as YAML and validated by the schema later, with every other config value.
-    Returns ``{dest: parameter name}``.
+    differ.
     """
     merged: dict[str, dict[str, Field]] = {}
     for kind, record in records.items():
         for name, field in record.fields.items():
             merged.setdefault(name, {})[kind] = field
-    dests = {}
+    helps = {}
     for name, by_kind in merged.items():
         fields = list(by_kind.values())
         defaults = {kind: _show(f.default) for kind, f in by_kind.items()}
@@ -187,7 +197,18 @@ def add_options(group, records: dict[str, Record]) -> dict[str, str]:
             default_text = "default: " + ", ".join(f"{v} ({k})" for k, v in defaults.items())
         only = "" if len(by_kind) == len(records) else f"; {'/'.join(by_kind)} only"
         doc = next((f.doc for f in fields if f.doc), "")
-        text = f"{doc} [{fields[0].spec.describe()}; {default_text}{only}]".strip()
+        helps[name] = f"{doc} [{fields[0].spec.describe()}; {default_text}{only}]".strip()
+    return helps
+
+
+def add_options(group, helps: dict[str, str]) -> dict[str, str]:
+    """Add one ``--param-name`` option per entry of ``helps`` (:func:`option_help`) to argparse ``group``.
+
+    Values are read as YAML and validated by the schema later, with every other config value.
+    Returns ``{dest: parameter name}``.
+    """
+    dests = {}
+    for name, text in helps.items():
         dest = f"param_{name}"
         group.add_argument(option_name(name), dest=dest, metavar="VALUE", default=None,
                            help=text.replace("%", "%%"))
@@ -213,5 +234,5 @@ def chosen_params(args, dests: dict[str, str], record: Record, kind: str) -> dic
     return params
 
 
-__all__ = ["RUN_PARAMS", "add_options", "chosen_params", "constraint_spec", "estimator_record", "option_name",
-           "parameter_spec", "parse_value"]
+__all__ = ["RUN_PARAMS", "add_options", "chosen_params", "constraint_spec", "estimator_record", "option_help",
+           "option_name", "parameter_spec", "parse_value", "plain_text"]

@@ -55,7 +55,7 @@ def _esc(value) -> str:
 
 def _num(value, fmt) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
+        return "-"  # not applicable or not measured, as the command line prints it
     return format(value, fmt)
 
 
@@ -108,7 +108,7 @@ def _comparison_table(records) -> str:
         classes = (["failed"] if r["failed"] else []) + (["best-in-family"] if r["best_in_family"] else [])
         cls = f' class="{" ".join(classes)}"' if classes else ""
         auc_cls = ' class="best" title="best of its family"' if r["best_in_family"] else ""
-        sparsity = "" if r["sparsity"] is None else f"{100 * r['sparsity']:.1f}%"
+        sparsity = "-" if r["sparsity"] is None else f"{100 * r['sparsity']:.1f}%"
         n_params = None if r["n_params"] is None else int(round(r["n_params"]))
         cells = [f'<td class="text">{_esc(r["model"])}</td>', f'<td class="text">{_esc(r["family"] or "")}</td>',
                  f'<td class="text">{_esc(r["kind"])}</td>', f"<td{auc_cls}>{_num(r['macro_auc'], '.4f')}</td>"]

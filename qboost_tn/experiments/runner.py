@@ -7,8 +7,9 @@ layout (``<output>/<name>-<YYYYmmdd-HHMMSS>[-N]``, or exactly ``--out``)::
     metrics.json     run status, data provenance, one record per model and seed (per-class metrics included)
     metrics.csv      the same records flattened: one row per model and seed
     figures/         AUC-versus-parameters, and per model (first seed): weight maps and figures it adds
-    models/          each fitted model that can be saved without pickle: annealer-trained estimators as
-                     ``.npz`` (:func:`qboost_tn.load_model`), torch networks as a ``.pt`` state_dict plus
+    models/          each fitted model that can be saved without pickle: annealer-trained estimators, the MPS
+                     classifier and logistic regression as ``.npz`` (:func:`qboost_tn.load_model`), torch
+                     networks as a ``.pt`` state_dict plus
                      ``.pt.mpo.json`` (:func:`qboost_tn.mpo.load_compressed` into the uncompressed skeleton)
     errors/          the traceback of each model that failed
     report.html      one self-contained page: table and figures
@@ -112,6 +113,15 @@ def claim_run_dir(path) -> Path:
     return path
 
 
+def check_run_dir(path) -> None:
+    """Raise what :func:`claim_run_dir` would for a folder that exists and is taken; claims nothing (--dry-run)."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise RunWriteError(f"output directory {path} exists and is not a directory")
+    if path.is_dir() and any(path.iterdir()):
+        raise _not_empty(path)
+
+
 def _not_empty(path) -> QBoostTNError:
     return QBoostTNError(f"output directory {path} already exists and is not empty{_holds(path)}; a run never "
                          "overwrites another - choose a new folder or leave --out out to get a fresh timestamped one")
@@ -161,7 +171,12 @@ def records_frame(records) -> pd.DataFrame:
         row["error"] = rec.get("error")
         row["model_file"] = rec.get("model_file")
         rows.append(row)
-    return pd.DataFrame(rows, columns=None if rows else SUMMARY_COLUMNS + ["entry", "error", "model_file"])
+    frame = pd.DataFrame(rows, columns=None if rows else SUMMARY_COLUMNS + ["entry", "error", "model_file"])
+    # A metric that does not apply (sparsity of a forest) or was not measured (a failed row) is NaN in every
+    # table, never None in one and NaN in another.
+    metrics = ["macro_auc", "accuracy", "log_loss", "fit_time_s", "sparsity"]
+    frame[metrics] = frame[metrics].astype(np.float64)
+    return frame
 
 
 def _weight_map_figure(maps, task: Task, title):
@@ -179,15 +194,19 @@ def _weight_map_figure(maps, task: Task, title):
     if task.image_shape is None:
         feature_names = task.feature_names if task.feature_names and len(task.feature_names) == maps.shape[1] else None
         return plot_feature_bars(maps, feature_names=feature_names, class_names=names, title=title)
-    return plot_weight_maps(maps, image_shape=task.image_shape, class_names=names, title=title, ncols=5)
+    # Every kind's maps (weights, mean input gradients, QBoost's input effects) say the same thing: how the
+    # class's score moves with each input.
+    return plot_weight_maps(maps, image_shape=task.image_shape, class_names=names, title=title, ncols=5,
+                            label="raises (+) / lowers (-) the class score")
 
 
 def save_fitted(model, stem: Path) -> Path | None:
     """Save ``model`` without pickle where its family supports it; returns the file, or None (not savable).
 
-    Annealer-trained estimators: ``stem.npz`` by :func:`qboost_tn.save_model`. Torch networks:
-    ``stem.pt`` (state_dict) and ``stem.pt.mpo.json`` (MPO layer shapes) by :func:`qboost_tn.mpo.save_compressed`.
-    Other models (scikit-learn's own) are not saved: their only portable format would be pickle.
+    Estimators registered for model files (annealer-trained, MPS, logistic regression): ``stem.npz`` by
+    :func:`qboost_tn.save_model`. Torch networks: ``stem.pt`` (state_dict) and ``stem.pt.mpo.json`` (MPO
+    layer shapes) by :func:`qboost_tn.mpo.save_compressed`. The other scikit-learn peers (forests, SVM, k-NN,
+    boosting) are not saved: their only portable format would be pickle.
     """
     from ..persistence import CLASSES, save_model
 
@@ -239,8 +258,6 @@ class _Recorder:
                 record["traceback"] = f"errors/{stem}.txt"
         except OSError as exc:
             raise _write_error(self.path, exc) from exc
-        finally:
-            _close_figures(fig for _, fig in figures)
         self.records.append(record)
         self.flush("running")
 
@@ -307,11 +324,9 @@ def _evaluate(entry, task, outcome, draw: bool):
     figures = []
     if draw and outcome.weight_maps is not None:
         figures.append(("weights", _weight_map_figure(outcome.weight_maps, task,
-                                                      f"{label}: weights (seed {task.seed})")))
+                                                      f"{label}: input maps (seed {task.seed})")))
     if draw:
         figures += list(outcome.figures.items())
-    else:
-        _close_figures(outcome.figures.values())
     summary = ev.summary
     record = {
         "model": label, "entry": entry["name"], "kind": entry["kind"], "family": ADAPTERS[entry["kind"]].family,
@@ -323,13 +338,6 @@ def _evaluate(entry, task, outcome, draw: bool):
         "per_class": ev.per_class.to_dict(orient="records"), "info": dict(outcome.info), "figures": [],
     }
     return record, figures
-
-
-def _close_figures(figures):
-    import matplotlib.pyplot as plt
-
-    for fig in figures:
-        plt.close(fig)
 
 
 def _failure(entry, seed, exc, done_variants: int) -> dict:
@@ -481,6 +489,9 @@ def run_experiment(config, out=None, overrides=(), models=None, progress=None, d
                     _fit_entry(entry, task, recorder, draw=i_seed == 0)
                     bar.done()
         status = "finished"
+    except KeyboardInterrupt as exc:
+        exc.run_dir = path  # where the finished models are kept: the command line says so
+        raise
     except Exception:
         status = "failed"
         raise

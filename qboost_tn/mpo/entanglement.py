@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import math
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
 
-from ..eval.plots import finish_line_plot
+from ..eval.plots import finish_line_plot, new_figure
 from .layer_types import MPO_LAYERS, mpo_layers
 
 
@@ -88,7 +87,7 @@ def plot_entropy_profile(table, hue="max_bond", path=None, title=None):
     ``table`` has columns ``bond, entropy, max_entropy`` and ``hue`` (e.g. stacked :func:`entanglement_table`
     outputs with a ``max_bond`` or ``model`` column).
     """
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    fig, ax = new_figure((6.4, 4.2))
     for i, (label, group) in enumerate(table.groupby(hue, sort=False)):
         colour = f"C{i % 10}"
         ax.plot(group["bond"], group["entropy"], marker="o", color=colour, label=f"{hue}={label}")
@@ -105,7 +104,7 @@ def plot_entropy_evolution(history, path=None, title=None):
     if not columns:
         raise ValueError("plot_entropy_evolution: the history has no S[...] columns; train with "
                          "callbacks=[entropy_recorder(model)]")
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    fig, ax = new_figure((6.4, 4.2))
     for col in columns:
         ax.plot(history["epoch"], history[col], marker="o", markersize=3, label=col)
     ax.set_xlabel("epoch")

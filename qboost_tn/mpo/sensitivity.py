@@ -12,12 +12,12 @@ import copy
 import math
 import time
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from torch import nn
 
 from ..errors import QBoostTNError
+from ..eval.plots import new_figure, save_figure
 from .conv import MPOConv2d
 from .entanglement import bond_spectra, entropy
 from .layer import MPOLinear
@@ -126,7 +126,7 @@ def fragile_layers(summary, dense_accuracy, max_bond=2, tolerance=0.005) -> list
 
 def plot_sensitivity(summary, dense_accuracy, path=None, title=None):
     """Test accuracy against bond dimension per layer: dashed before retraining, solid after; dense dotted."""
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), sharex=True)
+    fig, axes = new_figure((10, 4.2), ncols=2, sharex=True)
     for i, (name, group) in enumerate(summary.groupby("layer", sort=False)):
         colour = f"C{i % 10}"
         axes[0].plot(group["max_bond"], 100 * group["acc_before"], ls="--", marker="o", color=colour, label=name)
@@ -144,8 +144,7 @@ def plot_sensitivity(summary, dense_accuracy, path=None, title=None):
         fig.suptitle(title)
     fig.tight_layout()
     if path is not None:
-        fig.savefig(path, dpi=120)
-        plt.close(fig)
+        save_figure(fig, path)
     return fig
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 from numbers import Integral, Real
 
 import numpy as np
@@ -17,6 +18,9 @@ from ..persistence import register_model_class
 from .feature_maps import FEATURE_MAPS
 from .._numeric import inverse_ranges
 from .._text import shown
+
+if TYPE_CHECKING:  # torch loads when the estimator fits or scores, not when its parameters are declared
+    import torch
 
 # Learning rates that work for each method with the default batch sizes (measured on MNIST 14x14 and the
 # 8x8 digits): Adam on all cores, plain gradient descent on the merged bond tensor of the sweeps.

@@ -16,7 +16,6 @@ import numpy as np
 import pandas as pd
 import torch
 from joblib import effective_n_jobs
-from torch import nn
 from torch.nn import functional as F
 from tqdm.auto import tqdm
 

@@ -23,6 +23,7 @@ from .weak_learners import TreeDictionary, fit_tree_dictionary
 WEAK_LEARNERS = ("trees", "stumps", "trees+stumps")
 # Shallow levels of a fully grown dictionary (max_depth=None) halve from this depth: None, 8, 4, 2, ...
 _FULL_LADDER_TOP = 16
+_EFFECT_ROWS = 64  # training rows kept for weight_maps: each costs a pass of every input through its trees
 
 
 class QBoostClassifier(AnnealedClassifier):
@@ -141,6 +142,7 @@ class QBoostClassifier(AnnealedClassifier):
         "intercept_": ("f", 1), "thresholds_": ("f", 2), "polarities_": ("f", 2), "tree_feature_": ("i", 1),
         "tree_threshold_": ("f", 1), "tree_left_": ("i", 1), "tree_right_": ("i", 1), "tree_value_": ("f", 2),
         "tree_offsets_": ("i", 1), "tree_depth_": ("i", 1), "n_trees_": int, "n_stumps_": int,
+        "response_rows_": ("f", 2), "input_range_": ("f", 2),
     }
 
     # How the saved arrays' shapes relate (qboost_tn.persistence): N learners, the trees' nodes.
@@ -294,7 +296,51 @@ class QBoostClassifier(AnnealedClassifier):
         self.n_selected_ = self.selected_.sum(axis=1)
         self.sparsity_ = float(1.0 - self.selected_.mean())
         self.n_params_ = self._count_params()
+        # What weight_maps() needs, kept rather than computed: the maps cost seconds, a fit should not.
+        sample = np.random.RandomState(0).choice(len(X), min(len(X), _EFFECT_ROWS), replace=False)
+        self.response_rows_ = X[np.sort(sample)]
+        self.input_range_ = np.stack([X.min(axis=0), X.max(axis=0)])
         return self
+
+    def _input_effects(self):
+        """(n_tasks, n_features): per task, the mean change of its score when input j moves from the bottom to
+        the top of its training range, the other inputs as in each of up to 64 training rows
+        (``response_rows_``).
+
+        Trees are piecewise constant, so a gradient would be zero almost everywhere; the change over the whole
+        range is what the score responds to, with its sign (the map ``ShallowWideClassifier(features="trees")``
+        draws). Only the kept trees that split on j can change with j, so each input scores just those; a
+        stump reads one input, so its change is the same in every row.
+        """
+        rows, (low, high) = self.response_rows_, self.input_range_
+        if self._user_learners:  # a user's classifier may read any input: score every one, whole ensemble
+            return np.stack([self._score_change(rows, j, low[j], high[j]) for j in range(rows.shape[1])], axis=1)
+        effects = np.zeros((len(self.coef_), rows.shape[1]))
+        if self.n_trees_:
+            trees = self._trees
+            owner = np.repeat(np.arange(trees.n_trees), trees.node_counts())
+            kept = self.selected_[:, :self.n_trees_].any(axis=0)
+            split = (trees.feature >= 0) & kept[owner]
+            pairs = np.unique(np.column_stack([trees.feature[split], owner[split]]), axis=0)  # (input, tree)
+            columns = np.searchsorted(self.classes_, self._task_labels)
+            n = len(rows)
+            for j, group in zip(*np.unique(pairs[:, 0], return_index=True)):
+                used = pairs[group:group + np.count_nonzero(pairs[:, 0] == j), 1]
+                ends = np.concatenate([rows, rows])
+                ends[:n, j], ends[n:, j] = high[j], low[j]
+                out = trees.outputs(ends, used, columns)  # (2n, trees, tasks)
+                effects[:, j] += np.einsum("tk,kt->k", (out[:n] - out[n:]).mean(axis=0), self.coef_[:, used])
+        if self.n_stumps_:
+            for k, (t, p) in enumerate(zip(self.thresholds_, self.polarities_)):
+                change = stump_outputs(high[None], t, p)[0] - stump_outputs(low[None], t, p)[0]
+                effects[k] += self.coef_[k, -self.n_stumps_:] * change
+        return effects
+
+    def _score_change(self, rows, j, low, high):
+        """(n_tasks,) mean score change over ``rows`` when input j goes from ``low`` to ``high``."""
+        top, bottom = rows.copy(), rows.copy()
+        top[:, j], bottom[:, j] = high, low
+        return (self._scores(top) - self._scores(bottom)).mean(axis=0)
 
     def _holdout(self, y, rng):
         """(grow rows, selection rows): a stratified split when every class can give a row to each part."""
@@ -370,13 +416,16 @@ class QBoostClassifier(AnnealedClassifier):
 
         Only the trees some class kept are evaluated.
         """
-        X = self._check_X(X)
+        scores = self._scores(self._check_X(X))
+        return scores[:, 0] if len(self.classes_) == 2 else scores
+
+    def _scores(self, X):
+        """(n_samples, n_tasks) scores of checked input."""
         n_user = len(self.weak_learners) if self._user_learners else 0
         used = np.flatnonzero(self.selected_[:, n_user:n_user + self.n_trees_].any(axis=0))
         keep = np.concatenate([np.arange(n_user), n_user + used,
                                n_user + self.n_trees_ + np.arange(self.n_stumps_)]).astype(int)
-        scores = np.einsum("skn,kn->sk", self._outputs(X, trees=used), self.coef_[:, keep]) + self.intercept_
-        return scores[:, 0] if len(self.classes_) == 2 else scores
+        return np.einsum("skn,kn->sk", self._outputs(X, trees=used), self.coef_[:, keep]) + self.intercept_
 
     def selected_features(self):
         """For stumps: per task, the indices of the features whose stumps were selected."""
@@ -387,30 +436,20 @@ class QBoostClassifier(AnnealedClassifier):
         return [np.flatnonzero(row) for row in self.selected_[:, -self.n_stumps_:]]
 
     def weight_maps(self, image_shape=None):
-        """Per-class input-space map of the kept learners.
-
-        Stumps: each feature's kept stump weight times its polarity (+ where a bright feature votes for the
-        class). Trees: how often each feature is tested in the kept trees, weighted by their coefficients
-        and normalised to a maximum of 1 per class (where the ensemble looks, not which way it votes).
-        Reshaped like :meth:`ShallowWideClassifier.weight_maps`.
+        """Per-class input-space maps of what the score responds to: for each input, the mean change of the
+        class's score when that input moves from the bottom to the top of its training range (red raises the
+        score, blue lowers it; inputs no kept learner reads are 0), averaged over up to 64 training rows kept
+        at fit, for trees, stumps and user classifiers alike. The first call takes seconds (every input's two
+        ends through the trees that read it); the result is kept. Reshaped like
+        :meth:`ShallowWideClassifier.weight_maps`.
         """
         check_is_fitted(self)
-        maps = np.zeros((len(self.coef_), self.n_features_in_))
-        n_user = len(self.weak_learners) if self._user_learners else 0
-        if self.n_trees_:
-            trees = self._trees
-            coef = self.coef_[:, n_user:n_user + self.n_trees_]
-            split = trees.feature >= 0
-            owner = np.repeat(np.arange(trees.n_trees), trees.node_counts())[split]
-            usage = np.zeros((trees.n_trees, self.n_features_in_))
-            np.add.at(usage, (owner, trees.feature[split]), 1.0)
-            tree_map = coef @ usage
-            maps += tree_map / np.maximum(tree_map.max(axis=1, keepdims=True), 1e-300)
-        if self.n_stumps_:
-            maps += self.weights_[:, -self.n_stumps_:] * self.polarities_
-        if not (self.n_trees_ or self.n_stumps_):
-            raise QBoostTNError("weight_maps needs trees or stumps in the dictionary, not only user classifiers")
-        return reshape_maps(maps, image_shape)
+        if not hasattr(self, "response_rows_"):
+            raise QBoostTNError("this model was saved before QBoost kept the rows its maps are drawn from; refit "
+                                "it to draw its maps")
+        if getattr(self, "_effects", None) is None or self._effects[0] is not self.coef_:
+            self._effects = (self.coef_, self._input_effects())  # recomputed if the model is refitted
+        return reshape_maps(self._effects[1], image_shape)
 
 
 register_model_class(QBoostClassifier, {

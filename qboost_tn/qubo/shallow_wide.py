@@ -9,7 +9,7 @@ from sklearn.base import _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
 from sklearn.utils.class_weight import compute_sample_weight
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from ..eval.weight_maps import reshape_maps
 from ..persistence import register_model_class
@@ -62,8 +62,8 @@ class ShallowWideClassifier(AnnealedClassifier):
     image_shape : tuple of int or None, default=None
         (height, width) of flattened images for ``"patches"``; None: square images.
     n_layers : int, default=4
-        ``L``: each weight takes one of the values −L, −L+2, ..., L (times ``k / P``). Even L lets a weight
-        be exactly 0 (sparsity); odd L (the hackathon's 3) cannot.
+        ``L``: each weight takes one of the values −L, −L+2, ..., L (times ``k / P``), so only an even L lets
+        a weight be exactly 0: with an odd L (the hackathon's 3) the sparsity is always 0 whatever ``lam``.
     k : float or "auto", default="auto"
         Scale of the score (features are min-max scaled to [0, 1]). ``"auto"`` sets it per task so that the
         largest weights the data ask for fit the spins' range: ``k / P = q95(|w*|) / L``, with ``w*`` the
@@ -91,16 +91,20 @@ class ShallowWideClassifier(AnnealedClassifier):
         weigh the same (not scikit-learn's per-class formula, which leaves a one-vs-rest task unbalanced).
         A dict ``{label: weight}`` weighs each sample by its label, as in scikit-learn.
     solver : str or dimod.Sampler, default=qboost_tn.qubo.solvers.DEFAULT_SOLVER
-        ``"layered"`` (the default: a compiled annealer over the layer sums W_j), ``"neal"`` (dwave-neal, the
-        reference), ``"dense"``, ``"tabu"``, ``"steepest"``, ``"exact"`` (≤ 20 spins), ``"pegasus-mock"`` /
-        ``"zephyr-mock"`` / ``"dwave"`` (a quantum annealer's graph: :class:`~qboost_tn.qubo.qpu.embedded.EmbeddedSolver`
-        embeds or decomposes the problems and fills ``solver_report_``) or any dimod sampler instance (it
-        receives the full spin BQM of :meth:`to_bqm`).
+        A registered solver's name: ``"layered"`` (the default: a compiled annealer over the layer sums W_j),
+        ``"neal"`` (dwave-neal, the reference), ``"dense"``, ``"tabu"``, ``"steepest"``, ``"exact"`` (≤ 20
+        spins), the no-search baselines ``"rounded"`` and ``"rounded-descent"``, or ``"pegasus-mock"`` /
+        ``"zephyr-mock"`` / ``"dwave"`` (a quantum annealer's graph:
+        :class:`~qboost_tn.qubo.qpu.embedded.EmbeddedSolver` embeds or decomposes the problems and fills
+        ``solver_report_``). From Python, also any dimod sampler instance (it receives the full spin BQM of
+        :meth:`to_bqm`).
     num_reads : int or None, default=None
         Annealing runs per problem; the lowest-energy one is kept. None: the solver's budget
         (for ``"layered"``: 16 reads of 50 sweeps, and for a problem of P > 400 features with a warm start
         16·(400/P)² reads, at least one; 2 reads of 1000 sweeps for spin-flip annealers).
     num_sweeps : int or None, default=None
+        Sweeps over all variables per annealing run (more: slower, lower energy). None: the solver's budget
+        (above).
     n_jobs : int or None, default=None
         Worker processes for the independent problems (classes × batches); -1 uses every core.
     executor : None, "serial", "processes", "dask" or a dask.distributed.Client

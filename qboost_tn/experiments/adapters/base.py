@@ -84,8 +84,9 @@ class Outcome:
     figures : dict
         ``file stem -> matplotlib Figure`` to save and show in the report (e.g. entanglement plots).
     model : object, optional
-        The fitted model, for the run's ``models/`` folder: saved if it is an annealer-trained estimator
-        (``.npz``) or a torch module (``.pt`` state_dict); other kinds leave it out.
+        The fitted model, for the run's ``models/`` folder: saved if its class is registered for model files
+        (``.npz``: the annealer-trained estimators, MPS, logistic regression) or it is a torch module (``.pt``
+        state_dict). Give it whenever it can be saved; the pickle-only peers leave it out.
     """
 
     scores: np.ndarray
@@ -103,20 +104,30 @@ class Outcome:
 FAMILIES = ("annealer", "classical", "network", "tensor-network")
 
 
-@dataclass(frozen=True)
+@dataclass
 class Adapter:
     kind: str
     fit: Callable[[Task, dict], Iterator[Outcome]]
-    params: Record
+    schema: Record | Callable[[], Record]
     doc: str
     family: str
+
+    @property
+    def params(self) -> Record:
+        """The kind's parameter schema. A factory given to :func:`register` is called the first time it is
+        asked for: an estimator's schema imports the estimator (scikit-learn, numba, torch), which a config
+        naming other kinds, or ``run --list``, should not wait for."""
+        if not isinstance(self.schema, Record):
+            self.schema = self.schema()
+        return self.schema
 
 
 ADAPTERS: dict[str, Adapter] = {}
 
 
-def register(kind: str, params: Record, family: str):
-    """Decorator: make ``fit(task, params)`` the adapter of model kind ``kind`` with parameter schema ``params``.
+def register(kind: str, params: Record | Callable[[], Record], family: str):
+    """Decorator: make ``fit(task, params)`` the adapter of model kind ``kind`` with parameter schema ``params``
+    (a :class:`Record`, or a function returning it when first needed).
 
     ``family`` (one of :data:`FAMILIES`) groups the kind in reports: the best row of each family is marked.
     """

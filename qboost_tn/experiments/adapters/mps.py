@@ -37,7 +37,7 @@ def mps(task, params):
                   weight_maps=model.sensitivity_,
                   info={**info, "max_chi": int(model.core_shapes_[:, 3].max()),
                         "train_accuracy": model.history_["train_accuracy"][-1]},
-                  figures=_entropy_figures(model))
+                  figures=_entropy_figures(model), model=model)
 
 
 def _entropy_figures(model):

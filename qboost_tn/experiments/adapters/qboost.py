@@ -23,16 +23,24 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...qubo import QBoostClassifier
 from ..params import estimator_record
 from .base import Outcome, Timer, estimator_scores, fit_tuned, register
 
 SEARCHABLE = ["keep_fraction", "lam", "n_layers", "depth_levels", "max_features"]
 
 
-@register("qboost", estimator_record(QBoostClassifier, searchable=SEARCHABLE), family="annealer")
+def _schema():
+    from ...qubo import QBoostClassifier
+
+    return estimator_record(QBoostClassifier, searchable=SEARCHABLE)
+
+
+@register("qboost", _schema, family="annealer")
 def qboost(task, params):
     """QBoost ensemble selector over randomised trees; lists of keep_fraction/lam/n_layers/depth_levels/max_features are searched."""
+    from ...qubo import QBoostClassifier, warm_up
+
+    warm_up()  # numba's start-up (cache load, or compile) is not the model's fit time
     with Timer() as timer:
         model, info = fit_tuned(
             lambda p: QBoostClassifier(**dict(p, random_state=task.seed, verbose=int(task.progress))),

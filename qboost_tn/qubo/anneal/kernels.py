@@ -14,9 +14,34 @@ import numpy as np
 from numba import njit
 
 
+def kernel(**options):
+    """``njit(nogil=True, cache=True, **options)``: compiled once per machine, not once per process.
+
+    numba caches next to this file (``__pycache__``) or, where that is read-only, in ``NUMBA_CACHE_DIR`` or
+    the user's cache folder. Where no location is writable at all, caching is dropped and each process
+    compiles again (seconds, not an error).
+    """
+    def decorate(func):
+        try:
+            return njit(nogil=True, cache=True, **options)(func)
+        except RuntimeError:  # "cannot cache function ...: no locator available"
+            return njit(nogil=True, **options)(func)
+    return decorate
+
+
+def warm_up() -> None:
+    """Load (or, the first time on a machine, compile) both annealing kernels on a two-variable problem, so
+    that a timed fit measures annealing and not numba's start-up."""
+    Q = np.array([[0.0, 1.0], [1.0, 0.0]])
+    h = np.zeros(2)
+    betas, seeds, none = np.array([1.0]), np.array([1], dtype=np.int64), np.empty(0, dtype=np.int64)
+    anneal_sums(Q, h, 1, betas, seeds, 1, none)
+    anneal_factored_sums(np.eye(2), h, h, 1, betas, seeds, 1, none, np.ones(2), 1)
+
+
 # Shared by the dense and the factored kernels, so both draw the same random numbers in the same order (the
 # two paths are bit-identical before the descent) and take the same greedy decisions.
-@njit(cache=True, nogil=True)
+@kernel()
 def _random_start(W, n_layers):
     """L uniform random spins per variable, summed (as a spin-level annealer starts)."""
     for j in range(W.shape[0]):
@@ -26,7 +51,7 @@ def _random_start(W, n_layers):
         W[j] = w
 
 
-@njit(cache=True, nogil=True)
+@kernel()
 def _initial_state(W, n_layers, start, r):
     """Read ``r``'s state before its sweeps: ``start`` for read 0 when one is given (returns True: that read
     skips the sweeps), else a random start."""
@@ -37,7 +62,7 @@ def _initial_state(W, n_layers, start, r):
     return False
 
 
-@njit(cache=True, nogil=True)
+@kernel()
 def _proposal(w, n_layers):
     """A ±2 step of one layer sum: inward at the ends of {−L, …, L}, else up or down with probability 1/2."""
     if w >= n_layers:
@@ -47,13 +72,13 @@ def _proposal(w, n_layers):
     return 2 if np.random.random() < 0.5 else -2
 
 
-@njit(cache=True, nogil=True, inline="always")
+@kernel(inline="always")
 def _accepts(delta, beta):
     """Metropolis' rule for an energy change ``delta`` at inverse temperature ``beta`` (draws only when uphill)."""
     return delta <= 0.0 or np.random.random() < np.exp(-beta * delta)
 
 
-@njit(cache=True, nogil=True)
+@kernel()
 def _best_single_move(slope, curve_j, w, n_layers, tol):
     """The ±2 step that lowers the energy most by more than ``tol``, or 0 when neither does."""
     up = curve_j + slope if w < n_layers else np.inf
@@ -65,7 +90,7 @@ def _best_single_move(slope, curve_j, w, n_layers, tol):
     return 0
 
 
-@njit(cache=True, nogil=True)
+@kernel()
 def _metropolis_sweeps(Q, h, curve, n_layers, betas, W, f):
     """Sequential Metropolis sweeps of one replica, one sweep per β; updates ``W`` and ``f = Q W`` in place."""
     for beta in betas:
@@ -75,7 +100,7 @@ def _metropolis_sweeps(Q, h, curve, n_layers, betas, W, f):
                 _move(Q, W, f, j, d)
 
 
-@njit(cache=True, nogil=True)
+@kernel()
 def _move(M, W, v, j, d):
     """``W[j] += d`` and the kept products with it, ``v += d M[j]``: ``f = Q W`` (``M = Q``) for the dense
     annealer, ``u = Fᵀ W`` (``M = F``) for the factored one."""
@@ -85,7 +110,7 @@ def _move(M, W, v, j, d):
         v[k] += d * row[k]
 
 
-@njit(cache=True, nogil=True)
+@kernel()
 def _single_descent(Q, h, curve, n_layers, W, f, tol):
     """Greedy ±2 moves of one variable until none lowers the energy by more than ``tol``."""
     P = W.shape[0]
@@ -100,7 +125,7 @@ def _single_descent(Q, h, curve, n_layers, W, f, tol):
                 moved = True
 
 
-@njit(cache=True, nogil=True, fastmath={"reassoc", "nsz"})
+@kernel(fastmath={"reassoc", "nsz"})
 def _partner_floor(curve, f, h, up_blocked, down_blocked, row, two_dj, start):
     """The lowest single-move cost of any partner ``k >= start`` next to a move ``dj`` (``two_dj = 2 dj``).
 
@@ -114,13 +139,13 @@ def _partner_floor(curve, f, h, up_blocked, down_blocked, row, two_dj, start):
     return best
 
 
-@njit(cache=True, nogil=True)
+@kernel()
 def _block_moves(W, n_layers, k, up_blocked, down_blocked):
     up_blocked[k] = 0.0 if W[k] < n_layers else np.inf
     down_blocked[k] = 0.0 if W[k] > -n_layers else np.inf
 
 
-@njit(cache=True, nogil=True, inline="always")
+@kernel(inline="always")
 def _better_partner(best, best_index, best_dk, index, base, slope, w, n_layers):
     """``(best, index, dk)`` after also trying the partner ``index`` one level up and down (``dk = ±2``, change
     ``base ± 2 slope``): the held move unless one of those lowers the energy more."""
@@ -131,7 +156,7 @@ def _better_partner(best, best_index, best_dk, index, base, slope, w, n_layers):
     return best, best_index, best_dk
 
 
-@njit(cache=True, nogil=True)
+@kernel()
 def _pair_pass(Q, h, curve, n_layers, W, f, reach, tol, up_blocked, down_blocked):
     """One pass of moves of two variables at once (each ±2); returns whether any lowered the energy.
 
@@ -173,7 +198,7 @@ def _pair_pass(Q, h, curve, n_layers, W, f, reach, tol, up_blocked, down_blocked
     return improved
 
 
-@njit(cache=True, nogil=True)
+@kernel()
 def _descend(Q, h, curve, reach, tol, n_layers, W, f, max_passes):
     """Single and pair moves that lower the energy, until none is left: every result is a local minimum of
     both neighbourhoods."""
@@ -185,14 +210,14 @@ def _descend(Q, h, curve, reach, tol, n_layers, W, f, max_passes):
             return
 
 
-@njit(cache=True, nogil=True)
+@kernel()
 def _tolerance(Q, h, n_layers):
     """Smallest gain a descent move must show: rounding in the maintained field must not make a flat move look
     like a gain and cycle."""
     return 1e-12 * (np.abs(h).sum() + np.abs(Q).sum() * n_layers + 1e-300)
 
 
-@njit(cache=True, nogil=True)
+@kernel()
 def _fill_fields(Q, W, f):
     """``f = Q W`` in place."""
     for i in range(W.shape[0]):
@@ -203,7 +228,7 @@ def _fill_fields(Q, W, f):
         f[i] = acc
 
 
-@njit(cache=True, nogil=True)
+@kernel()
 def single_descent_sums(Q, h, n_layers, start):
     """Greedy ±2 moves of one layer sum at a time from ``start`` (int64, on the lattice) until none lowers
     ``Wᵀ Q W + hᵀ W``; returns the local minimum reached (no pair moves, no sweeps, no random numbers)."""
@@ -214,7 +239,7 @@ def single_descent_sums(Q, h, n_layers, start):
     return W
 
 
-@njit(cache=True, nogil=True)
+@kernel()
 def anneal_sums(Q, h, n_layers, betas, seeds, descend_passes, start):
     """Anneal one replica per seed along ``betas`` from a random spin state; returns the final sums.
 
@@ -271,7 +296,7 @@ def anneal_sums(Q, h, n_layers, betas, seeds, descend_passes, start):
 # compute and a move O(N) to apply, and nothing of size P × P exists.
 
 
-@njit(cache=True, nogil=True)
+@kernel()
 def _factored_field(F, diag, W, u, j):
     row = F[j]
     acc = 0.0
@@ -280,7 +305,7 @@ def _factored_field(F, diag, W, u, j):
     return acc + diag[j] * W[j]
 
 
-@njit(cache=True, nogil=True)
+@kernel()
 def _factored_metropolis(F, diag, h, curve, n_layers, betas, W, u):
     for beta in betas:
         for j in range(W.shape[0]):
@@ -289,7 +314,7 @@ def _factored_metropolis(F, diag, h, curve, n_layers, betas, W, u):
                 _move(F, W, u, j, d)
 
 
-@njit(cache=True, nogil=True)
+@kernel()
 def _factored_single_descent(F, diag, h, curve, n_layers, W, u, tol):
     P = W.shape[0]
     moved = True
@@ -303,7 +328,7 @@ def _factored_single_descent(F, diag, h, curve, n_layers, W, u, tol):
                 moved = True
 
 
-@njit(cache=True, nogil=True)
+@kernel()
 def _factored_pair_pass(F, diag, h, curve, reach, n_layers, W, u, tol, cand, cfield, block):
     """One pass of pair moves, as :func:`_pair_pass`, searching partners among the candidates only.
 
@@ -364,7 +389,7 @@ def _factored_pair_pass(F, diag, h, curve, reach, n_layers, W, u, tol, cand, cfi
     return improved
 
 
-@njit(cache=True, nogil=True)
+@kernel()
 def _factored_curve_tolerance(F, diag, h, n_layers):
     """(``4 Q_jj`` per feature, the dense kernel's descent tolerance) without forming ``Q = F Fᵀ + diag(d)``."""
     P, N = F.shape
@@ -380,7 +405,7 @@ def _factored_curve_tolerance(F, diag, h, n_layers):
     return curve, 1e-12 * (np.abs(h).sum() + (norm_sum * norm_sum + np.abs(diag).sum()) * n_layers + 1e-300)
 
 
-@njit(cache=True, nogil=True)
+@kernel()
 def _fill_predictions(F, W, u):
     """``u = Fᵀ W`` in place."""
     u[:] = 0.0
@@ -389,7 +414,7 @@ def _fill_predictions(F, W, u):
             u[i] += W[j] * F[j, i]
 
 
-@njit(cache=True, nogil=True)
+@kernel()
 def single_descent_factored_sums(F, diag, h, n_layers, start):
     """:func:`single_descent_sums` for ``Q = F Fᵀ + diag(d)``, O(N) per field, nothing of size P × P."""
     W = start.copy()
@@ -400,7 +425,7 @@ def single_descent_factored_sums(F, diag, h, n_layers, start):
     return W
 
 
-@njit(cache=True, nogil=True)
+@kernel()
 def anneal_factored_sums(F, diag, h, n_layers, betas, seeds, descend_passes, start, reach, block):
     """:func:`anneal_sums` for ``Q = F Fᵀ + diag(d)``: one replica per seed, same starts and proposals.
 
