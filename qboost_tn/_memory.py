@@ -20,6 +20,7 @@ import os
 import re
 
 from .errors import QBoostTNError, ResourceError
+from ._text import shown
 
 #: Fraction of the available memory one checked allocation may take (when no fixed limit is set).
 MEMORY_FRACTION = 0.5
@@ -53,7 +54,7 @@ def parse_bytes(text: str) -> int:
     match = len(text) <= 64 and re.fullmatch(r"\s*([0-9]+(?:\.[0-9]*)?(?:[eE][0-9]+)?)\s*([A-Za-z]*)\s*", text)
     unit = match and match.group(2).lower()
     if not match or unit not in _UNITS or float(match.group(1)) * _UNITS[unit] < 1:
-        raise QBoostTNError(f"{LIMIT_ENV}={text[:64]!r} is not a size: give bytes, or a number with a unit "
+        raise QBoostTNError(f"{LIMIT_ENV}={shown(text)} is not a size: give bytes, or a number with a unit "
                             "such as 8GiB or 500MB")
     return int(float(match.group(1)) * _UNITS[unit])
 

@@ -3,7 +3,7 @@ writable they still work, compiled per process."""
 import subprocess
 import sys
 
-CACHE_KIND = "from qboost_tn.qubo import _anneal_kernels as k; print(type(k.anneal_sums._cache).__name__)"
+CACHE_KIND = "from qboost_tn.qubo.anneal import kernels as k; print(type(k.anneal_sums._cache).__name__)"
 
 
 def _run(code):

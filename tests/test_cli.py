@@ -114,7 +114,7 @@ def test_train_help_is_plain_text_with_every_option_explained(capsys):
     for flag in ("--num-sweeps", "--n-train", "--n-val", "--solver", "--depth-levels"):
         text = re.search(re.escape(flag) + r" (?:VALUE|N) (.*?)(?= --[a-z]|$)", flat).group(1)
         assert len(text) > 20, (flag, text)
-    assert "dimod sampler" not in flat and "one of dense, exact, layered, neal" in flat
+    assert "dimod sampler" not in flat and "one of dense, dwave, exact, layered, neal" in flat
     assert "None, 8, 4 for the defaults" in flat  # not cut at "e.g."
 
 

@@ -16,7 +16,7 @@ import sys
 # ``qboost-tn --help`` imports none of the modules.
 COMMANDS = {
     "demo": ("qboost_tn.cli.demo", "The main job: the shallow-wide Ising learner on MNIST 20x20 from 150 samples."),
-    "train": ("qboost_tn.cli.train", "Train one annealer-trained learner (shallow-wide or QBoost) on a data set."),
+    "train": ("qboost_tn.cli.train", "Train one learner (shallow-wide, QBoost or the MPS classifier) on a data set."),
     "compress": ("qboost_tn.cli.compress",
                  "The Bank Marketing hands-on: an MLP's layer compressed into MPOs, with the other compressions."),
     "run": ("qboost_tn.cli.run", "Run the models of an experiment config; write metrics, figures and report.html."),

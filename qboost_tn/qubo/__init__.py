@@ -26,7 +26,7 @@ _EXPORTS = {
     "LayeredProblem": "model",
     "QBoostClassifier": "qboost",
     "ShallowWideClassifier": "shallow_wide",
-    "warm_up": "_anneal_kernels",
+    "warm_up": "anneal.kernels",
 }
 __all__ = sorted(_EXPORTS)
 

@@ -240,7 +240,7 @@ def check_map(kind, state, n_inputs) -> int:
 
     missing = [key for key in MAP_STATE[kind] if key not in state]
     if missing:
-        raise ValueError(f"features_={kind!r} needs {missing}, which the file lacks")
+        raise ValueError(f"features_={shown(kind)} needs {missing}, which the file lacks")
 
     def arrays(*names, ndim):
         for name in names:
@@ -300,7 +300,7 @@ def check_map(kind, state, n_inputs) -> int:
         if columns.size and (columns.min() < 0 or columns.max() >= n_leaves or np.any(np.diff(columns) <= 0)):
             raise ValueError(f"map_columns_ should be increasing leaf numbers in 0..{n_leaves - 1}")
         return n_inputs + len(columns)
-    raise ValueError(f"unknown feature map {kind!r}; use one of {list(FEATURE_MAPS)}")
+    raise ValueError(f"unknown feature map {shown(kind)}; use one of {list(FEATURE_MAPS)}")
 
 
 def _fit_trees(U, y, n_trees, rng) -> dict:

@@ -19,6 +19,7 @@ from .qboost_model import fit_stumps, selection_moments, selection_problem, stum
 from .model import check_bqm_size
 from .solvers import DEFAULT_SOLVER, DimodLayeredSolver, get_solver
 from .weak_learners import TreeDictionary, fit_tree_dictionary
+from .._text import shown
 
 WEAK_LEARNERS = ("trees", "stumps", "trees+stumps")
 # Shallow levels of a fully grown dictionary (max_depth=None) halve from this depth: None, 8, 4, 2, ...
@@ -376,7 +377,7 @@ class QBoostClassifier(AnnealedClassifier):
         stumps = self.n_features_in_ if self.weak_learners in ("stumps", "trees+stumps") else 0
         if (self.n_trees_, self.n_stumps_) != (trees, stumps):
             raise ValueError(f"n_trees_ = {self.n_trees_} and n_stumps_ = {self.n_stumps_}; "
-                             f"weak_learners={self.weak_learners!r} with n_estimators={self.n_estimators} gives "
+                             f"weak_learners={shown(self.weak_learners)} with n_estimators={self.n_estimators} gives "
                              f"{trees} and {stumps}")
         if self.coef_.shape[1] != trees + stumps:
             raise ValueError(f"coef_ has {self.coef_.shape[1]} columns for {trees} trees and {stumps} stumps")
@@ -384,7 +385,7 @@ class QBoostClassifier(AnnealedClassifier):
                              (stumps, ["thresholds_", "polarities_"])):
             wrong = [n for n in names if hasattr(self, n) != bool(count)]
             if wrong:
-                raise ValueError(f"weak_learners={self.weak_learners!r}: the file {'lacks' if count else 'holds'} "
+                raise ValueError(f"weak_learners={shown(self.weak_learners)}: the file {'lacks' if count else 'holds'} "
                                  f"{wrong}")
         if trees:
             dictionary = self._trees

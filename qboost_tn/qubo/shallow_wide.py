@@ -20,6 +20,7 @@ from .features import (FEATURE_MAPS, MAP_STATE, apply_map, check_map, fit_map, m
                        mean_gradient)
 from .model import DENSE_MAX_BYTES, check_bqm_size, feature_curvature, least_squares_problem, ridge_weights
 from .solvers import DEFAULT_SOLVER, DimodLayeredSolver, get_solver
+from .._text import shown
 
 REGULARIZERS = ("squared", "linear")
 AUTO_K_QUANTILE = 0.95
@@ -401,18 +402,18 @@ class ShallowWideClassifier(AnnealedClassifier):
         """What a model file could get wrong beyond its declared shapes (called by ``load_model``)."""
         expected = self._map_kind()
         if self.features_ != expected:
-            raise ValueError(f"features_ = {self.features_[:40]!r} but the parameters ask for {expected!r}")
+            raise ValueError(f"features_ = {shown(self.features_)} but the parameters ask for {shown(expected)}")
         state = self._map_state()
         extra = sorted(set(state) - set(MAP_STATE[self.features_]))
         if extra:
-            raise ValueError(f"features_={self.features_!r} keeps no {extra}")
+            raise ValueError(f"features_={shown(self.features_)} keeps no {extra}")
         scaling = [key for key in ("input_min_", "input_scale_", "input_gradients_") if hasattr(self, key)]
         if (self.features_ == "identity") != (not scaling) or (scaling and len(scaling) < 3):
-            raise ValueError(f"features_={self.features_!r} {'needs' if scaling else 'keeps no'} input_min_, "
+            raise ValueError(f"features_={shown(self.features_)} {'needs' if scaling else 'keeps no'} input_min_, "
                              "input_scale_ and input_gradients_")
         P = check_map(self.features_, state, self.n_features_in_)
         if self.coef_.shape[1] != P:
-            raise ValueError(f"coef_ has {self.coef_.shape[1]} columns; the {self.features_!r} map gives {P} "
+            raise ValueError(f"coef_ has {self.coef_.shape[1]} columns; the {shown(self.features_)} map gives {P} "
                              "features")
         if self.spins_.shape[2] != self.n_layers:
             raise ValueError(f"spins_ holds {self.spins_.shape[2]} layers; n_layers = {self.n_layers}")

@@ -13,22 +13,36 @@ as weight maps.
 """
 from __future__ import annotations
 
-from ...mps import MPSClassifier
 from ..params import estimator_record
 from ..schema import Record
 from .base import RENAMED, TORCH_N_JOBS, Outcome, Timer, estimator_scores, fit_tuned, register, with_torch_threads
 
 SEARCHED = ["max_bond", "learning_rate"]
-_ESTIMATOR = estimator_record(MPSClassifier, searchable=SEARCHED)
 
 
-@register("mps", Record({**_ESTIMATOR.fields, "n_jobs": TORCH_N_JOBS}, source=MPSClassifier, renamed=RENAMED),
-          family="tensor-network")
+def _estimator_record():
+    # Built when a config first names the kind: importing the estimator loads scikit-learn (start-up).
+    from ...mps import MPSClassifier
+
+    return estimator_record(MPSClassifier, searchable=SEARCHED)
+
+
+def _schema():
+    from ...mps import MPSClassifier
+
+    return Record({**_estimator_record().fields, "n_jobs": TORCH_N_JOBS}, source=MPSClassifier, renamed=RENAMED)
+
+
+@register("mps", _schema, family="tensor-network")
 @with_torch_threads
 def mps(task, params):
     """Matrix-product-state classifier (Stoudenmire & Schwab); per-class input sensitivity as weight maps."""
+    from ...mps import MPSClassifier
+
+    fields = _estimator_record().fields
+
     def build(p):
-        return MPSClassifier(**{k: v for k, v in p.items() if k in _ESTIMATOR.fields}, random_state=task.seed)
+        return MPSClassifier(**{k: v for k, v in p.items() if k in fields}, random_state=task.seed)
 
     with Timer() as timer:
         model, info = fit_tuned(build, params, task, SEARCHED)

@@ -46,6 +46,7 @@ from ..model import BaseLayeredProblem, FactoredLayeredProblem, LayeredProblem, 
 from .timing import estimate_qpu_access_time_s
 from ..protocol import LayeredSolver
 from .encoding import ENCODINGS, decode_sums, encoded_bqm, spins_per_weight, weight_coefficients
+from ..._text import shown
 
 # Reads per sampler call: 100 reads cost about 10 ms of QPU time next to about 15 ms of programming.
 DEFAULT_READS = 100
@@ -254,7 +255,7 @@ class EmbeddedSolver(LayeredSolver):
                                 f"edgelist), got {type(sampler).__name__}; wrap an unstructured sampler with "
                                 "DimodLayeredSolver instead")
         if encoding not in ENCODINGS:
-            raise QBoostTNError(f"unknown weight encoding {encoding!r}; use one of {list(ENCODINGS)}")
+            raise QBoostTNError(f"unknown weight encoding {shown(encoding)}; use one of {list(ENCODINGS)}")
         if subproblem_size is not None and not _is_count(subproblem_size):
             raise QBoostTNError("subproblem_size must be a whole number of spins >= 1")
         if not _is_count(max_rounds):
@@ -425,5 +426,5 @@ class EmbeddedSolver(LayeredSolver):
 
     def __repr__(self) -> str:
         return (f"{type(self).__name__}({type(self.sampler).__name__}, subproblem_size={self.subproblem_size!r}, "
-                f"encoding={self.encoding!r})")
+                f"encoding={shown(self.encoding)})")
 

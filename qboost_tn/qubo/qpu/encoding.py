@@ -21,6 +21,7 @@ import dimod
 import numpy as np
 
 from ...errors import QBoostTNError
+from ..._text import shown
 
 ENCODINGS = ("unary", "binary")
 
@@ -31,7 +32,7 @@ def weight_coefficients(n_layers, encoding="unary") -> np.ndarray:
     if encoding == "unary":
         return np.ones(L, dtype=np.int64)
     if encoding != "binary":
-        raise QBoostTNError(f"unknown weight encoding {encoding!r}; use one of {list(ENCODINGS)}")
+        raise QBoostTNError(f"unknown weight encoding {shown(encoding)}; use one of {list(ENCODINGS)}")
     K = max(1, math.ceil(math.log2(L + 1)))
     coefficients = 2 ** np.arange(K, dtype=np.int64)
     coefficients[-1] = L - (2 ** (K - 1) - 1)  # 1 + 2 + … + 2^(K−2) + last = L

@@ -21,6 +21,7 @@ from dwave.samplers import SimulatedAnnealingSampler
 from dwave.system.testing import MockDWaveSampler
 
 from ...errors import QBoostTNError
+from ..._text import shown
 
 # Simulated-annealing sweeps per mock read: the embedded problems have 500-3,000 qubits, so a read costs
 # milliseconds (a QPU read costs about 100 µs of QPU time whatever its size).
@@ -42,7 +43,7 @@ class OfflineQPUSampler(MockDWaveSampler):
 
     def __init__(self, topology_type="pegasus", topology_shape=None, *, num_sweeps=MOCK_SWEEPS):
         if topology_type not in TOPOLOGIES:
-            raise QBoostTNError(f"unknown topology {topology_type!r}; use one of {sorted(TOPOLOGIES)}")
+            raise QBoostTNError(f"unknown topology {shown(topology_type)}; use one of {sorted(TOPOLOGIES)}")
         shape = list(TOPOLOGIES[topology_type] if topology_shape is None else topology_shape)
         super().__init__(topology_type=topology_type, topology_shape=shape,
                          substitute_sampler=SimulatedAnnealingSampler(),
