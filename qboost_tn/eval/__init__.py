@@ -1,4 +1,5 @@
-"""Evaluation layer: the same metrics and plots for every learner."""
+"""Evaluation layer: the same metrics, sizes and plots for every learner."""
 from .metrics import Evaluation, evaluate
+from .size import model_bytes, register_model_bytes
 
-__all__ = ["Evaluation", "evaluate"]
+__all__ = ["Evaluation", "evaluate", "model_bytes", "register_model_bytes"]
