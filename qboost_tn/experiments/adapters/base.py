@@ -61,6 +61,9 @@ class Outcome:
         Larger means more likely (``decision_function`` convention), on ``task.X_eval``.
     n_params : int
         Numbers the fitted model stores, as it reports them (Ising models: non-zero weights plus intercepts).
+    model_bytes : int, optional
+        Bytes to store it (:func:`qboost_tn.eval.model_bytes`); default: counted from ``model`` by the runner.
+        An adapter that yields no ``model`` gives it here (every built-in adapter does one or the other).
     fit_time : float
         Seconds spent fitting (and tuning), not predicting.
     proba : ndarray like ``scores``, optional
@@ -89,9 +92,12 @@ class Outcome:
     info: dict = field(default_factory=dict)
     figures: dict = field(default_factory=dict)
     model: object | None = None
+    model_bytes: int | None = None
 
 
-FAMILIES = ("annealer", "classical", "network", "tensor-network")
+FAMILIES = ("annealer", "classical", "network", "mpo-network", "tensor-network")
+# The project's own compact learners; the other families are the peers they are measured against.
+COMPACT_FAMILIES = ("annealer", "mpo-network", "tensor-network")
 
 
 @dataclass(frozen=True)

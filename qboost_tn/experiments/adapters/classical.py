@@ -18,13 +18,15 @@ kind                          default grid
 """
 from __future__ import annotations
 
+from ...eval import model_bytes
 from ..schema import AnyOf, Field, Float, Int, OneOf, Record, Str
 from .base import Outcome, Timer, estimator_scores, fit_tuned, register, searchable
 
 
 def _outcome(model, task, timer, info, n_params):
     scores, proba = estimator_scores(model, task.X_eval, task.n_classes)
-    return Outcome(scores=scores, proba=proba, fit_time=timer.seconds, n_params=int(n_params), info=info)
+    return Outcome(scores=scores, proba=proba, fit_time=timer.seconds, n_params=int(n_params), info=info,
+                   model_bytes=model_bytes(model))
 
 
 THREADS = AnyOf(Int(max=-1), Int(min=1))  # as scikit-learn's n_jobs: 0 threads is no setting

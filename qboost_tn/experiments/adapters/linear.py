@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...eval import model_bytes
 from ..schema import Field, Float, Int, Record
 from .base import Outcome, Timer, estimator_scores, fit_tuned, register, searchable
 
@@ -28,4 +29,4 @@ def logistic_regression(task, params):
     yield Outcome(scores=scores, proba=proba, fit_time=timer.seconds,
                   n_params=int(model.coef_.size + model.intercept_.size),
                   sparsity=float(np.mean(model.coef_ == 0)) if params["l1_ratio"] > 0 else None,
-                  weight_maps=model.coef_, info=info)
+                  weight_maps=model.coef_, info=info, model_bytes=model_bytes(model))

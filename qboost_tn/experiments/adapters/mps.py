@@ -27,6 +27,7 @@ def mps(task, params):
     """Matrix-product-state classifier (Stoudenmire & Schwab); per-class input sensitivity as weight maps."""
     import torch
 
+    from ...eval import model_bytes
     from ...mps import MPSClassifier
 
     def build(p):
@@ -46,7 +47,7 @@ def mps(task, params):
                   weight_maps=model.sensitivity_,
                   info={**info, "max_chi": int(model.core_shapes_[:, 3].max()),
                         "train_accuracy": model.history_["train_accuracy"][-1]},
-                  figures=_entropy_figures(model))
+                  figures=_entropy_figures(model), model_bytes=model_bytes(model))
 
 
 def _entropy_figures(model):

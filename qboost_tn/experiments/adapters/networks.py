@@ -130,6 +130,7 @@ def _outcome(model, task, seconds, variant=None, info=None, figures=None, n_para
     Arg-max and accuracy are those of the logits."""
     import torch
 
+    from ...eval import model_bytes
     from ...nets import probabilities, scores
 
     logits = scores(model, task.X_eval)
@@ -138,7 +139,8 @@ def _outcome(model, task, seconds, variant=None, info=None, figures=None, n_para
     return Outcome(scores=np.asarray(log_proba, dtype=np.float64), proba=np.asarray(proba, dtype=np.float64),
                    fit_time=seconds,
                    n_params=_n_params(model) if n_params is None else int(n_params), variant=variant,
-                   info=info or {}, figures=figures or {}, model=model if save else None)
+                   info=info or {}, figures=figures or {}, model=model if save else None,
+                   model_bytes=model_bytes(model))
 
 
 def _prefixed(prefix, info):
@@ -191,7 +193,7 @@ def mlp(task, params):
     yield _outcome(model, task, timer.seconds, info=info)
 
 
-@register("mpo-compressed", Record({**MLP_FIELDS, **MPO_FIELDS, **FINETUNE_FIELDS}), family="network")
+@register("mpo-compressed", Record({**MLP_FIELDS, **MPO_FIELDS, **FINETUNE_FIELDS}), family="mpo-network")
 @_with_threads
 def mpo_compressed(task, params):
     """Dense MLP trained, then its layers compressed by TT-SVD at each max_bond and fine-tuned: one model per chi.
@@ -247,7 +249,7 @@ def _rel_error(dense, model, layers) -> float:
     return max(errors)
 
 
-@register("mpo-scratch", Record(MLP_FIELDS | MPO_FIELDS), family="network")
+@register("mpo-scratch", Record(MLP_FIELDS | MPO_FIELDS), family="mpo-network")
 @_with_threads
 def mpo_scratch(task, params):
     """MLP whose layers are MPOs from the start (variance-preserving init), trained directly: one model per chi."""
