@@ -23,7 +23,7 @@ from ..data import DATASETS
 from ..data.splits import SCALES
 from ..errors import QBoostTNError
 from .adapters import ADAPTERS
-from .schema import (Bool, ConfigError, Field, Float, Int, List, Mapping, Nullable, Record, Spec, Str, join,
+from .schema import (Bool, ConfigError, Field, Float, Int, List, Mapping, Nullable, OneOf, Record, Spec, Str, join,
                      type_name, validate)
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -115,6 +115,11 @@ SCHEMA = Record({
                              "the part metrics are computed on; validation is reserved for tuning"),
     }, _split_rules)),
     "seeds": Field(List(Int(min=0), min_len=1), [0], "one run of every model per seed (split and model seed)"),
+    "budget_kib": Field(Nullable(OneOf(Float(0.0, None, exclusive=True), List(Float(0.0, None, exclusive=True),
+                                                                               min_len=1))), None,
+                        "size budgets in KiB (qboost_tn.model_bytes): every tuned model is also chosen on "
+                        "validation among the settings that fit each budget, one row per budget that chooses "
+                        "differently (null: no budget)"),
     "output": Field(Str(), "runs", "folder that receives the run directory"),
     "models": Field(List(ModelSpec(), min_len=1)),
 }, _name_rules)

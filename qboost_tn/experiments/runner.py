@@ -278,8 +278,11 @@ def _task(dataset, cfg, parts, seed, progress) -> Task:
 
     p = prepare(dataset, parts, scale=cfg["data"]["scale"])
     X_eval, y_eval = (p.X_test, p.y_test) if cfg["split"]["evaluate_on"] == "test" else (p.X_val, p.y_val)
+    budgets = cfg["budget_kib"]
+    budgets = [] if budgets is None else budgets if isinstance(budgets, list) else [budgets]
     return Task(p.X_train, p.y_train, p.X_val, p.y_val, X_eval, y_eval, dataset.class_names,
-                dataset.image_shape, seed, progress, list(dataset.feature_names))
+                dataset.image_shape, seed, progress, list(dataset.feature_names),
+                budgets=tuple(round(kib * 1024) for kib in sorted(budgets)) + (None,))
 
 
 def _evaluate(entry, task, outcome, draw: bool):

@@ -37,6 +37,7 @@ class Task:
     seed: int
     progress: bool = True
     feature_names: list | None = None  # names of the input columns, for tabular weight charts
+    budgets: tuple = (None,)  # size budgets in bytes (None: unbounded) that tuning chooses within
 
     @property
     def n_classes(self) -> int:
@@ -163,25 +164,48 @@ def searchable(spec):
     return OneOf(spec, List(spec, min_len=1))
 
 
-def fit_tuned(build, params, task, searched):
-    """Fit ``build(params)`` on the training part for every combination of the list-valued ``searched`` params.
+def fit_choices(build, params, task, searched):
+    """Fit ``build(params)`` on the training part for every combination of the list-valued ``searched`` params
+    and choose on the validation part, within each of ``task.budgets``.
 
-    Returns ``(model, info)``: with one combination, that model and ``{}``; with several, the one with the
-    best validation macro ROC-AUC (ties: the first) and ``info`` holding the chosen values and that AUC.
-    Fitting on the training part only, the chosen model needs no refit.
+    Returns ``[(model, info, variant)]``: with one combination, that model, ``{}`` and None. With several, per
+    budget the combination with the best validation macro ROC-AUC (ties: the first) among those whose fitted
+    size (:func:`qboost_tn.eval.model_bytes`) fits it (:class:`qboost_tn.search.BudgetChoice`, the one place
+    a budget filters), each distinct model once: ``info`` holds the chosen values, that AUC and the budgets
+    it won; ``variant`` is None for the unbounded choice, else ``"<=4 KiB"`` for the tightest budget it won.
+    Fitting on the training part only, a chosen model needs no refit.
     """
+    from ...eval import model_bytes
+    from ...search import BudgetChoice
+
     keys = [k for k in searched if isinstance(params[k], list)]
     grid = [dict(zip(keys, combo)) for combo in itertools.product(*(params[k] for k in keys))]
     if len(grid) > 1 and not task.has_val:
         raise ValueError(f"lists of values for {', '.join(keys)} need a validation part to choose from "
                          "(split.n_val > 0)")
-    best, info = None, {}
+    if len(grid) == 1:
+        model = build({**params, **grid[0]})
+        model.fit(task.X_train, task.y_train)
+        return [(model, {}, None)]
+    choice = BudgetChoice(task.budgets)
     for setting in grid:
         model = build({**params, **setting})
         model.fit(task.X_train, task.y_train)
-        if len(grid) == 1:
-            return model, {}
         score = macro_auc(task.y_val, estimator_scores(model, task.X_val, task.n_classes)[0])
-        if best is None or score > info["val_macro_auc"]:
-            best, info = model, {**setting, "val_macro_auc": score}
-    return best, info
+        choice.offer(score, model_bytes(model), (model, setting))
+    return budget_outcomes(choice)
+
+
+def budget_outcomes(choice):
+    """``[(payload..., info, variant)]`` of a :class:`~qboost_tn.search.BudgetChoice` whose payloads are
+    ``(model, setting)``: see :func:`fit_choices`."""
+    out = []
+    for (model, setting), score, _, budgets in choice.choices():
+        info = {**setting, "val_macro_auc": score}
+        variant = None
+        if None not in budgets:
+            tightest = min(budgets)
+            info["budget_kib"] = tightest / 1024
+            variant = f"<={tightest / 1024:g} KiB"
+        out.append((model, info, variant))
+    return out

@@ -9,7 +9,7 @@ sensitivity as weight maps.
 from __future__ import annotations
 
 from ..schema import Field, Float, Int, Record, Str
-from .base import Outcome, Timer, estimator_scores, fit_tuned, register, searchable
+from .base import Outcome, Timer, estimator_scores, fit_choices, register, searchable
 
 
 @register("mps", Record({
@@ -39,15 +39,16 @@ def mps(task, params):
     torch.set_num_threads(params["threads"])
     try:
         with Timer() as timer:
-            model, info = fit_tuned(build, params, task, ["max_bond", "learning_rate"])
+            choices = fit_choices(build, params, task, ["max_bond", "learning_rate"])
     finally:
         torch.set_num_threads(threads)
-    scores, proba = estimator_scores(model, task.X_eval, task.n_classes)
-    yield Outcome(scores=scores, proba=proba, fit_time=timer.seconds, n_params=model.n_params_,
-                  weight_maps=model.sensitivity_,
-                  info={**info, "max_chi": int(model.core_shapes_[:, 3].max()),
-                        "train_accuracy": model.history_["train_accuracy"][-1]},
-                  figures=_entropy_figures(model), model_bytes=model_bytes(model))
+    for model, info, variant in choices:
+        scores, proba = estimator_scores(model, task.X_eval, task.n_classes)
+        yield Outcome(scores=scores, proba=proba, fit_time=timer.seconds, n_params=model.n_params_,
+                      weight_maps=model.sensitivity_,
+                      info={**info, "max_chi": int(model.core_shapes_[:, 3].max()),
+                            "train_accuracy": model.history_["train_accuracy"][-1]},
+                      figures=_entropy_figures(model), model_bytes=model_bytes(model), variant=variant)
 
 
 def _entropy_figures(model):

@@ -25,7 +25,7 @@ import numpy as np
 
 from ...qubo import QBoostClassifier
 from ..params import estimator_record
-from .base import Outcome, Timer, estimator_scores, fit_tuned, register
+from .base import Outcome, Timer, estimator_scores, fit_choices, register
 
 SEARCHABLE = ["keep_fraction", "lam", "n_layers", "depth_levels", "max_features"]
 
@@ -34,14 +34,15 @@ SEARCHABLE = ["keep_fraction", "lam", "n_layers", "depth_levels", "max_features"
 def qboost(task, params):
     """QBoost ensemble selector over randomised trees; lists of keep_fraction/lam/n_layers/depth_levels/max_features are searched."""
     with Timer() as timer:
-        model, info = fit_tuned(
+        choices = fit_choices(
             lambda p: QBoostClassifier(**dict(p, random_state=task.seed, verbose=int(task.progress))),
             params, task, SEARCHABLE)
-    info["selected"] = int(model.n_selected_.sum())
-    if len(model.n_selected_) > 1:  # one-vs-rest: one count per class, named like the auc[<class>] columns
-        info.update({f"selected[{name}]": int(n) for name, n in zip(task.class_names, model.n_selected_)})
-    scores, proba = estimator_scores(model, task.X_eval, task.n_classes)
-    maps = np.asarray(model.weight_maps())
-    yield Outcome(scores=scores, proba=proba, fit_time=timer.seconds, n_params=int(model.n_params_),
-                  sparsity=float(model.sparsity_), weight_maps=maps.reshape(maps.shape[0], -1), info=info,
-                  model=model)
+    for model, info, variant in choices:
+        info["selected"] = int(model.n_selected_.sum())
+        if len(model.n_selected_) > 1:  # one-vs-rest: one count per class, named like the auc[<class>] columns
+            info.update({f"selected[{name}]": int(n) for name, n in zip(task.class_names, model.n_selected_)})
+        scores, proba = estimator_scores(model, task.X_eval, task.n_classes)
+        maps = np.asarray(model.weight_maps())
+        yield Outcome(scores=scores, proba=proba, fit_time=timer.seconds, n_params=int(model.n_params_),
+                      sparsity=float(model.sparsity_), weight_maps=maps.reshape(maps.shape[0], -1), info=info,
+                      model=model, variant=variant)
