@@ -65,3 +65,21 @@ def test_int8_logistic_regression_predicts_with_its_stored_weights():
     assert model.weights_.dtype == np.int8 and np.abs(model.weights_).max() == 127
     expected = X[200:] / 16 @ (model.weights_ * model.scale_[:, None]).T + model.estimator.intercept_
     np.testing.assert_allclose(model.decision_function(X[200:] / 16), expected)
+
+
+def test_mlp_widths_are_chosen_within_each_budget(tmp_path):
+    pytest.importorskip("torch")
+    from qboost_tn.experiments.runner import run_experiment
+
+    cfg = {"name": "m", "data": {"name": "digits"}, "split": {"n_train": 100, "n_val": 100, "n_test": 100},
+           "budget_kib": [4],
+           "models": [{"kind": "mlp", "name": "mlp", "params": {"hidden": [[4], [64]], "epochs": 3, "lr": 3e-3,
+                                                                "weight_decay": 0.0, "dropout": 0.0}}]}
+    table = run_experiment(cfg, out=tmp_path / "run", progress=False).table.set_index("model")
+    # 64 inputs: 4 hidden units take (64*4 + 4 + 4*10 + 10) floats, 1.2 KiB; 64 take 19 KiB
+    sizes = {"4": (64 * 4 + 4 + 4 * 10 + 10) * 4, "64": (64 * 64 + 64 + 64 * 10 + 10) * 4}
+    for model, row in table.iterrows():
+        assert row["model_bytes"] == sizes[str(row["hidden"])]
+    if "mlp (<=4 KiB)" in table.index:
+        assert table.loc["mlp (<=4 KiB)", "hidden"] in ("4", 4)
+    assert (table["model_bytes"] <= 4 * 1024).any()

@@ -33,7 +33,7 @@ def test_defaults_are_filled_in():
     cfg = load_config(BASE)
     assert cfg["seeds"] == [0]
     assert cfg["split"]["evaluate_on"] == "test"
-    assert cfg["data"]["scale"] == "minmax"
+    assert cfg["data"]["scale"] == "auto"  # images min-max, tabular log1p of skewed columns first
     assert cfg["models"][0]["params"] == {"C": 1.0, "l1_ratio": 0.0, "precision": "float32", "max_iter": 1000}
 
 

@@ -29,6 +29,7 @@ def test_affine_scaling_costs_nothing_when_identity_and_one_pair_when_shared():
     assert affine_bits(np.full(5, 2.0), np.full(5, 0.5)) == 64
     assert affine_bits(np.arange(5.0), np.ones(5)) == 5 * 64
     assert affine_bits(np.arange(5.0), np.ones(5), used=[0, 1, 0, 0, 0]) == 64
+    assert affine_bits(np.arange(5.0), np.arange(1.0, 6.0), offsets_fold=True) == 5 * 32
 
 
 def test_logistic_regression_floats():
@@ -83,7 +84,7 @@ def test_shallow_wide_rff_costs_a_seed_and_bandwidth_not_its_weights():
     model = ShallowWideClassifier(features="rff", n_components=40, n_layers=2, random_state=0).fit(X, y)
     W = model.layer_sums_[0]
     used = W != 0
-    scaling = 0 if not used.any() else 64 * int(used.sum())  # the map's outputs get their own min and range
+    scaling = 32 if used.any() else 0  # one scale for the map's known range; the offset folds into the intercept
     weights = min(40 * 2, 32 + np.count_nonzero(W) * (2 + 6))
     assert model_bytes(model) == _bytes(weights + 64 + scaling + 32 + 32)
 
@@ -131,7 +132,7 @@ def test_shallow_wide_patches_keep_only_filters_some_weight_uses():
     used = (W != 0) & (model.data_scale_ != 0)
     filters = int(used.reshape(4, 2).any(axis=0).sum())  # columns are (quadrant, filter)
     weights = min(8 * 2, 32 + np.count_nonzero(W) * (2 + 3))
-    scaling = 64 * int(used.sum())
+    scaling = 32 * int(used.sum())  # a scale per used feature; offsets fold into the intercept
     assert model_bytes(model) == _bytes(weights + 64 + scaling + filters * (25 + 1) * 32)
 
 

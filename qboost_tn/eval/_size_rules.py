@@ -87,7 +87,9 @@ def _shallow_wide(model):
     coef = np.where(model.data_scale_ == 0, 0.0, model.layer_sums_)  # a constant feature adds a constant
     bits = lattice_bits(coef, L + 1) + 2 * FLOAT * coef.shape[0]
     used = np.any(coef != 0, axis=0)
-    bits += affine_bits(model.data_min_, model.data_scale_, used)
+    # The scaled features enter only the linear score: their offsets fold into the intercept unless zeros are
+    # replaced by -1 after scaling.
+    bits += affine_bits(model.data_min_, model.data_scale_, used, offsets_fold=not model.zero_to_minus_one_)
     return bits + _feature_map_bits(model, used)
 
 

@@ -88,20 +88,24 @@ def vector_bits(values, bits_per_value: int = FLOAT) -> int:
     return min(dense, sparse)
 
 
-def affine_bits(lo, scale, used=None) -> int:
+def affine_bits(lo, scale, used=None, offsets_fold=False) -> int:
     """A per-feature scaling ``(x - lo) * scale`` over the features ``used`` (default all with scale > 0).
 
     Costless where it is the identity (lo 0, scale 1); one pair of floats where every used feature shares its
-    values; else a pair of floats per used feature.
+    values; else a pair of floats per used feature. ``offsets_fold``: the scaled features only enter a linear
+    score, so ``lo`` folds into the intercept and only the scales are stored.
     """
     lo, scale = np.asarray(lo, dtype=np.float64), np.asarray(scale, dtype=np.float64)
+    if offsets_fold:
+        lo = np.zeros_like(scale)
     used = scale != 0 if used is None else np.asarray(used, dtype=bool) & (scale != 0)
     lo, scale = lo[used], scale[used]
     if lo.size == 0 or (np.all(lo == 0) and np.all(scale == 1)):
         return 0
+    per_feature = 1 if offsets_fold or np.all(lo == 0) else 2
     if np.all(lo == lo[0]) and np.all(scale == scale[0]):
-        return 2 * FLOAT
-    return 2 * FLOAT * lo.size
+        return per_feature * FLOAT
+    return per_feature * FLOAT * lo.size
 
 
 def lattice_bits(values, n_levels: int) -> int:

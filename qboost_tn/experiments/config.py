@@ -99,10 +99,10 @@ SCHEMA = Record({
     "data": Field(Record({
         "name": Field(Str(choices=lambda: tuple(DATASETS))),  # asked at each load: registered plugins count
         "options": Field(Mapping(), {}, "loader options, e.g. size: 20, path: ../shared/data/mnist"),
-        "scale": Field(Nullable(Str(choices=SCALES)), "minmax",
+        "scale": Field(Nullable(Str(choices=SCALES)), "auto",
                        "feature scaling fitted on the training part only: minmax, standard, log-minmax (log1p of "
-                       "skewed non-negative columns first), quantile, auto (minmax for images, log-minmax "
-                       "otherwise)"),
+                       "skewed non-negative columns first), quantile, auto (the default: minmax for images, "
+                       "log-minmax otherwise, so long-tailed count columns are found and logged)"),
     }, _data_rules)),
     "split": Field(Record({
         "n_train": Field(Nullable(Int(min=1)), None),

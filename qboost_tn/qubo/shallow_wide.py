@@ -189,7 +189,13 @@ class ShallowWideClassifier(AnnealedClassifier):
     # -- preprocessing -----------------------------------------------------------------------------------
     def _scaling(self, X):
         """(data_min, data_scale, zero_to_minus_one) fitted on training data ``X``."""
-        lo, scale = self._minmax(X)
+        if self.features_ == "rff":
+            # Random Fourier features lie in [-a, a], a = sqrt(2 / D), whatever the data: scaled by that known
+            # range, the map keeps nothing per feature and costs only its seed (qboost_tn.model_bytes).
+            a = math.sqrt(2.0 / X.shape[1])
+            lo, scale = np.full(X.shape[1], -a), np.full(X.shape[1], 0.5 / a)
+        else:
+            lo, scale = self._minmax(X)
         z2m1 = self.zero_to_minus_one
         if z2m1 == "auto":
             # Pixels and one-hot columns, where 0 means "absent"; a map's outputs have no such zero.

@@ -26,7 +26,7 @@ import functools
 
 import numpy as np
 
-from ..schema import Bool, Field, Float, Int, List, Nullable, OneOf, Record, Str
+from ..schema import AnyOf, Bool, Field, Float, Int, List, Nullable, OneOf, Record, Str
 from .base import Outcome, Timer, register, searchable
 
 _BONDS = OneOf(Int(min=1), List(Int(min=1), min_len=1))
@@ -184,13 +184,36 @@ def _bonds(p):
     return p["max_bond"] if isinstance(p["max_bond"], list) else [p["max_bond"]]
 
 
-@register("mlp", Record(MLP_FIELDS), family="network")
+@register("mlp", Record({**MLP_FIELDS, "hidden": Field(
+    AnyOf(List(Int(min=1), min_len=1), List(List(Int(min=1), min_len=1), min_len=1)), [256, 256],
+    "hidden layer widths (the hands-on: 256, 256); a list of such lists is searched on validation, within each "
+    "budget")}), family="network")
 @_with_threads
 def mlp(task, params):
-    """Dense ReLU MLP, early stopping and lr / weight decay / dropout chosen on validation."""
+    """Dense ReLU MLP, early stopping and lr / weight decay / dropout (and the widths, given several) chosen on
+    validation."""
+    import torch
+
+    from ...eval import model_bytes
+    from ...nets import scores
+    from ...search import BudgetChoice
+    from .base import budget_outcomes, macro_auc
+
+    hidden = params["hidden"]
+    if not isinstance(hidden[0], list):
+        with Timer() as timer:
+            model, info = _train_dense(task, params)
+        yield _outcome(model, task, timer.seconds, info=info)
+        return
+    choice = BudgetChoice(task.budgets)
     with Timer() as timer:
-        model, info = _train_dense(task, params)
-    yield _outcome(model, task, timer.seconds, info=info)
+        for widths in hidden:
+            model, info = _train_dense(task, {**params, "hidden": widths}, desc=f"mlp {widths}")
+            logits = torch.as_tensor(scores(model, task.X_val), dtype=torch.float64)
+            val = macro_auc(task.y_val, (logits if logits.ndim == 1 else torch.log_softmax(logits, 1)).numpy())
+            choice.offer(val, model_bytes(model), (model, {**info, "hidden": "x".join(map(str, widths))}))
+    for model, info, variant in budget_outcomes(choice):
+        yield _outcome(model, task, timer.seconds, variant, info)
 
 
 @register("mpo-compressed", Record({**MLP_FIELDS, **MPO_FIELDS, **FINETUNE_FIELDS}), family="mpo-network")
