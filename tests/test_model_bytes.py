@@ -132,8 +132,20 @@ def test_shallow_wide_patches_keep_only_filters_some_weight_uses():
     used = (W != 0) & (model.data_scale_ != 0)
     filters = int(used.reshape(4, 2).any(axis=0).sum())  # columns are (quadrant, filter)
     weights = min(8 * 2, 32 + np.count_nonzero(W) * (2 + 3))
-    scaling = 32 * int(used.sum())  # a scale per used feature; offsets fold into the intercept
-    assert model_bytes(model) == _bytes(weights + 64 + scaling + filters * (25 + 1) * 32)
+    # one range per filter (shared by its quadrants) folds into the filter and threshold; offsets into the intercept
+    assert np.all(model.data_scale_.reshape(4, 2) == model.data_scale_[:2])
+    assert model_bytes(model) == _bytes(weights + 64 + filters * (25 + 1) * 32)
+
+
+def test_random_patches_store_a_seed_and_a_threshold_per_kept_filter():
+    X, y = _pixels(p=64)
+    model = ShallowWideClassifier(features="random-patches", n_components=8, image_shape=(8, 8), n_layers=2,
+                                  lam=20.0, random_state=0).fit(X, y)
+    W = model.layer_sums_[0]
+    used = (W != 0) & (model.data_scale_ != 0)
+    filters = int(used.reshape(4, 2).any(axis=0).sum())
+    weights = min(8 * 2, 32 + np.count_nonzero(W) * (2 + 3))
+    assert model_bytes(model) == _bytes(weights + 64 + 32 + filters * 2 * 32)  # seed; threshold and scale per filter
 
 
 def test_hist_gradient_boosting_nodes_leaves_and_baseline():

@@ -87,10 +87,19 @@ def _shallow_wide(model):
     coef = np.where(model.data_scale_ == 0, 0.0, model.layer_sums_)  # a constant feature adds a constant
     bits = lattice_bits(coef, L + 1) + 2 * FLOAT * coef.shape[0]
     used = np.any(coef != 0, axis=0)
-    # The scaled features enter only the linear score: their offsets fold into the intercept unless zeros are
-    # replaced by -1 after scaling.
-    bits += affine_bits(model.data_min_, model.data_scale_, used, offsets_fold=not model.zero_to_minus_one_)
+    if not _per_filter_scale(model):
+        # The scaled features enter only the linear score: their offsets fold into the intercept unless zeros
+        # are replaced by -1 after scaling.
+        bits += affine_bits(model.data_min_, model.data_scale_, used, offsets_fold=not model.zero_to_minus_one_)
     return bits + _feature_map_bits(model, used)
+
+
+def _per_filter_scale(model) -> bool:
+    """A patch map whose scaling is one range per filter: it folds into the filter and threshold."""
+    if model.features_ not in ("patches", "random-patches"):
+        return False
+    scale = model.data_scale_.reshape(-1, model.map_weights_.shape[1])
+    return bool(np.all(scale == scale[0]))
 
 
 def _feature_map_bits(model, used):
@@ -104,10 +113,14 @@ def _feature_map_bits(model, used):
         return inputs + SEED + FLOAT
     if kind == "nystroem":
         return inputs + model.map_components_.size * FLOAT + FLOAT
-    if kind == "patches":
+    if kind in ("patches", "random-patches"):
         n_filters = model.map_weights_.shape[1]
-        kept = used.reshape(-1, n_filters).any(axis=0)  # columns are (region, filter); unused filters go
-        return inputs + int(kept.sum()) * (model.map_weights_.shape[0] + 1) * FLOAT
+        kept = int(used.reshape(-1, n_filters).any(axis=0).sum())  # columns are (region, filter); unused go
+        # a scale per feature was counted with the weights; one per filter folds into the filter
+        scaled = 1 if _per_filter_scale(model) else 0
+        if kind == "random-patches":  # filters drawn from the seed: each kept one's threshold (and scale)
+            return inputs + SEED + kept * (1 + scaled) * FLOAT
+        return inputs + kept * (model.map_weights_.shape[0] + 1) * FLOAT
     if kind == "trees":
         nodes = model.map_nodes_
         # Complete trees in heap order: no links; feature index and threshold per inner node, and a bit per

@@ -160,7 +160,7 @@ def _budget_table(records) -> str:
     body = []
     for row, grouped in zip(table.to_dict("records"), groups.to_dict("records")):
         def cell(g, mark=False):
-            if row.get(f"{g}:model") is None:
+            if pd.isna(row.get(f"{g}:model")):
                 return "<td>&ndash;</td>"
             best = mark and row[f"{g}:model"] == row["all:model"]
             cls = ' class="text best" title="best row within this budget"' if best else ' class="text"'

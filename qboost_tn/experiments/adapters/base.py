@@ -174,6 +174,10 @@ def fit_choices(build, params, task, searched):
     a budget filters), each distinct model once: ``info`` holds the chosen values, that AUC and the budgets
     it won; ``variant`` is None for the unbounded choice, else ``"<=4 KiB"`` for the tightest budget it won.
     Fitting on the training part only, a chosen model needs no refit.
+
+    A combination the data cannot take (a ``ValueError`` on fitting, e.g. an image feature map on a table) is
+    skipped, so one preset serves images and tables; ``info["skipped"]`` counts them. If every combination
+    fails, the first error is raised.
     """
     from ...eval import model_bytes
     from ...search import BudgetChoice
@@ -187,13 +191,20 @@ def fit_choices(build, params, task, searched):
         model = build({**params, **grid[0]})
         model.fit(task.X_train, task.y_train)
         return [(model, {}, None)]
-    choice = BudgetChoice(task.budgets)
+    choice, errors = BudgetChoice(task.budgets), []
     for setting in grid:
         model = build({**params, **setting})
-        model.fit(task.X_train, task.y_train)
+        try:
+            model.fit(task.X_train, task.y_train)
+        except ValueError as exc:
+            errors.append(exc)
+            continue
         score = macro_auc(task.y_val, estimator_scores(model, task.X_val, task.n_classes)[0])
         choice.offer(score, model_bytes(model), (model, setting))
-    return budget_outcomes(choice)
+    if len(errors) == len(grid):
+        raise errors[0]
+    return [(model, {**info, "skipped": len(errors)} if errors else info, variant)
+            for model, info, variant in budget_outcomes(choice)]
 
 
 def budget_outcomes(choice):

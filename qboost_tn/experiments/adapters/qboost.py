@@ -8,6 +8,7 @@ validation part (fits on the training part only; the best validation macro ROC-A
 =================  ==========================================================================================
 parameter          what it trades; a small grid worth searching
 =================  ==========================================================================================
+``n_estimators``   trees in the dictionary; fewer keep a model small: ``[100, 600]``
 ``keep_fraction``  score scale, hence about how much of the dictionary is kept: ``[0.25, 0.5, 1.0]``
 ``lam``            sparsity penalty λ (squared-error units for keeping everything): ``[0.0, 0.01, 0.1]``
 ``n_layers``       weight levels ``0, 1/L, …, 1``: ``[1, 2]``
@@ -27,7 +28,7 @@ from ...qubo import QBoostClassifier
 from ..params import estimator_record
 from .base import Outcome, Timer, estimator_scores, fit_choices, register
 
-SEARCHABLE = ["keep_fraction", "lam", "n_layers", "depth_levels", "max_features"]
+SEARCHABLE = ["n_estimators", "keep_fraction", "lam", "n_layers", "depth_levels", "max_features"]
 
 
 @register("qboost", estimator_record(QBoostClassifier, searchable=SEARCHABLE), family="annealer")
