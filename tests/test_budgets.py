@@ -83,3 +83,26 @@ def test_mlp_widths_are_chosen_within_each_budget(tmp_path):
     if "mlp (<=4 KiB)" in table.index:
         assert table.loc["mlp (<=4 KiB)", "hidden"] in ("4", 4)
     assert (table["model_bytes"] <= 4 * 1024).any()
+
+
+def test_settings_the_data_cannot_take_are_skipped():
+    from sklearn.datasets import load_digits
+    from sklearn.linear_model import LogisticRegression
+
+    from qboost_tn.experiments.adapters.base import Task, fit_choices
+
+    X, y = load_digits(return_X_y=True)
+    X = X / 16
+    task = Task(X[:100], y[:100], X[100:200], y[100:200], X[200:300], y[200:300], list(range(10)), None, 0)
+
+    class ImageOnly(LogisticRegression):
+        def fit(self, X, y):
+            raise ValueError("needs images")
+
+    def build(p):
+        return (ImageOnly if p["kind"] == "image-only" else LogisticRegression)(C=p["C"], max_iter=200)
+
+    [(model, info, variant)] = fit_choices(build, {"kind": ["image-only", "any"], "C": 1.0}, task, ["kind", "C"])
+    assert info["kind"] == "any" and info["skipped"] == 1 and variant is None
+    with pytest.raises(ValueError, match="needs images"):
+        fit_choices(build, {"kind": ["image-only"] * 2, "C": 1.0}, task, ["kind"])

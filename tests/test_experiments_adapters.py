@@ -147,3 +147,10 @@ def test_ising_schemas_follow_the_estimators(kind, estimator):
 def test_every_kind_is_documented():
     for kind, adapter in ADAPTERS.items():
         assert adapter.doc and inspect.isgeneratorfunction(inspect.unwrap(adapter.fit)), kind
+
+
+def test_every_row_records_its_model_bytes(table):
+    assert table["model_bytes"].notna().all() and (table["model_bytes"] > 0).all()
+    assert table.loc["mlp", "model_bytes"] == 4 * table.loc["mlp", "n_params"]  # float32, no zero weights
+    # the L1 fit's zeros are stored sparsely: fewer bytes than its dense float32 count
+    assert table.loc["lr-l1", "model_bytes"] < 4 * table.loc["lr-l1", "n_params"]
