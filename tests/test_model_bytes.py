@@ -27,6 +27,7 @@ def test_sparse_storage_wins_only_when_smaller():
 def test_affine_scaling_costs_nothing_when_identity_and_one_pair_when_shared():
     assert affine_bits(np.zeros(5), np.array([1, 1, 0, 1, 1.0])) == 0
     assert affine_bits(np.full(5, 2.0), np.full(5, 0.5)) == 64
+    assert affine_bits(np.zeros(3), np.float32(1) / np.float32([0.99999994, 1.0, 1.0000001])) == 0  # rounding
     assert affine_bits(np.arange(5.0), np.ones(5)) == 5 * 64
     assert affine_bits(np.arange(5.0), np.ones(5), used=[0, 1, 0, 0, 0]) == 64
     assert affine_bits(np.arange(5.0), np.arange(1.0, 6.0), offsets_fold=True) == 5 * 32

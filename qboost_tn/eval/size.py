@@ -100,10 +100,13 @@ def affine_bits(lo, scale, used=None, offsets_fold=False) -> int:
         lo = np.zeros_like(scale)
     used = scale != 0 if used is None else np.asarray(used, dtype=bool) & (scale != 0)
     lo, scale = lo[used], scale[used]
-    if lo.size == 0 or (np.all(lo == 0) and np.all(scale == 1)):
+    # Equal within float32 rounding is equal: inputs already scaled to [0, 1] in float32 come back with scales a
+    # rounding error away from 1, which carries no learned information.
+    lo_zero = np.allclose(lo, 0.0, rtol=0, atol=1e-6)
+    if lo.size == 0 or (lo_zero and np.allclose(scale, 1.0, rtol=1e-6, atol=0)):
         return 0
-    per_feature = 1 if offsets_fold or np.all(lo == 0) else 2
-    if np.all(lo == lo[0]) and np.all(scale == scale[0]):
+    per_feature = 1 if offsets_fold or lo_zero else 2
+    if np.allclose(lo, lo[0], rtol=1e-6, atol=1e-6) and np.allclose(scale, scale[0], rtol=1e-6, atol=0):
         return per_feature * FLOAT
     return per_feature * FLOAT * lo.size
 
