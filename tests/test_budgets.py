@@ -106,3 +106,21 @@ def test_settings_the_data_cannot_take_are_skipped():
     assert info["kind"] == "any" and info["skipped"] == 1 and variant is None
     with pytest.raises(ValueError, match="needs images"):
         fit_choices(build, {"kind": ["image-only"] * 2, "C": 1.0}, task, ["kind"])
+
+
+def test_budget_rows_are_rebuilt_per_seed_from_the_validation_choices():
+    from qboost_tn.experiments.report import budget_frame
+
+    def rec(seed, name, size, val, auc):
+        return {"model": name, "entry": "et", "kind": "extra-trees", "family": "classical", "seed": seed,
+                "status": "ok", "macro_auc": auc, "accuracy": 0.5, "n_params": 1, "model_bytes": size,
+                "fit_time_s": 1.0, "sparsity": None, "info": {"val_macro_auc": val}}
+
+    records = [rec(1, "et (<=1 KiB)", 900, 0.80, 0.70), rec(1, "et", 5000, 0.90, 0.90),
+               rec(2, "et (<=4 KiB)", 3000, 0.85, 0.80), rec(2, "et", 6000, 0.95, 1.00)]
+    frame = budget_frame(records, budgets=(1, 4, 16, None)).set_index("model")
+    # 1 KiB: seed 2 has no choice that small, so no row; 4 KiB: seed 1's 900-byte choice and seed 2's 3000
+    assert "et (<=1 KiB)" not in frame.index
+    assert frame.loc["et (<=4 KiB)", "macro_auc"] == pytest.approx(0.75)
+    assert frame.loc["et (<=4 KiB)", "model_bytes"] == 3000
+    assert frame.loc["et (<=16 KiB)", "macro_auc"] == frame.loc["et", "macro_auc"] == pytest.approx(0.95)

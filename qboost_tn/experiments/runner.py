@@ -236,9 +236,9 @@ class _Recorder:
     def _plot_frontier(self):
         from ..eval.frontier import plot_frontier
         from ..eval.plots import save_figure
-        from .report import comparison_frame
+        from .report import budget_frame
 
-        frame = comparison_frame(self.records)
+        frame = budget_frame(self.records)
         if frame["model_bytes"].notna().sum() == 0:  # only plugin kinds that give no size
             return
         seeds = len(self.cfg["seeds"])
