@@ -19,6 +19,7 @@ _EXPORTS = {
     "load_model": "qboost_tn.persistence",
     "QBoostTNError": "qboost_tn.errors",
     "evaluate": "qboost_tn.eval",
+    "model_bytes": "qboost_tn.eval",
     "load_dataset": "qboost_tn.data",
     "prepare": "qboost_tn.data",
     "split": "qboost_tn.data",

@@ -1,4 +1,9 @@
-"""Pick hyper-parameters on a validation split, then return the best setting refitted (never the last tried)."""
+"""Pick hyper-parameters on a validation split, then return the best setting refitted (never the last tried).
+
+:class:`BudgetChoice` is the one place a size budget filters candidates: a candidate larger than a budget is
+dropped before the best validation score within that budget is chosen. :func:`validation_search` and the
+experiments' adapters both choose through it.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -8,7 +13,49 @@ import pandas as pd
 from sklearn.base import clone
 from sklearn.model_selection import ParameterGrid, train_test_split
 
-from .eval import evaluate
+from .eval import evaluate, model_bytes
+
+
+class BudgetChoice:
+    """The best-scoring candidate within each size budget, offered one at a time in grid order.
+
+    Parameters
+    ----------
+    budgets : sequence of int or None
+        Largest allowed sizes in bytes; None is unbounded.
+
+    ``offer(score, size, payload)`` keeps ``payload`` for every budget it fits (``size <= budget``) and beats
+    (a strictly higher score: ties go to the earlier candidate). :meth:`choices` lists each distinct winner
+    once with the budgets it won.
+    """
+
+    def __init__(self, budgets=(None,)):
+        self.budgets = list(dict.fromkeys(budgets))
+        self._best = {b: None for b in self.budgets}
+        self._order = 0
+
+    def offer(self, score, size, payload) -> bool:
+        """Offer one candidate; True when it is now the best of some budget."""
+        self._order += 1
+        won = False
+        for budget, best in self._best.items():
+            if (budget is None or (size is not None and size <= budget)) and (best is None or score > best[0]):
+                self._best[budget] = (float(score), size, self._order, payload)
+                won = True
+        return won
+
+    def best(self, budget=None):
+        """``(score, size, payload)`` of the winner of ``budget``, or None when no candidate fits it."""
+        entry = self._best[budget]
+        return None if entry is None else (entry[0], entry[1], entry[3])
+
+    def choices(self) -> list:
+        """``[(payload, score, size, budgets_won)]``, one per distinct winner, in grid order."""
+        won = {}
+        for budget, entry in self._best.items():
+            if entry is not None:
+                won.setdefault(entry[2], [entry, []])[1].append(budget)
+        return [(e[3], e[0], e[1], budgets) for _, (e, budgets) in sorted(won.items())]
 
 
 @dataclass
@@ -41,7 +88,7 @@ def decision_scores(model, X) -> np.ndarray:
 
 
 def validation_search(estimator, X, y, param_grid, *, X_val=None, y_val=None, validation_fraction=0.3,
-                      refit=True, random_state=0) -> SearchResult:
+                      refit=True, random_state=0, max_bytes=None) -> SearchResult:
     """Fit every setting of ``param_grid`` on a training part, score it on a validation part, keep the best.
 
     Parameters
@@ -59,6 +106,9 @@ def validation_search(estimator, X, y, param_grid, *, X_val=None, y_val=None, va
         False: return the best setting's model as fitted on the training part.
     random_state : int
         Seeds the held-out split (the estimator's own ``random_state`` seeds its annealing).
+    max_bytes : int, optional
+        A size budget: settings whose fitted model is larger (:func:`qboost_tn.eval.model_bytes`) are dropped
+        before the best is chosen. A refitted model (more rows) may differ in size from the one chosen.
 
     Returns
     -------
@@ -82,7 +132,7 @@ def validation_search(estimator, X, y, param_grid, *, X_val=None, y_val=None, va
     else:
         def build(params):
             return clone(estimator).set_params(**params)
-    rows, best = [], None
+    rows, choice = [], BudgetChoice([max_bytes])
     for params in grid:
         model = build(params).fit(X, y)
         scores = decision_scores(model, X_val)
@@ -90,11 +140,24 @@ def validation_search(estimator, X, y, param_grid, *, X_val=None, y_val=None, va
         if not np.array_equal(model.classes_[np.clip(labels, 0, len(model.classes_) - 1)], y_val):
             raise ValueError("validation_search: the validation part holds labels the training part lacks")
         ev = evaluate(labels, scores)
+        size = _size(model)
         rows.append({**params, "macro_auc": ev["macro_auc"], "accuracy": ev["accuracy"],
-                     "sparsity": getattr(model, "sparsity_", np.nan), "n_params": getattr(model, "n_params_", np.nan)})
-        if best is None or ev["macro_auc"] > best[0]:
-            best = (ev["macro_auc"], params, model)
-    score, params, model = best
+                     "sparsity": getattr(model, "sparsity_", np.nan), "n_params": getattr(model, "n_params_", np.nan),
+                     "model_bytes": size})
+        choice.offer(ev["macro_auc"], size, (params, model))
+    if choice.best(max_bytes) is None:
+        sizes = [row["model_bytes"] for row in rows if row["model_bytes"] is not None]
+        raise ValueError(f"validation_search: no setting fits max_bytes={max_bytes}"
+                         + (f" (the smallest takes {min(sizes)})" if sizes else " (no size rule for this model)"))
+    score, _, (params, model) = choice.best(max_bytes)
     if refit:
         model = build(params).fit(np.concatenate([X, X_val]), np.concatenate([y, y_val]))
     return SearchResult(model, params, float(score), pd.DataFrame(rows))
+
+
+def _size(model):
+    """The model's bytes, or None for a model type without a size rule (it then fits only an unbounded search)."""
+    try:
+        return model_bytes(model)
+    except TypeError:
+        return None

@@ -110,7 +110,7 @@ def test_networks_need_a_validation_part(tmp_path):
     ("mpo-compressed", "max_bond=four", "models[0].params.max_bond: expected int or list of int, got str"),
     ("mpo-compressed", "max_bond=[2, x]", "models[0].params.max_bond[1]: expected int, got str"),
     ("mpo-scratch", "max_bond=0", "models[0].params.max_bond: must be >= 1, got 0"),
-    ("mlp", "hidden=256", "models[0].params.hidden: expected list of int, got int"),
+    ("mlp", "hidden=256", "models[0].params.hidden: expected list of (int >= 1) or list of (list of (int >= 1)), got int"),
     ("mlp", "lr=0", "models[0].params.lr: must lie in (0.0, inf), got 0.0"),
     ("mlp", "patience=null", None),
     ("shallow-wide", "lam=-1", "models[0].params.lam: must lie in [0, inf), got -1.0"),
@@ -167,3 +167,10 @@ def test_estimators_take_keywords_only(estimator):
 def test_every_kind_is_documented():
     for kind, adapter in ADAPTERS.items():
         assert adapter.doc and inspect.isgeneratorfunction(inspect.unwrap(adapter.fit)), kind
+
+
+def test_every_row_records_its_model_bytes(table):
+    assert table["model_bytes"].notna().all() and (table["model_bytes"] > 0).all()
+    assert table.loc["mlp", "model_bytes"] == 4 * table.loc["mlp", "n_params"]  # float32, no zero weights
+    # the L1 fit's zeros are stored sparsely: fewer bytes than its dense float32 count
+    assert table.loc["lr-l1", "model_bytes"] < 4 * table.loc["lr-l1", "n_params"]

@@ -33,8 +33,8 @@ def test_defaults_are_filled_in():
     cfg = load_config(BASE)
     assert cfg["seeds"] == [0]
     assert cfg["split"]["evaluate_on"] == "test"
-    assert cfg["data"]["scale"] == "minmax"
-    assert cfg["models"][0]["params"] == {"C": 1.0, "l1_ratio": 0.0, "max_iter": 1000}
+    assert cfg["data"]["scale"] == "auto"  # images min-max, tabular log1p of skewed columns first
+    assert cfg["models"][0]["params"] == {"C": 1.0, "l1_ratio": 0.0, "precision": "float32", "max_iter": 1000}
 
 
 @pytest.mark.parametrize("override, expected", [
@@ -77,7 +77,7 @@ def test_defaults_are_filled_in():
     ("models[0].params.C=[1, x]", "models[0].params.C[1]: expected float, got str"),
     ("models[0].params.l1_ratio=2", "models[0].params.l1_ratio: must lie in [0.0, 1.0], got 2.0"),
     ("models[0].params.max_iter=1.5", "models[0].params.max_iter: expected int, got float"),
-    ("models[0].params.max_itr=10", "models[0].params.max_itr: unknown key; expected one of: C, l1_ratio, "
+    ("models[0].params.max_itr=10", "models[0].params.max_itr: unknown key; expected one of: C, l1_ratio, precision, "
                                     "max_iter (did you mean 'max_iter'?)"),
 ])
 def test_each_mistake_names_its_key(override, expected):

@@ -118,12 +118,17 @@ def test_report_is_self_contained(tmp_path):
     run = run_experiment(TINY, out=tmp_path / "run", progress=False)
     html = run.report.read_text()
     images = re.findall(r'<img src="([^"]+)"', html)
-    assert len(images) == 2
+    assert len(images) == 3  # AUC vs parameters, AUC vs model size, the weight map
     for src in images:
         assert src.startswith("data:image/png;base64,")
         assert base64.b64decode(src.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
     assert not re.search(r'(src|href)="(?!data:)', html), "the page must not load anything from elsewhere"
-    assert html.count("<tr") == 1 + 1 + 1 + 1  # comparison head+row, per-class head+row
+    assert html.count("<tr") == 1 + 1 + 1 + 6 + 1 + 1  # comparison, budgets (head + 6 budgets), per class
+    size = run.records[0]["model_bytes"]
+    assert size == run.table["model_bytes"].iloc[0] > 0
+    budgets = re.search(r'<table id="budgets">(.*?)</table>', html).group(1)
+    fits = [f"{kib} KiB" for kib in (1, 4, 16, 64, 256) if size <= kib * 1024] + ["unbounded"]
+    assert budgets.count("logreg") == 2 * len(fits)  # best row and its family's cell, where it fits
 
 
 def test_cli_run_dry_run_list_and_errors(tmp_path, capsys, monkeypatch, binary_csv):

@@ -49,10 +49,10 @@ def run(tmp_path_factory):
 def test_table_and_every_image_render(run, tmp_path):
     dom = rendered_dom(run.report, tmp_path / "profile")
     check = render_check(dom)
-    # overview plot + one weight-map figure per model
-    assert check == {"images": 3, "rendered": 3, "table-rows": 2}, check
+    # overview plot, size frontier + one weight-map figure per model
+    assert check == {"images": 4, "rendered": 4, "table-rows": 2}, check
     widths = [int(w) for w in re.findall(r'data-natural-width="(\d+)"', dom)]
-    assert len(widths) == 3 and min(widths) > 100
+    assert len(widths) == 4 and min(widths) > 100
     assert "sparse-logreg" in dom and "ROC-AUC per class" in dom
 
 
@@ -63,7 +63,7 @@ def test_a_broken_image_is_caught(run, tmp_path):
     broken = tmp_path / "report.html"
     broken.write_text(html[:start] + "AAAA" + html[start + 400:])
     check = render_check(rendered_dom(broken, tmp_path / "profile"))
-    assert check["images"] == 3 and check["rendered"] == 2
+    assert check["images"] == 4 and check["rendered"] == 3
 
 
 def test_report_rebuilds_from_the_run_directory(run):

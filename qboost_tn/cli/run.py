@@ -62,8 +62,8 @@ def execute(config, args, overrides=(), dataset=None):
     run = run_experiment(config, out=args.out, overrides=overrides, models=args.models or None,
                          progress=False if args.no_progress else None, dataset=dataset)
     table = run.table
-    columns = [c for c in ("model", "seed", "macro_auc", "accuracy", "n_params", "fit_time_s", "sparsity", "status")
-               if c in table.columns]
+    columns = [c for c in ("model", "seed", "macro_auc", "accuracy", "n_params", "model_bytes", "fit_time_s",
+                           "sparsity", "status") if c in table.columns]
     # "-": not applicable (a model with no notion of sparsity) or not measured (a failed row).
     print(table[columns].to_string(index=False, na_rep="-", float_format=lambda v: f"{v:.4f}"))
     for record in run.records:

@@ -24,7 +24,7 @@ from .._text import cut, shown
 from .._yaml import MAX_DEPTH, YAMLInputError, load_yaml
 from ..errors import QBoostTNError
 from .cluster import dask_rules
-from .schema import (Bool, ConfigError, Field, Float, Int, List, Mapping, Nullable, Record, Spec, Str, join,
+from .schema import (Bool, ConfigError, Field, Float, Int, List, Mapping, Nullable, OneOf, Record, Spec, Str, join,
                      type_name, validate)
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -137,10 +137,10 @@ SCHEMA = Record({
     "data": Field(Record({
         "name": Field(Str(choices=_dataset_names)),
         "options": Field(Mapping(), {}, "loader options, e.g. size: 20, path: ../shared/data/mnist"),
-        "scale": Field(Nullable(Str(choices=_scales)), "minmax",
+        "scale": Field(Nullable(Str(choices=_scales)), "auto",
                        "feature scaling fitted on the training part only: minmax, standard, log-minmax (log1p of "
-                       "skewed non-negative columns first), quantile, auto (minmax for images, log-minmax "
-                       "otherwise)"),
+                       "skewed non-negative columns first), quantile, auto (the default: minmax for images, "
+                       "log-minmax otherwise, so long-tailed count columns are found and logged)"),
     }, _data_rules)),
     "split": Field(Record({
         "n_train": Field(Nullable(Int(min=1)), None),
@@ -154,6 +154,11 @@ SCHEMA = Record({
     }, _split_rules)),
     "seeds": Field(List(Int(min=0, max=MAX_SEED), min_len=1), [0],
                    "one run of every model per seed (split and model seed); distinct"),
+    "budget_kib": Field(Nullable(OneOf(Float(0.0, None, exclusive=True), List(Float(0.0, None, exclusive=True),
+                                                                               min_len=1))), None,
+                        "size budgets in KiB (qboost_tn.model_bytes): every tuned model is also chosen on "
+                        "validation among the settings that fit each budget, one row per budget that chooses "
+                        "differently (null: no budget)"),
     "output": Field(Str(), "runs", "folder that receives the run directory"),
     "models": Field(List(ModelSpec(), min_len=1)),
     "dask": Field(Record({

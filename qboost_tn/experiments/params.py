@@ -115,7 +115,7 @@ def estimator_record(estimator, *, searchable=(), exclude=RUN_PARAMS) -> Record:
         A scikit-learn estimator class with ``_parameter_constraints`` and defaults in ``__init__``.
     searchable : iterable of str
         Parameters that may also be given as a list of values, searched on the validation part
-        (see :func:`qboost_tn.experiments.adapters.fit_tuned`).
+        (see :func:`qboost_tn.experiments.adapters.fit_choices`).
     exclude : iterable of str
         Parameters set by the run, not by a config (the seed, progress output).
 

@@ -17,6 +17,7 @@ import pandas as pd
 
 from .._io import write_json, write_text
 from .liveness import run_status
+from ..eval.frontier import format_bytes
 
 _CSS = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; padding: 0 1em; }
@@ -65,14 +66,15 @@ def _img(path: Path, alt: str) -> str:
 
 
 _FRAME_COLUMNS = ["model", "kind", "family", "seeds", "failed", "error", "macro_auc", "accuracy", "n_params",
-                  "fit_time_s", "sparsity", "macro_auc_std", "best_in_family"]
+                  "model_bytes", "fit_time_s", "sparsity", "macro_auc_std", "best_in_family"]
 
 
 def comparison_frame(records) -> pd.DataFrame:
     """One row per model (means over seeds, with the spread of macro AUC when there are several).
 
+    ``model_bytes`` is the largest over seeds (so a row that fits a budget fits it on every seed).
     ``best_in_family`` marks the row with the highest mean macro AUC of its family (annealer, classical,
-    network, tensor-network); a run with no successful row has none marked.
+    network, mpo-network, tensor-network); a run with no successful row has none marked.
     """
     rows = []
     order = list(dict.fromkeys(r["model"] for r in records))
@@ -85,6 +87,8 @@ def comparison_frame(records) -> pd.DataFrame:
         for key in ("macro_auc", "accuracy", "n_params", "fit_time_s", "sparsity"):
             values = [r[key] for r in ok if r.get(key) is not None]
             row[key] = sum(values) / len(values) if values else None
+        sizes = [r["model_bytes"] for r in ok if r.get("model_bytes") is not None]
+        row["model_bytes"] = max(sizes) if sizes else None
         aucs = [r["macro_auc"] for r in ok]
         row["macro_auc_std"] = pd.Series(aucs).std() if len(aucs) > 1 else None
         rows.append(row)
@@ -100,7 +104,7 @@ def _comparison_table(records) -> str:
     spread = frame["macro_auc_std"].notna().any()
     head = ("<tr><th>model</th><th>family</th><th>kind</th><th>macro ROC-AUC</th>"
             + ("<th>± std</th>" if spread else "")
-            + "<th>accuracy</th><th>parameters</th><th>fit time (s)</th><th>sparsity</th><th>seeds</th>"
+            + "<th>accuracy</th><th>parameters</th><th>size</th><th>fit time (s)</th><th>sparsity</th><th>seeds</th>"
               "<th>error</th></tr>")
     body = []
     for r in frame.to_dict("records"):
@@ -115,13 +119,15 @@ def _comparison_table(records) -> str:
         if spread:
             cells.append(f"<td>{_num(r['macro_auc_std'], '.4f')}</td>")
         cells += [f"<td>{_num(r['accuracy'], '.4f')}</td>", f"<td>{_num(n_params, ',d')}</td>",
+                  f'<td title="{_num(r["model_bytes"], ",.0f")} bytes">{format_bytes(r["model_bytes"])}</td>',
                   f"<td>{_num(r['fit_time_s'], '.2f')}</td>", f"<td>{sparsity}</td>",
                   f"<td>{r['seeds'] - r['failed']}/{r['seeds']}</td>",
                   f'<td class="text">{_esc(r["error"] or "")}</td>']
         body.append(f"<tr{cls}>{''.join(cells)}</tr>")
     return (f'<table id="comparison"><thead>{head}</thead><tbody>{"".join(body)}</tbody></table>'
             '<p class="meta">Bold on green: the best macro ROC-AUC of its family (annealer, classical, network, '
-            'tensor-network).</p>')
+            'mpo-network, tensor-network). Size: bytes to store the model (qboost_tn.model_bytes), the largest '
+            'over seeds.</p>')
 
 
 def _per_class_table(records) -> str:
@@ -136,8 +142,85 @@ def _per_class_table(records) -> str:
     return (f'<h2>ROC-AUC per class</h2><table id="per-class"><thead>{head}</thead><tbody>{body}</tbody></table>')
 
 
+def budget_frame(records, budgets=None) -> pd.DataFrame:
+    """Rows to compare at each size budget: means over seeds (size: the largest over seeds).
+
+    A tuned config entry yields, per seed, only the choices that differ between budgets; so that every seed
+    counts at every budget, its budget rows are rebuilt here per seed: at budget ``b`` the entry's recorded
+    choice with the best validation AUC among those no larger than ``b`` (what the validation choice within
+    ``b`` was), named ``<entry> (<=b KiB)``, kept when every seed of the entry has one. Entries with one row
+    per seed (a fixed setting, one model per bond dimension, ...) stay as they are.
+    """
+    from ..eval.frontier import BUDGETS_KIB, budget_label
+
+    budgets = BUDGETS_KIB if budgets is None else budgets
+    ok = [r for r in records if r["status"] == "ok" and r.get("model_bytes") is not None]
+    groups: dict = {}
+    for r in ok:
+        groups.setdefault((r["entry"], r["seed"]), []).append(r)
+    tuned = {entry for (entry, _), rs in groups.items()
+             if len(rs) > 1 and all(r.get("info", {}).get("val_macro_auc") is not None for r in rs)}
+    rows = [r for r in ok if r["entry"] not in tuned]
+    for entry in tuned:
+        seeds = {seed for (e, seed) in groups if e == entry}
+        for kib in budgets:
+            limit = math.inf if kib is None else kib * 1024
+            chosen = []
+            for seed in seeds:
+                fits = [r for r in groups[(entry, seed)] if r["model_bytes"] <= limit]
+                if fits:
+                    chosen.append(max(fits, key=lambda r: r["info"]["val_macro_auc"]))
+            if len(chosen) == len(seeds):
+                name = entry if kib is None else f"{entry} (<={budget_label(kib)})"
+                rows += [dict(r, model=name) for r in chosen]
+    frame = comparison_frame(rows)
+    return frame[frame["failed"] < frame["seeds"]]
+
+
+def _budget_table(records) -> str:
+    """Per budget, the best row that fits it overall and in each family; the compact families' best against
+    the peers' best (the difference in macro AUC)."""
+    from ..eval.frontier import best_per_budget
+    from .adapters.base import COMPACT_FAMILIES
+
+    frame = budget_frame(records)
+    if frame["model_bytes"].notna().sum() == 0:
+        return ""
+    frame = frame.assign(group=frame["family"].map(lambda f: "compact" if f in COMPACT_FAMILIES else "peer"))
+    table = best_per_budget(frame)
+    groups = best_per_budget(frame, group="group")
+    families = [f for f in dict.fromkeys(frame["family"])]
+    head = ("<tr><th>budget</th><th>best row</th>" + "".join(f"<th>{_esc(f)}</th>" for f in families)
+            + "<th>compact &minus; peer</th></tr>")
+    body = []
+    for row, grouped in zip(table.to_dict("records"), groups.to_dict("records")):
+        def cell(g, mark=False):
+            if pd.isna(row.get(f"{g}:model")):
+                return "<td>&ndash;</td>"
+            best = mark and row[f"{g}:model"] == row["all:model"]
+            cls = ' class="text best" title="best row within this budget"' if best else ' class="text"'
+            return (f"<td{cls}>{_esc(row[f'{g}:model'])}<br>{row[f'{g}:macro_auc']:.4f} "
+                    f"({format_bytes(row[f'{g}:model_bytes'])})</td>")
+        gap = grouped.get("compact:macro_auc", math.nan) - grouped.get("peer:macro_auc", math.nan)
+        cells = [f'<td class="text">{_esc(row["budget"])}</td>', cell("all")]
+        cells += [cell(f, mark=True) for f in families]
+        cells.append(f"<td>{'' if math.isnan(gap) else f'{gap:+.4f}'}</td>")
+        body.append(f"<tr>{''.join(cells)}</tr>")
+    return ('<h2>Best row per budget</h2><table id="budgets"><thead>' + head + "</thead><tbody>" + "".join(body)
+            + '</tbody></table><p class="meta">Each cell: the family\'s best mean macro ROC-AUC among rows whose '
+            "size fits the budget on every seed (bold on green where it is the best row of all); a tuned entry's "
+            "row at a budget holds, per seed, its validation choice within that budget. compact &minus; peer: the best "
+            f"of the compact families ({', '.join(COMPACT_FAMILIES)}) minus the best of the others.</p>")
+
+
 def _figures(path: Path, records) -> str:
     parts = []
+    frontier = path / "figures" / "auc_vs_bytes.png"
+    if frontier.is_file():
+        parts.append("<h2>ROC-AUC versus model size</h2>"
+                     f'<figure>{_img(frontier, "macro ROC-AUC versus model size, Pareto front per family")}'
+                     "<figcaption>Lines: each family's Pareto front (no smaller row scores higher).</figcaption>"
+                     "</figure>")
     overview = path / "figures" / "auc_vs_params.png"
     if overview.is_file():
         parts.append("<h2>ROC-AUC versus parameters</h2>"
@@ -185,6 +268,7 @@ def render_report(path, metrics=None) -> str:
  splits: {_esc(splits)}</p>
 <h2>Comparison</h2>
 {_comparison_table(records)}
+{_budget_table(records)}
 {_per_class_table(records)}
 {_figures(path, records)}
 <h2>Config</h2>

@@ -54,7 +54,7 @@ from .config import dump_config, load_config
 from .liveness import Heartbeat, run_status
 
 SUMMARY_COLUMNS = ["model", "kind", "family", "seed", "status", "macro_auc", "accuracy", "log_loss", "n_params",
-                   "fit_time_s", "sparsity"]
+                   "model_bytes", "fit_time_s", "sparsity"]
 _TB_LIMIT = 50_000  # characters of a failed model's traceback kept in errors/ (its message may hold user data)
 _CLAIM = "config.yaml"  # created with O_EXCL: whoever creates it owns the folder
 
@@ -173,10 +173,10 @@ def records_frame(records) -> pd.DataFrame:
         rows.append(row)
     frame = pd.DataFrame(rows, columns=None if rows else SUMMARY_COLUMNS + ["entry", "error", "model_file"])
     # A metric that does not apply (sparsity of a forest) or was not measured (a failed row) is NaN in every
-    # table, never None in one and NaN in another.
+    # table, never None in one and NaN in another; counts stay integers where a failed row leaves a gap.
     metrics = ["macro_auc", "accuracy", "log_loss", "fit_time_s", "sparsity"]
     frame[metrics] = frame[metrics].astype(np.float64)
-    return frame
+    return frame.astype({"n_params": "Int64", "model_bytes": "Int64"})
 
 
 def _weight_map_figure(maps, task: Task, title):
@@ -274,10 +274,25 @@ class _Recorder:
                 write_text(self.path / "metrics.csv", records_frame(self.records).to_csv(index=False))
                 if status != "running" and any(r["status"] == "ok" for r in self.records):
                     self._plot_auc_vs_params()
+                    self._plot_frontier()
                 write_report(self.path, metrics)
                 write_json(self.path / "metrics.json", metrics)
         except OSError as exc:
             raise _write_error(self.path, exc) from exc
+
+    def _plot_frontier(self):
+        from ..eval.frontier import plot_frontier
+        from ..eval.plots import save_figure
+        from .report import budget_frame
+
+        frame = budget_frame(self.records)
+        if frame["model_bytes"].notna().sum() == 0:  # only plugin kinds that give no size
+            return
+        seeds = len(self.cfg["seeds"])
+        fig = plot_frontier(frame,
+                            title=f"{self.cfg['name']}: macro ROC-AUC vs model size"
+                                  + (f" (mean of {seeds} seeds)" if seeds > 1 else ""))
+        save_figure(fig, self.path / "figures" / "auc_vs_bytes.png")
 
     def _plot_auc_vs_params(self):
         from ..eval.plots import plot_metric_vs_params
@@ -310,8 +325,11 @@ def _task(dataset, cfg, parts, seed, progress) -> Task:
 
     p = prepare(dataset, parts, scale=cfg["data"]["scale"])
     X_eval, y_eval = (p.X_test, p.y_test) if cfg["split"]["evaluate_on"] == "test" else (p.X_val, p.y_val)
+    budgets = cfg["budget_kib"]
+    budgets = [] if budgets is None else budgets if isinstance(budgets, list) else [budgets]
     return Task(p.X_train, p.y_train, p.X_val, p.y_val, X_eval, y_eval, dataset.class_names,
-                dataset.image_shape, seed, progress, list(dataset.feature_names))
+                dataset.image_shape, seed, progress, list(dataset.feature_names),
+                budgets=tuple(round(kib * 1024) for kib in sorted(budgets)) + (None,))
 
 
 def _evaluate(entry, task, outcome, draw: bool):
@@ -333,11 +351,26 @@ def _evaluate(entry, task, outcome, draw: bool):
         "variant": outcome.variant,
         "seed": task.seed, "status": "ok", "error": None,
         "macro_auc": summary["macro_auc"], "accuracy": summary["accuracy"], "log_loss": summary["log_loss"],
-        "n_params": int(outcome.n_params), "fit_time_s": float(outcome.fit_time),
+        "n_params": int(outcome.n_params), "model_bytes": _model_bytes(outcome), "fit_time_s": float(outcome.fit_time),
         "sparsity": None if outcome.sparsity is None else float(outcome.sparsity),
         "per_class": ev.per_class.to_dict(orient="records"), "info": dict(outcome.info), "figures": [],
     }
     return record, figures
+
+
+def _model_bytes(outcome) -> int | None:
+    """The outcome's size as the adapter gave it, else counted from its model; None where neither is known
+    (a plugin's model without a size rule)."""
+    from ..eval import model_bytes
+
+    if outcome.model_bytes is not None:
+        return int(outcome.model_bytes)
+    if outcome.model is None:
+        return None
+    try:
+        return model_bytes(outcome.model)
+    except TypeError:  # no size rule registered for this model type
+        return None
 
 
 def _failure(entry, seed, exc, done_variants: int) -> dict:

@@ -13,6 +13,8 @@ uses it is saved and loaded without pickle (the estimator keeps the state as ``m
 ``"nystroem"``          the RBF kernel against ``D`` training rows, whitened: ``k(u, C) K_CC^(-1/2)``
 ``"patches"``           images only: ReLU responses of ``D / 4`` filters cut from random 5×5 training patches
                         (contrast-normalised), average-pooled over the image's four quadrants
+``"random-patches"``    as ``"patches"``, but the filters are drawn at random (centred Gaussian 5×5, unit
+                        length) from the seed: the map stores no filters, only each filter's threshold
 ``"trees"``             ``u`` next to the leaf indicators of ``D / 16`` random-forest trees of depth 4
                         grown on the training labels (one column per reachable leaf)
 ======================  ==================================================================================
@@ -43,7 +45,8 @@ from numpy.lib.stride_tricks import sliding_window_view
 from .._numeric import rbf_gamma
 from .._text import shown
 
-FEATURE_MAPS = ("identity", "rff", "nystroem", "patches", "trees")
+FEATURE_MAPS = ("identity", "rff", "nystroem", "patches", "random-patches", "trees")
+PATCH_MAPS = ("patches", "random-patches")
 PATCH_SIZE = 5
 POOL = 2  # pooling regions per image side: four quadrants
 _MEDIAN_ROWS = 500  # rows used for the median heuristic (its cost is quadratic)
@@ -107,7 +110,7 @@ def fit_map(kind, U, *, n_components, bandwidth, rng, image_shape=None, y=None) 
         vals = np.maximum(vals, 1e-12 * vals.max())
         return {"map_components_": basis, "map_weights_": (vecs / np.sqrt(vals)) @ vecs.T,
                 "map_gamma_": float(gamma)}
-    if kind == "patches":
+    if kind in PATCH_MAPS:
         height, width = image_side(p_in, image_shape)
         if min(height, width) < PATCH_SIZE + 1:
             raise ValueError(f"features='patches' needs images of at least {PATCH_SIZE + 1}x{PATCH_SIZE + 1} "
@@ -117,7 +120,11 @@ def fit_map(kind, U, *, n_components, bandwidth, rng, image_shape=None, y=None) 
         norms = np.linalg.norm(patches, axis=1)
         # Filters from patches with some contrast (blank background says nothing), unit length.
         live = patches[norms > 0.1 * norms.max()] if norms.max() > 0 else patches
-        filters = live[rng.choice(len(live), n_filters, replace=len(live) < n_filters)]
+        if kind == "patches":
+            filters = live[rng.choice(len(live), n_filters, replace=len(live) < n_filters)]
+        else:  # drawn, not cut: centred like the patches they meet, so a filter ignores the patch's brightness
+            filters = rng.normal(size=(n_filters, PATCH_SIZE**2))
+            filters -= filters.mean(axis=1, keepdims=True)
         filters = filters / np.maximum(np.linalg.norm(filters, axis=1, keepdims=True), 1e-12)
         # Threshold each filter at its median response over training patches: half the responses are cut.
         sample = live[rng.choice(len(live), min(len(live), 4000), replace=False)]
@@ -135,7 +142,7 @@ def apply_map(kind, state, U) -> np.ndarray:
         return math.sqrt(2.0 / W.shape[1]) * np.cos(U @ W + state["map_offsets_"])
     if kind == "nystroem":
         return _rbf(U, state["map_components_"], state["map_gamma_"]) @ state["map_weights_"]
-    if kind == "patches":
+    if kind in PATCH_MAPS:
         height, width = state["map_image_shape_"]
         rows = _patch_rows(state, height, width)
         return np.concatenate([_pooled(_responses(U[i:i + rows], state, height, width))
@@ -165,7 +172,7 @@ def mean_gradient(kind, state, U, A) -> np.ndarray:
         B = A @ state["map_weights_"].T                         # (T, m): score = Σ_i B_i k_i(u)
         # d k_i/du = -2γ (u - c_i) k_i, averaged over rows.
         return -2.0 * gamma * ((K @ B.T).T @ U / len(U) - (B * K.mean(axis=0)) @ C)
-    if kind == "patches":
+    if kind in PATCH_MAPS:
         height, width = state["map_image_shape_"]
         filters = state["map_weights_"]                         # (p², F)
         active = np.zeros((height - PATCH_SIZE + 1, width - PATCH_SIZE + 1, filters.shape[1]))

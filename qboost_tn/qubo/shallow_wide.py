@@ -16,8 +16,8 @@ from ..persistence import register_model_class
 from .._memory import check_memory, number
 from .._numeric import inverse_ranges
 from .base import PERSISTED_COMMON, AnnealedClassifier
-from .features import (FEATURE_MAPS, MAP_STATE, apply_map, check_map, fit_map, map_width, map_working_bytes,
-                       mean_gradient)
+from .features import (FEATURE_MAPS, MAP_STATE, PATCH_MAPS, POOL, apply_map, check_map, fit_map, map_width,
+                       map_working_bytes, mean_gradient)
 from .model import DENSE_MAX_BYTES, check_bqm_size, feature_curvature, least_squares_problem, ridge_weights
 from .solvers import DEFAULT_SOLVER, DimodLayeredSolver, get_solver
 from .._text import shown
@@ -44,10 +44,11 @@ class ShallowWideClassifier(AnnealedClassifier):
 
     Parameters
     ----------
-    features : {"identity", "rff", "nystroem", "patches", "trees", "auto"}, default="identity"
+    features : {"identity", "rff", "nystroem", "patches", "random-patches", "trees", "auto"}, default="identity"
         What the spins weigh (:mod:`qboost_tn.qubo.features`): the min-max scaled inputs; ``"rff"``, random
         Fourier features of an RBF kernel; ``"nystroem"``, the RBF kernel against training rows; ``"patches"``
-        (images), pooled ReLU responses of filters cut from random 5×5 training patches; ``"trees"``
+        (images), pooled ReLU responses of filters cut from random 5×5 training patches; ``"random-patches"``, the
+        same with filters drawn from the seed (nothing to store but their thresholds); ``"trees"``
         (tabular data: skewed, count and one-hot columns alike), the inputs next to the leaf indicators of a
         random forest of depth-4 trees grown on the training labels; ``"auto"``:
         ``"patches"`` when ``image_shape`` is given, else ``"identity"`` (one preset for image and tabular
@@ -211,12 +212,30 @@ class ShallowWideClassifier(AnnealedClassifier):
     # -- preprocessing -----------------------------------------------------------------------------------
     def _scaling(self, X):
         """(data_min, data_scale, zero_to_minus_one) fitted on training data ``X``."""
-        lo, scale = self._minmax(X)
+        if self.features_ == "rff":
+            # Random Fourier features lie in [-a, a], a = sqrt(2 / D), whatever the data: scaled by that known
+            # range, the map keeps nothing per feature and costs only its seed (qboost_tn.model_bytes).
+            a = math.sqrt(2.0 / X.shape[1])
+            lo, scale = np.full(X.shape[1], -a), np.full(X.shape[1], 0.5 / a)
+        elif self.features_ in PATCH_MAPS:
+            lo, scale = self._filter_minmax(X)
+        else:
+            lo, scale = self._minmax(X)
         z2m1 = self.zero_to_minus_one
         if z2m1 == "auto":
             # Pixels and one-hot columns, where 0 means "absent"; a map's outputs have no such zero.
             z2m1 = self.features_ == "identity" and bool(lo.min() >= 0 and (lo + self._span(X)).max() <= 1)
         return lo, scale, bool(z2m1)
+
+    def _filter_minmax(self, X):
+        """Min-max scaling shared by each filter's pooled regions (columns are (region, filter)): one range per
+        filter, so the scale folds into the filter and its threshold (ReLU is positively homogeneous) and a
+        stored model keeps no scale per feature (qboost_tn.model_bytes)."""
+        regions = POOL * POOL
+        lo = X.min(axis=0).reshape(regions, -1).min(axis=0)
+        hi = X.max(axis=0).reshape(regions, -1).max(axis=0)
+        scale = np.divide(1.0, hi - lo, out=np.zeros_like(lo), where=hi > lo)
+        return np.tile(lo, regions), np.tile(scale, regions)
 
     def _span(self, X):
         with np.errstate(over="ignore", invalid="ignore"):

@@ -46,6 +46,7 @@ class Task:
     seed: int
     progress: bool = True
     feature_names: list | None = None  # names of the input columns, for tabular weight charts
+    budgets: tuple = (None,)  # size budgets in bytes (None: unbounded) that tuning chooses within
 
     @property
     def n_classes(self) -> int:
@@ -70,6 +71,9 @@ class Outcome:
         Larger means more likely (``decision_function`` convention), on ``task.X_eval``.
     n_params : int
         Numbers the fitted model stores, as it reports them (Ising models: non-zero weights plus intercepts).
+    model_bytes : int, optional
+        Bytes to store it (:func:`qboost_tn.eval.model_bytes`); default: counted from ``model`` by the runner.
+        An adapter that yields no ``model`` gives it here (every built-in adapter does one or the other).
     fit_time : float
         Seconds spent fitting (and tuning), not predicting.
     proba : ndarray like ``scores``, optional
@@ -99,9 +103,12 @@ class Outcome:
     info: dict = field(default_factory=dict)
     figures: dict = field(default_factory=dict)
     model: object | None = None
+    model_bytes: int | None = None
 
 
-FAMILIES = ("annealer", "classical", "network", "tensor-network")
+FAMILIES = ("annealer", "classical", "network", "mpo-network", "tensor-network")
+# The project's own compact learners; the other families are the peers they are measured against.
+COMPACT_FAMILIES = ("annealer", "mpo-network", "tensor-network")
 
 
 @dataclass
@@ -182,25 +189,57 @@ def searchable(spec):
     return OneOf(spec, List(spec, min_len=1))
 
 
-def fit_tuned(build, params, task, searched):
-    """Fit ``build(params)`` on the training part for every combination of the list-valued ``searched`` params.
+def fit_choices(build, params, task, searched):
+    """Fit ``build(params)`` on the training part for every combination of the list-valued ``searched`` params
+    and choose on the validation part, within each of ``task.budgets``.
 
-    Returns ``(model, info)``: with one combination, that model and ``{}``; with several, the one with the
-    best validation macro ROC-AUC (ties: the first, combinations in the order of ``searched``), chosen by
-    :func:`qboost_tn.search.validation_search`, and ``info`` holding the chosen values and that AUC.
-    Fitting on the training part only, the chosen model needs no refit.
+    Returns ``[(model, info, variant)]``: with one combination, that model, ``{}`` and None. With several, per
+    budget the combination with the best validation macro ROC-AUC (ties: the first) among those whose fitted
+    size (:func:`qboost_tn.eval.model_bytes`) fits it (:class:`qboost_tn.search.BudgetChoice`, the one place
+    a budget filters), each distinct model once: ``info`` holds the chosen values, that AUC and the budgets
+    it won; ``variant`` is None for the unbounded choice, else ``"<=4 KiB"`` for the tightest budget it won.
+    Fitting on the training part only, a chosen model needs no refit.
+
+    A combination the data cannot take (a ``ValueError`` on fitting, e.g. an image feature map on a table) is
+    skipped, so one preset serves images and tables; ``info["skipped"]`` counts them. If every combination
+    fails, the first error is raised.
     """
+    from ...eval import macro_auc, model_bytes
+    from ...search import BudgetChoice
+
     keys = [k for k in searched if isinstance(params[k], list)]
     grid = [dict(zip(keys, combo)) for combo in itertools.product(*(params[k] for k in keys))]
     if len(grid) == 1:
-        return build({**params, **grid[0]}).fit(task.X_train, task.y_train), {}
+        return [(build({**params, **grid[0]}).fit(task.X_train, task.y_train), {}, None)]
     if not task.has_val:
         raise ValueError(f"lists of values for {', '.join(keys)} need a validation part to choose from "
                          "(split.n_val > 0)")
-    from ...search import validation_search
+    choice, errors = BudgetChoice(task.budgets), []
+    for setting in grid:
+        model = build({**params, **setting})
+        try:
+            model.fit(task.X_train, task.y_train)
+        except ValueError as exc:
+            errors.append(exc)
+            continue
+        score = macro_auc(task.y_val, estimator_scores(model, task.X_val, task.n_classes)[0])
+        choice.offer(score, model_bytes(model), (model, setting))
+    if len(errors) == len(grid):
+        raise errors[0]
+    return [(model, {**info, "skipped": len(errors)} if errors else info, variant)
+            for model, info, variant in budget_outcomes(choice)]
 
-    # one single-point grid per setting keeps them in this order (ParameterGrid would sort the keys)
-    result = validation_search(lambda setting: build({**params, **setting}), task.X_train, task.y_train,
-                               [{k: [v] for k, v in setting.items()} for setting in grid],
-                               X_val=task.X_val, y_val=task.y_val, refit=False)
-    return result.best_estimator, {**{k: result.best_params[k] for k in keys}, "val_macro_auc": result.best_score}
+
+def budget_outcomes(choice):
+    """``[(payload..., info, variant)]`` of a :class:`~qboost_tn.search.BudgetChoice` whose payloads are
+    ``(model, setting)``: see :func:`fit_choices`."""
+    out = []
+    for (model, setting), score, _, budgets in choice.choices():
+        info = {**setting, "val_macro_auc": score}
+        variant = None
+        if None not in budgets:
+            tightest = min(budgets)
+            info["budget_kib"] = tightest / 1024
+            variant = f"<={tightest / 1024:g} KiB"
+        out.append((model, info, variant))
+    return out

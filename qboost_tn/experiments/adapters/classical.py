@@ -1,16 +1,19 @@
-"""Classical peers of the annealer-trained learners: random forest, RBF-SVM, k-nearest neighbours and
-histogram gradient boosting (scikit-learn).
+"""Classical peers of the annealer-trained learners: random forest, extra trees, RBF-SVM, k-nearest neighbours
+and histogram gradient boosting (scikit-learn).
 
 Each kind is tuned the way the annealer-trained learners are: every parameter whose default below is a list is
 searched, the model with the best validation macro ROC-AUC is kept (fitted on the training part only, never
 refitted on the validation part), and a config may replace a list by one value to fix it or by another list.
-The default grids are deliberately small (2 to 6 settings, like the shipped annealer presets), so a comparison
-spends about the same tuning budget on every family:
+When the config sets ``budget_kib``, the choice is also made within each budget (a candidate larger than the
+budget is dropped before choosing), so each budget gets the strongest peer that fits it. The forests' grids
+therefore hold small forests too (few trees, few leaves), which only a budget would choose:
 
 ============================  ==============================================================================
 kind                          default grid
 ============================  ==============================================================================
-``random-forest``             500 trees; ``max_features`` in {"sqrt", 0.3}
+``random-forest``             ``n_estimators`` in {5, 10, 50, 200, 500} x ``max_leaf_nodes`` in {8, 32, unlimited}
+                              x ``max_features`` in {"sqrt", 0.3}
+``extra-trees``               the same grid, extremely randomised trees (no bootstrap, random thresholds)
 ``rbf-svm``                   ``C`` in {1, 10, 100}; ``gamma`` = "scale" (1 / (n_features · var(X))); one-vs-rest
 ``knn``                       ``n_neighbors`` in {1, 3, 5, 10}; distance-weighted votes
 ``gradient-boosting``         200 rounds, learning rate 0.1; ``min_samples_leaf`` in {5, 20}
@@ -18,39 +21,60 @@ kind                          default grid
 """
 from __future__ import annotations
 
-from ..schema import Field, Float, Int, OneOf, Record, Str
-from .base import N_JOBS, Outcome, Timer, estimator_scores, fit_tuned, register, searchable
+from ...eval import model_bytes
+from ..schema import Field, Float, Int, Nullable, OneOf, Record, Str
+from .base import N_JOBS, Outcome, Timer, estimator_scores, fit_choices, register, searchable
 
 
-def _outcome(model, task, timer, info, n_params):
-    scores, proba = estimator_scores(model, task.X_eval, task.n_classes)
-    return Outcome(scores=scores, proba=proba, fit_time=timer.seconds, n_params=int(n_params), info=info)
+def _outcomes(choices, task, timer, n_params):
+    """One outcome per choice of :func:`fit_choices` (one per budget that chose a different model)."""
+    for model, info, variant in choices:
+        scores, proba = estimator_scores(model, task.X_eval, task.n_classes)
+        yield Outcome(scores=scores, proba=proba, fit_time=timer.seconds, n_params=int(n_params(model)), info=info,
+                      model_bytes=model_bytes(model), variant=variant)
 
 
 def _tree_nodes(trees) -> int:
     return sum(int(tree.tree_.node_count) for tree in trees)
 
 
-@register("random-forest", Record({
-    "n_estimators": Field(searchable(Int(min=1)), 500, "number of trees"),
+FOREST_FIELDS = {
+    "n_estimators": Field(searchable(Int(min=1)), [5, 10, 50, 200, 500], "number of trees; a list is searched"),
+    "max_leaf_nodes": Field(searchable(Nullable(Int(min=2))), [8, 32, None],
+                            "leaves per tree (null: grown until pure); a list is searched"),
     "max_features": Field(searchable(OneOf(Float(0.0, 1.0, closed="right"), Str(choices=("sqrt", "log2")))),
                           ["sqrt", 0.3], "features tried per split: a fraction, 'sqrt' or 'log2'; a list is searched"),
     "min_samples_leaf": Field(searchable(Int(min=1)), 1, "smallest leaf"),
     "n_jobs": Field(N_JOBS, 1, "threads for fitting and predicting (-1: every core)"),
-}), family="classical")
-def random_forest(task, params):
-    """Random forest (500 trees); max_features searched on the validation part."""
-    from sklearn.ensemble import RandomForestClassifier
+}
+_FOREST_SEARCHED = ["n_estimators", "max_leaf_nodes", "max_features", "min_samples_leaf"]
 
+
+def _forest(cls, task, params):
     def build(p):
-        return RandomForestClassifier(n_estimators=p["n_estimators"], max_features=p["max_features"],
-                                      min_samples_leaf=p["min_samples_leaf"], n_jobs=p["n_jobs"],
-                                      random_state=task.seed)
+        return cls(n_estimators=p["n_estimators"], max_leaf_nodes=p["max_leaf_nodes"], max_features=p["max_features"],
+                   min_samples_leaf=p["min_samples_leaf"], n_jobs=p["n_jobs"], random_state=task.seed)
 
     with Timer() as timer:
-        model, info = fit_tuned(build, params, task, ["n_estimators", "max_features", "min_samples_leaf"])
+        choices = fit_choices(build, params, task, _FOREST_SEARCHED)
     # A stored tree node holds a feature index and a threshold (or a leaf's class distribution).
-    yield _outcome(model, task, timer, info, _tree_nodes(model.estimators_))
+    yield from _outcomes(choices, task, timer, lambda m: _tree_nodes(m.estimators_))
+
+
+@register("random-forest", Record(FOREST_FIELDS), family="classical")
+def random_forest(task, params):
+    """Random forest; trees, leaves and max_features searched on the validation part (within each budget)."""
+    from sklearn.ensemble import RandomForestClassifier
+
+    yield from _forest(RandomForestClassifier, task, params)
+
+
+@register("extra-trees", Record(FOREST_FIELDS), family="classical")
+def extra_trees(task, params):
+    """Extremely randomised trees; trees, leaves and max_features searched on validation (within each budget)."""
+    from sklearn.ensemble import ExtraTreesClassifier
+
+    yield from _forest(ExtraTreesClassifier, task, params)
 
 
 @register("rbf-svm", Record({
@@ -71,9 +95,9 @@ def rbf_svm(task, params):
         return svm if task.n_classes == 2 else OneVsRestClassifier(svm)
 
     with Timer() as timer:
-        model, info = fit_tuned(build, params, task, ["C", "gamma"])
-    svms = getattr(model, "estimators_", [model])
-    yield _outcome(model, task, timer, info, sum(m.support_vectors_.size + m.dual_coef_.size for m in svms))
+        choices = fit_choices(build, params, task, ["C", "gamma"])
+    yield from _outcomes(choices, task, timer, lambda model: sum(m.support_vectors_.size + m.dual_coef_.size
+                                                                 for m in getattr(model, "estimators_", [model])))
 
 
 @register("knn", Record({
@@ -90,9 +114,9 @@ def knn(task, params):
         return KNeighborsClassifier(n_neighbors=min(p["n_neighbors"], len(task.y_train)), weights=p["weights"])
 
     with Timer() as timer:
-        model, info = fit_tuned(build, params, task, ["n_neighbors", "weights"])
+        choices = fit_choices(build, params, task, ["n_neighbors", "weights"])
     # The model is its training set.
-    yield _outcome(model, task, timer, info, task.X_train.size)
+    yield from _outcomes(choices, task, timer, lambda model: task.X_train.size)
 
 
 @register("gradient-boosting", Record({
@@ -119,7 +143,7 @@ def gradient_boosting(task, params):
     # threads and 2 s with one (MNIST 150, measured), so it gets the thread count the row asks for, like n_jobs.
     with threadpool_limits(effective_n_jobs(params["n_jobs"]), user_api="openmp"):
         with Timer() as timer:
-            model, info = fit_tuned(build, params, task,
-                                    ["learning_rate", "max_iter", "max_leaf_nodes", "min_samples_leaf"])
-        n_nodes = sum(p.nodes.size for predictors in model._predictors for p in predictors)
-        yield _outcome(model, task, timer, info, n_nodes)
+            choices = fit_choices(build, params, task,
+                                  ["learning_rate", "max_iter", "max_leaf_nodes", "min_samples_leaf"])
+        yield from _outcomes(choices, task, timer,
+                             lambda model: sum(p.nodes.size for predictors in model._predictors for p in predictors))

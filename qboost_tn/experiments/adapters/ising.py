@@ -10,16 +10,16 @@ from __future__ import annotations
 import numpy as np
 
 from ..params import estimator_record
-from .base import Outcome, Timer, estimator_scores, fit_tuned, register
+from .base import Outcome, Timer, estimator_scores, fit_choices, register
 
 
-def _outcome(model, task, timer, info):
+def _outcome(model, task, timer, info, variant=None):
     scores, proba = estimator_scores(model, task.X_eval, task.n_classes)
     maps = np.asarray(model.weight_maps())
     maps = maps.reshape(maps.shape[0], -1)  # (tasks, H, W) for square inputs; the runner reshapes itself
     info = {**info, **getattr(model, "solver_report_", {})}  # a QPU-shaped solver's qubits, chains, QPU time
     return Outcome(scores=scores, proba=proba, fit_time=timer.seconds, n_params=int(model.n_params_),
-                   sparsity=float(model.sparsity_), weight_maps=maps, info=info, model=model)
+                   sparsity=float(model.sparsity_), weight_maps=maps, info=info, model=model, variant=variant)
 
 
 def _estimator(cls, task, p):
@@ -47,5 +47,6 @@ def shallow_wide(task, params):
 
     warm_up()  # numba's start-up (cache load, or compile) is not the model's fit time
     with Timer() as timer:
-        model, info = fit_tuned(lambda p: _estimator(ShallowWideClassifier, task, p), params, task, SEARCHED)
-    yield _outcome(model, task, timer, info)
+        choices = fit_choices(lambda p: _estimator(ShallowWideClassifier, task, p), params, task, SEARCHED)
+    for model, info, variant in choices:
+        yield _outcome(model, task, timer, info, variant)

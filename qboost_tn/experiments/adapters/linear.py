@@ -1,16 +1,65 @@
-"""The ordinary baseline: scikit-learn's logistic regression."""
+"""The ordinary baseline: scikit-learn's logistic regression, stored as float32 or quantised to int8.
+
+``precision: int8`` quantises each class's weights to int8 with one float scale per class (symmetric,
+``scale = max |w| / 127``) after fitting, and predicts with the quantised weights, so the validation choice and
+the scores are those of the model that would be stored. ``l1_ratio`` may be a list: an L1 (sparse) fit is
+stored as its non-zeros and their indices where that is smaller (:func:`qboost_tn.eval.model_bytes`), which a
+size budget may prefer.
+"""
 from __future__ import annotations
 
 import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
 
-from ..schema import Field, Float, Int, Record
-from .base import Outcome, Timer, estimator_scores, fit_tuned, register, searchable
+from ...eval import model_bytes, register_model_bytes
+from ...eval.size import FLOAT, INT8, vector_bits
+from ..schema import Field, Float, Int, Record, Str
+from .base import Outcome, Timer, estimator_scores, fit_choices, register, searchable
+
+
+class Int8LogisticRegression(ClassifierMixin, BaseEstimator):
+    """A fitted logistic regression whose weights are int8 times one float scale per class.
+
+    Parameters
+    ----------
+    estimator : LogisticRegression
+        Fitted on :meth:`fit`; its weights are then quantised and it predicts with them.
+    """
+
+    def __init__(self, estimator=None):
+        self.estimator = estimator
+
+    def fit(self, X, y):
+        model = self.estimator.fit(X, y)
+        scale = np.abs(model.coef_).max(axis=1) / 127.0
+        scale[scale == 0] = 1.0
+        self.weights_ = np.round(model.coef_ / scale[:, None]).astype(np.int8)
+        self.scale_ = scale
+        model.coef_ = self.weights_ * scale[:, None]  # predict with exactly what is stored
+        self.classes_ = model.classes_
+        return self
+
+    def decision_function(self, X):
+        return self.estimator.decision_function(X)
+
+    def predict_proba(self, X):
+        return self.estimator.predict_proba(X)
+
+    def predict(self, X):
+        return self.estimator.predict(X)
+
+
+register_model_bytes(Int8LogisticRegression, lambda m: vector_bits(m.weights_, INT8)
+                     + (m.scale_.size + np.size(m.estimator.intercept_)) * FLOAT)
 
 
 @register("logistic-regression", Record({
     "C": Field(searchable(Float(0.0, None, exclusive=True)), 1.0,
                "inverse regularisation strength; a list is searched on the validation part"),
-    "l1_ratio": Field(Float(0.0, 1.0), 0.0, "0 = L2 penalty, 1 = L1 (sparse weights), between = elastic net"),
+    "l1_ratio": Field(searchable(Float(0.0, 1.0)), 0.0,
+                      "0 = L2 penalty, 1 = L1 (sparse weights), between = elastic net; a list is searched"),
+    "precision": Field(Str(choices=("float32", "int8")), "float32",
+                       "how the weights are stored and used: float32, or int8 with one scale per class"),
     "max_iter": Field(Int(min=1), 1000),
 }), family="classical")
 def logistic_regression(task, params):
@@ -19,13 +68,17 @@ def logistic_regression(task, params):
 
     def build(p):
         # lbfgs has no L1 term; saga handles every l1_ratio.
-        return LogisticRegression(C=p["C"], l1_ratio=p["l1_ratio"], solver="lbfgs" if p["l1_ratio"] == 0 else "saga",
-                                  max_iter=p["max_iter"], random_state=task.seed)
+        model = LogisticRegression(C=p["C"], l1_ratio=p["l1_ratio"], solver="lbfgs" if p["l1_ratio"] == 0 else "saga",
+                                   max_iter=p["max_iter"], random_state=task.seed)
+        return Int8LogisticRegression(model) if p["precision"] == "int8" else model
 
     with Timer() as timer:
-        model, info = fit_tuned(build, params, task, ["C"])
-    scores, proba = estimator_scores(model, task.X_eval, task.n_classes)
-    yield Outcome(scores=scores, proba=proba, fit_time=timer.seconds,
-                  n_params=int(model.coef_.size + model.intercept_.size),
-                  sparsity=float(np.mean(model.coef_ == 0)) if params["l1_ratio"] > 0 else None,
-                  weight_maps=model.coef_, info=info, model=model)
+        choices = fit_choices(build, params, task, ["C", "l1_ratio"])
+    for model, info, variant in choices:
+        coef = getattr(model, "estimator", model).coef_
+        scores, proba = estimator_scores(model, task.X_eval, task.n_classes)
+        yield Outcome(scores=scores, proba=proba, fit_time=timer.seconds,
+                      n_params=int(coef.size + getattr(model, "estimator", model).intercept_.size),
+                      sparsity=float(np.mean(coef == 0)) if params["l1_ratio"] != 0 else None,
+                      weight_maps=coef, info=info, model_bytes=model_bytes(model), variant=variant,
+                      model=model)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from ..params import estimator_record
 from ..schema import Record
-from .base import RENAMED, TORCH_N_JOBS, Outcome, Timer, estimator_scores, fit_tuned, register, with_torch_threads
+from .base import RENAMED, TORCH_N_JOBS, Outcome, Timer, estimator_scores, fit_choices, register, with_torch_threads
 
 SEARCHED = ["max_bond", "learning_rate"]
 
@@ -37,6 +37,7 @@ def _schema():
 @with_torch_threads
 def mps(task, params):
     """Matrix-product-state classifier (Stoudenmire & Schwab); per-class input sensitivity as weight maps."""
+    from ...eval import model_bytes
     from ...mps import MPSClassifier
 
     fields = _estimator_record().fields
@@ -45,13 +46,14 @@ def mps(task, params):
         return MPSClassifier(**{k: v for k, v in p.items() if k in fields}, random_state=task.seed)
 
     with Timer() as timer:
-        model, info = fit_tuned(build, params, task, SEARCHED)
-    scores, proba = estimator_scores(model, task.X_eval, task.n_classes)
-    yield Outcome(scores=scores, proba=proba, fit_time=timer.seconds, n_params=model.n_params_,
-                  weight_maps=model.sensitivity_,
-                  info={**info, "max_chi": int(model.core_shapes_[:, 3].max()),
-                        "train_accuracy": model.history_["train_accuracy"][-1]},
-                  figures=_entropy_figures(model), model=model)
+        choices = fit_choices(build, params, task, SEARCHED)
+    for model, info, variant in choices:
+        scores, proba = estimator_scores(model, task.X_eval, task.n_classes)
+        yield Outcome(scores=scores, proba=proba, fit_time=timer.seconds, n_params=model.n_params_,
+                      weight_maps=model.sensitivity_,
+                      info={**info, "max_chi": int(model.core_shapes_[:, 3].max()),
+                            "train_accuracy": model.history_["train_accuracy"][-1]},
+                      figures=_entropy_figures(model), model_bytes=model_bytes(model), variant=variant, model=model)
 
 
 def _entropy_figures(model):

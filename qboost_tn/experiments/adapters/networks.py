@@ -26,7 +26,7 @@ import functools
 
 import numpy as np
 
-from ..schema import Bool, Field, Float, Int, List, Nullable, OneOf, Record, Str
+from ..schema import AnyOf, Bool, Field, Float, Int, List, Nullable, OneOf, Record, Str
 from .base import RENAMED, TORCH_N_JOBS, Outcome, Timer, register, searchable, with_torch_threads
 
 _BONDS = OneOf(Int(min=1), List(Int(min=1), min_len=1))
@@ -129,6 +129,7 @@ def _outcome(model, task, seconds, variant=None, info=None, figures=None, n_para
     Arg-max and accuracy are those of the logits."""
     import torch
 
+    from ...eval import model_bytes
     from ...nets import probabilities, scores
 
     logits = scores(model, task.X_eval)
@@ -137,7 +138,8 @@ def _outcome(model, task, seconds, variant=None, info=None, figures=None, n_para
     return Outcome(scores=np.asarray(log_proba, dtype=np.float64), proba=np.asarray(proba, dtype=np.float64),
                    fit_time=seconds,
                    n_params=_n_params(model) if n_params is None else int(n_params), variant=variant,
-                   info=info or {}, figures=figures or {}, model=model if save else None)
+                   info=info or {}, figures=figures or {}, model=model if save else None,
+                   model_bytes=model_bytes(model))
 
 
 def _prefixed(prefix, info):
@@ -170,16 +172,40 @@ def _bonds(p):
     return p["max_bond"] if isinstance(p["max_bond"], list) else [p["max_bond"]]
 
 
-@register("mlp", Record(MLP_FIELDS, renamed=RENAMED), family="network")
+@register("mlp", Record({**MLP_FIELDS, "hidden": Field(
+    AnyOf(List(Int(min=1), min_len=1), List(List(Int(min=1), min_len=1), min_len=1)), [256, 256],
+    "hidden layer widths (the hands-on: 256, 256); a list of such lists is searched on validation, within each "
+    "budget")}, renamed=RENAMED), family="network")
 @with_torch_threads
 def mlp(task, params):
-    """Dense ReLU MLP, early stopping and lr / weight decay / dropout chosen on validation."""
+    """Dense ReLU MLP, early stopping and lr / weight decay / dropout (and the widths, given several) chosen on
+    validation."""
+    import torch
+
+    from ...eval import macro_auc, model_bytes
+    from ...nets import scores
+    from ...search import BudgetChoice
+    from .base import budget_outcomes
+
+    hidden = params["hidden"]
+    if not isinstance(hidden[0], list):
+        with Timer() as timer:
+            model, info = _train_dense(task, params)
+        yield _outcome(model, task, timer.seconds, info=info)
+        return
+    choice = BudgetChoice(task.budgets)
     with Timer() as timer:
-        model, info = _train_dense(task, params)
-    yield _outcome(model, task, timer.seconds, info=info)
+        for widths in hidden:
+            model, info = _train_dense(task, {**params, "hidden": widths}, desc=f"mlp {widths}")
+            logits = torch.as_tensor(scores(model, task.X_val), dtype=torch.float64)
+            val = macro_auc(task.y_val, (logits if logits.ndim == 1 else torch.log_softmax(logits, 1)).numpy())
+            choice.offer(val, model_bytes(model), (model, {**info, "hidden": "x".join(map(str, widths))}))
+    for model, info, variant in budget_outcomes(choice):
+        yield _outcome(model, task, timer.seconds, variant, info)
 
 
-@register("mpo-compressed", Record({**MLP_FIELDS, **MPO_FIELDS, **FINETUNE_FIELDS}, renamed=RENAMED), family="network")
+@register("mpo-compressed", Record({**MLP_FIELDS, **MPO_FIELDS, **FINETUNE_FIELDS}, renamed=RENAMED),
+          family="mpo-network")
 @with_torch_threads
 def mpo_compressed(task, params):
     """Dense MLP trained, then its layers compressed by TT-SVD at each max_bond and fine-tuned: one model per chi.
@@ -230,7 +256,7 @@ def _rel_error(dense, model, layers) -> float:
     return max(relative_error(model.get_submodule(name).weight, dense.get_submodule(name).weight) for name in layers)
 
 
-@register("mpo-scratch", Record(MLP_FIELDS | MPO_FIELDS, renamed=RENAMED), family="network")
+@register("mpo-scratch", Record(MLP_FIELDS | MPO_FIELDS, renamed=RENAMED), family="mpo-network")
 @with_torch_threads
 def mpo_scratch(task, params):
     """MLP whose layers are MPOs from the start (variance-preserving init), trained directly: one model per chi."""

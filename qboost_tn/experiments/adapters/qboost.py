@@ -8,6 +8,7 @@ validation part (fits on the training part only; the best validation macro ROC-A
 =================  ==========================================================================================
 parameter          what it trades; a small grid worth searching
 =================  ==========================================================================================
+``n_estimators``   trees in the dictionary; fewer keep a model small: ``[100, 600]``
 ``keep_fraction``  score scale, hence about how much of the dictionary is kept: ``[0.25, 0.5, 1.0]``
 ``lam``            sparsity penalty λ (squared-error units for keeping everything): ``[0.0, 0.01, 0.1]``
 ``n_layers``       weight levels ``0, 1/L, …, 1``: ``[1, 2]``
@@ -24,9 +25,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..params import estimator_record
-from .base import Outcome, Timer, estimator_scores, fit_tuned, register
+from .base import Outcome, Timer, estimator_scores, fit_choices, register
 
-SEARCHABLE = ["keep_fraction", "lam", "n_layers", "depth_levels", "max_features"]
+SEARCHABLE = ["n_estimators", "keep_fraction", "lam", "n_layers", "depth_levels", "max_features"]
 
 
 def _schema():
@@ -42,15 +43,16 @@ def qboost(task, params):
 
     warm_up()  # numba's start-up (cache load, or compile) is not the model's fit time
     with Timer() as timer:
-        model, info = fit_tuned(
+        choices = fit_choices(
             lambda p: QBoostClassifier(**dict(p, random_state=task.seed, verbose=int(task.progress))),
             params, task, SEARCHABLE)
-    info["selected"] = int(model.n_selected_.sum())
-    if len(model.n_selected_) > 1:  # one-vs-rest: one count per class, named like the auc[<class>] columns
-        info.update({f"selected[{name}]": int(n) for name, n in zip(task.class_names, model.n_selected_)})
-    info.update(getattr(model, "solver_report_", {}))  # a QPU-shaped solver's qubits, chains, QPU time
-    scores, proba = estimator_scores(model, task.X_eval, task.n_classes)
-    maps = np.asarray(model.weight_maps())
-    yield Outcome(scores=scores, proba=proba, fit_time=timer.seconds, n_params=int(model.n_params_),
-                  sparsity=float(model.sparsity_), weight_maps=maps.reshape(maps.shape[0], -1), info=info,
-                  model=model)
+    for model, info, variant in choices:
+        info["selected"] = int(model.n_selected_.sum())
+        if len(model.n_selected_) > 1:  # one-vs-rest: one count per class, named like the auc[<class>] columns
+            info.update({f"selected[{name}]": int(n) for name, n in zip(task.class_names, model.n_selected_)})
+        info.update(getattr(model, "solver_report_", {}))  # a QPU-shaped solver's qubits, chains, QPU time
+        scores, proba = estimator_scores(model, task.X_eval, task.n_classes)
+        maps = np.asarray(model.weight_maps())
+        yield Outcome(scores=scores, proba=proba, fit_time=timer.seconds, n_params=int(model.n_params_),
+                      sparsity=float(model.sparsity_), weight_maps=maps.reshape(maps.shape[0], -1), info=info,
+                      model=model, variant=variant)
