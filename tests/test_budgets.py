@@ -58,10 +58,10 @@ def test_int8_logistic_regression_predicts_with_its_stored_weights():
     from sklearn.datasets import load_digits
     from sklearn.linear_model import LogisticRegression
 
-    from qboost_tn.experiments.adapters.linear import Int8LogisticRegression
+    from qboost_tn.experiments.adapters._int8 import Int8LogisticRegression
 
     X, y = load_digits(return_X_y=True)
-    model = Int8LogisticRegression(LogisticRegression(max_iter=500)).fit(X[:200] / 16, y[:200])
+    model = Int8LogisticRegression(estimator=LogisticRegression(max_iter=500)).fit(X[:200] / 16, y[:200])
     assert model.weights_.dtype == np.int8 and np.abs(model.weights_).max() == 127
     expected = X[200:] / 16 @ (model.weights_ * model.scale_[:, None]).T + model.estimator.intercept_
     np.testing.assert_allclose(model.decision_function(X[200:] / 16), expected)

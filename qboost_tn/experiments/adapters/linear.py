@@ -9,48 +9,9 @@ size budget may prefer.
 from __future__ import annotations
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin
 
-from ...eval import model_bytes, register_model_bytes
-from ...eval.size import FLOAT, INT8, vector_bits
 from ..schema import Field, Float, Int, Record, Str
 from .base import Outcome, Timer, estimator_scores, fit_choices, register, searchable
-
-
-class Int8LogisticRegression(ClassifierMixin, BaseEstimator):
-    """A fitted logistic regression whose weights are int8 times one float scale per class.
-
-    Parameters
-    ----------
-    estimator : LogisticRegression
-        Fitted on :meth:`fit`; its weights are then quantised and it predicts with them.
-    """
-
-    def __init__(self, estimator=None):
-        self.estimator = estimator
-
-    def fit(self, X, y):
-        model = self.estimator.fit(X, y)
-        scale = np.abs(model.coef_).max(axis=1) / 127.0
-        scale[scale == 0] = 1.0
-        self.weights_ = np.round(model.coef_ / scale[:, None]).astype(np.int8)
-        self.scale_ = scale
-        model.coef_ = self.weights_ * scale[:, None]  # predict with exactly what is stored
-        self.classes_ = model.classes_
-        return self
-
-    def decision_function(self, X):
-        return self.estimator.decision_function(X)
-
-    def predict_proba(self, X):
-        return self.estimator.predict_proba(X)
-
-    def predict(self, X):
-        return self.estimator.predict(X)
-
-
-register_model_bytes(Int8LogisticRegression, lambda m: vector_bits(m.weights_, INT8)
-                     + (m.scale_.size + np.size(m.estimator.intercept_)) * FLOAT)
 
 
 @register("logistic-regression", Record({
@@ -66,11 +27,14 @@ def logistic_regression(task, params):
     """Logistic regression (multinomial for several classes); weights double as per-class weight maps."""
     from sklearn.linear_model import LogisticRegression
 
+    from ...eval import model_bytes
+    from ._int8 import Int8LogisticRegression
+
     def build(p):
         # lbfgs has no L1 term; saga handles every l1_ratio.
         model = LogisticRegression(C=p["C"], l1_ratio=p["l1_ratio"], solver="lbfgs" if p["l1_ratio"] == 0 else "saga",
                                    max_iter=p["max_iter"], random_state=task.seed)
-        return Int8LogisticRegression(model) if p["precision"] == "int8" else model
+        return Int8LogisticRegression(estimator=model) if p["precision"] == "int8" else model
 
     with Timer() as timer:
         choices = fit_choices(build, params, task, ["C", "l1_ratio"])
