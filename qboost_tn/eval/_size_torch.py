@@ -5,13 +5,10 @@ is counted by it, any other by its own parameters and buffers plus its children.
 """
 from __future__ import annotations
 
-import numpy as np
 import torch
 from torch import nn
 
-from ..mpo.layer import FactorisedCounts
-from ..mps import MPSClassifier
-from .size import _REGISTRY, FLOAT, INT8, affine_bits, model_bits, register_model_bytes, vector_bits
+from .size import _REGISTRY, FLOAT, INT8, model_bits, register_model_bytes, vector_bits
 
 _NOT_STORED = {"num_batches_tracked"}  # a training counter predict never reads
 
@@ -33,11 +30,6 @@ def _linear(module):
     return vector_bits(_values(module.weight)) + bias
 
 
-def _factorised(module):
-    bias = 0 if module.bias is None else module.bias.numel() * FLOAT
-    return sum(t.numel() for t in module.factors()) * FLOAT + bias
-
-
 def _int8_linear(module):
     weight = module.weight()
     scales = weight.q_per_channel_scales().numel() if weight.qscheme() in (
@@ -46,12 +38,7 @@ def _int8_linear(module):
     return weight.numel() * INT8 + 2 * scales * FLOAT + (0 if bias is None else bias.numel() * FLOAT)
 
 
-def _mps(model):
-    return int(np.size(model.core_data_)) * FLOAT + affine_bits(model.data_min_, model.data_scale_)
-
-
-_RULES = [(nn.Module, _module), (nn.Linear, _linear), (FactorisedCounts, _factorised),
-          (torch.ao.nn.quantized.Linear, _int8_linear), (MPSClassifier, _mps)]
+_RULES = [(nn.Module, _module), (nn.Linear, _linear), (torch.ao.nn.quantized.Linear, _int8_linear)]
 for _cls, _fn in _RULES:
     if _cls not in _REGISTRY:
         register_model_bytes(_cls, _fn)

@@ -30,6 +30,8 @@ from typing import Callable
 
 import numpy as np
 
+from .._text import shown
+
 FLOAT = 32  # bits of a stored float
 INT8 = 8
 SEED = 32   # bits of a stored random seed
@@ -41,7 +43,7 @@ _BUILTINS_LOADED = False
 def register_model_bytes(cls: type, fn: Callable) -> Callable:
     """Count models of ``cls`` (and its subclasses, unless they have their own rule) with ``fn(model) -> bits``."""
     if not isinstance(cls, type):
-        raise TypeError(f"register_model_bytes: {cls!r} is not a class")
+        raise TypeError(f"register_model_bytes: {shown(cls)} is not a class")
     _REGISTRY[cls] = fn
     return fn
 

@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..eval.size import FLOAT, register_model_bytes
 from .contract import FORWARD_MODES, mpo_matmul, plan, reconstruct
 from .shapes import check_params_fit, clip_bonds, core_shapes, factorize, n_core_params, tensorize_shape
 from .ttsvd import bond_for_fraction, tt_svd
@@ -251,3 +252,12 @@ def load_decomposition(layer, result, bias):
             layer.bias.copy_(bias)
     layer.decomposition = result
     return layer
+
+
+def _stored_bits(module) -> int:
+    """:func:`qboost_tn.eval.model_bytes` of a factorised layer: its factors' elements and its bias."""
+    bias = 0 if module.bias is None else module.bias.numel() * FLOAT
+    return sum(t.numel() for t in module.factors()) * FLOAT + bias
+
+
+register_model_bytes(FactorisedCounts, _stored_bits)

@@ -11,6 +11,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ..eval.size import FLOAT, affine_bits, register_model_bytes
 from ..eval.weight_maps import reshape_maps
 from .._memory import check_memory, number
 from .._sample_weight import positive_sample_weight
@@ -373,3 +374,11 @@ register_model_class(MPSClassifier, {
     "data_scale_": ("f", 1), "core_data_": ("f", 1), "core_shapes_": ("i", 2), "label_site_": int,
     "history_": dict, "sensitivity_": ("f", 2), "n_params_": int,
 })
+
+
+def _stored_bits(model) -> int:
+    """:func:`qboost_tn.eval.model_bytes` of a fitted MPS: its cores' elements and its input scaling."""
+    return int(np.size(model.core_data_)) * FLOAT + affine_bits(model.data_min_, model.data_scale_)
+
+
+register_model_bytes(MPSClassifier, _stored_bits)

@@ -56,6 +56,7 @@ _CHUNK_BYTES = 256 << 20  # ... fewer when one row's responses are large (many f
 MAP_STATE = {"identity": (), "rff": ("map_weights_", "map_offsets_"),
              "nystroem": ("map_components_", "map_weights_", "map_gamma_"),
              "patches": ("map_weights_", "map_offsets_", "map_image_shape_"),
+             "random-patches": ("map_weights_", "map_offsets_", "map_image_shape_"),
              "trees": ("map_nodes_", "map_thresholds_", "map_columns_")}
 TREE_DEPTH = 4
 _EFFECT_ROWS = 200  # rows over which the tree map's input effects are averaged
@@ -278,7 +279,7 @@ def check_map(kind, state, n_inputs) -> int:
             raise ValueError("map_gamma_ should be a finite number > 0")
         finite("map_components_", "map_weights_")
         return W.shape[1]
-    if kind == "patches":
+    if kind in PATCH_MAPS:
         (W,), (b,) = arrays("map_weights_", ndim=2), arrays("map_offsets_", ndim=1)
         shape = state["map_image_shape_"]
         if not (isinstance(shape, list) and len(shape) == 2

@@ -13,10 +13,12 @@ from sklearn.utils.validation import check_is_fitted
 from .._memory import check_memory, number
 from ..errors import QBoostTNError
 from ..eval.weight_maps import reshape_maps
+from ..eval.size import register_model_bytes
 from ..persistence import register_model_class
 from .base import PERSISTED_COMMON, AnnealedClassifier
 from .qboost_model import fit_stumps, selection_moments, selection_problem, stump_outputs, uniform_gain
 from .model import check_bqm_size
+from .size_rules import qboost_bits
 from .solvers import DEFAULT_SOLVER, DimodLayeredSolver, get_solver
 from .weak_learners import TreeDictionary, fit_tree_dictionary
 from .._text import shown
@@ -456,3 +458,4 @@ class QBoostClassifier(AnnealedClassifier):
 register_model_class(QBoostClassifier, {
     **PERSISTED_COMMON, "thresholds_": ("f", 2), "polarities_": ("fi", 2), "lam_": float, "selected_": ("b", 2),
 })
+register_model_bytes(QBoostClassifier, qboost_bits)

@@ -12,6 +12,7 @@ from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.validation import check_is_fitted
 
 from ..eval.weight_maps import reshape_maps
+from ..eval.size import register_model_bytes
 from ..persistence import register_model_class
 from .._memory import check_memory, number
 from .._numeric import inverse_ranges
@@ -19,6 +20,7 @@ from .base import PERSISTED_COMMON, AnnealedClassifier
 from .features import (FEATURE_MAPS, MAP_STATE, PATCH_MAPS, POOL, apply_map, check_map, fit_map, map_width,
                        map_working_bytes, mean_gradient)
 from .model import DENSE_MAX_BYTES, check_bqm_size, feature_curvature, least_squares_problem, ridge_weights
+from .size_rules import shallow_wide_bits
 from .solvers import DEFAULT_SOLVER, DimodLayeredSolver, get_solver
 from .._text import shown
 
@@ -494,3 +496,4 @@ register_model_class(ShallowWideClassifier, {
     "zero_to_minus_one_": bool, "spins_": ("i", 4), "k_": ("f", 1), "layer_sums_": ("f", 2), "coef_": ("f", 2),
     "intercept_": ("f", 1), "n_spins_": int,
 })
+register_model_bytes(ShallowWideClassifier, shallow_wide_bits)
