@@ -10,7 +10,7 @@ from sklearn.svm import SVC
 
 from qboost_tn import QBoostClassifier, ShallowWideClassifier
 from qboost_tn.eval import model_bytes, register_model_bytes
-from qboost_tn.eval.size import affine_bits, vector_bits
+from qboost_tn.eval.bits import affine_bits, vector_bits
 
 
 def _bytes(bits):

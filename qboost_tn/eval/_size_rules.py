@@ -11,7 +11,7 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.svm import SVC
 from sklearn.tree import DecisionTreeClassifier
 
-from .size import (_REGISTRY, FLOAT, index_bits, level_bits, model_bits, register_model_bytes, tree_bits, vector_bits)
+from .bits import (_REGISTRY, FLOAT, index_bits, level_bits, model_bits, register_model_bytes, tree_bits, vector_bits)
 
 
 def _linear(model):

@@ -8,7 +8,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .size import _REGISTRY, FLOAT, INT8, model_bits, register_model_bytes, vector_bits
+from .bits import _REGISTRY, FLOAT, INT8, model_bits, register_model_bytes, vector_bits
 
 _NOT_STORED = {"num_batches_tracked"}  # a training counter predict never reads
 

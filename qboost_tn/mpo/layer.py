@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..eval.size import FLOAT, register_model_bytes
+from ..eval.bits import FLOAT, register_model_bytes
 from .contract import FORWARD_MODES, mpo_matmul, plan, reconstruct
 from .shapes import check_params_fit, clip_bonds, core_shapes, factorize, n_core_params, tensorize_shape
 from .ttsvd import bond_for_fraction, tt_svd

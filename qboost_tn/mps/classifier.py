@@ -11,7 +11,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ..eval.size import FLOAT, affine_bits, register_model_bytes
+from ..eval.bits import FLOAT, affine_bits, register_model_bytes
 from ..eval.weight_maps import reshape_maps
 from .._memory import check_memory, number
 from .._sample_weight import positive_sample_weight

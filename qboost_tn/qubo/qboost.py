@@ -13,7 +13,7 @@ from sklearn.utils.validation import check_is_fitted
 from .._memory import check_memory, number
 from ..errors import QBoostTNError
 from ..eval.weight_maps import reshape_maps
-from ..eval.size import register_model_bytes
+from ..eval.bits import register_model_bytes
 from ..persistence import register_model_class
 from .base import PERSISTED_COMMON, AnnealedClassifier
 from .qboost_model import fit_stumps, selection_moments, selection_problem, stump_outputs, uniform_gain

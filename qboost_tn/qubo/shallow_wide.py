@@ -12,7 +12,7 @@ from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.validation import check_is_fitted
 
 from ..eval.weight_maps import reshape_maps
-from ..eval.size import register_model_bytes
+from ..eval.bits import register_model_bytes
 from ..persistence import register_model_class
 from .._memory import check_memory, number
 from .._numeric import inverse_ranges

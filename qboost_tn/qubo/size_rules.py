@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._text import shown
-from ..eval.size import FLOAT, SEED, affine_bits, index_bits, lattice_bits, tree_bits
+from ..eval.bits import FLOAT, SEED, affine_bits, index_bits, lattice_bits, tree_bits
 
 
 def shallow_wide_bits(model) -> int:

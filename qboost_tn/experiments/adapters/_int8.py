@@ -9,7 +9,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from ...eval import register_model_bytes
-from ...eval.size import FLOAT, INT8, vector_bits
+from ...eval.bits import FLOAT, INT8, vector_bits
 
 
 class Int8LogisticRegression(ClassifierMixin, BaseEstimator):
