@@ -134,12 +134,7 @@ def plot_feature_bars(maps, feature_names=None, class_names=None, top=10, path=N
         ax.axvline(0.0, color="0.3", linewidth=0.8)
         ax.set_title(name, fontsize=10)
         ax.tick_params(axis="x", labelsize=8)
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    if path is not None:
-        save_figure(fig, path)
-    return fig
+    return finish_figure(fig, title, path)
 
 
 def plot_metric_vs_params(df, x="n_params", y="macro_auc", hue="model", path=None, logx=True, title=None):
@@ -160,6 +155,16 @@ def plot_metric_vs_params(df, x="n_params", y="macro_auc", hue="model", path=Non
     ax.set_xlabel(LABELS.get(x, x.replace("_", " ")))
     ax.set_ylabel(LABELS.get(y, y.replace("_", " ")))
     return finish_line_plot(fig, ax, title, path, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
+
+
+def finish_figure(fig, title=None, path=None):
+    """Title over every panel, tight layout, saved as PNG when ``path`` is given: how a multi-panel plot ends."""
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    if path is not None:
+        save_figure(fig, path)
+    return fig
 
 
 def finish_line_plot(fig, ax, title=None, path=None, **legend):

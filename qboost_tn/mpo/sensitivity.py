@@ -17,7 +17,7 @@ import pandas as pd
 from torch import nn
 
 from ..errors import QBoostTNError
-from ..eval.plots import new_figure, save_figure
+from ..eval.plots import finish_figure, new_figure
 from .conv import MPOConv2d
 from .entanglement import bond_spectra, entropy
 from .layer import MPOLinear
@@ -140,12 +140,7 @@ def plot_sensitivity(summary, dense_accuracy, path=None, title=None):
         ax.grid(alpha=0.3)
     axes[1].set_ylim(max(0.0, 100 * summary["acc_after"].min() - 1), 100)
     axes[0].legend(fontsize=8)
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    if path is not None:
-        save_figure(fig, path)
-    return fig
+    return finish_figure(fig, title, path)
 
 
 def compress_each(model, max_bond, **options):

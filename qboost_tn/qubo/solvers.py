@@ -116,46 +116,15 @@ class DimodLayeredSolver(LayeredSolver):
 
 
 # --- registry -------------------------------------------------------------------------------------------
-def _neal():
-    import neal
+def _imported(module: str, name: str):
+    """A factory building ``module.name()``, importing the module when the solver is first asked for (the
+    registry itself stays cheap to load)."""
+    def factory():
+        import importlib
 
-    return neal.SimulatedAnnealingSampler()
-
-
-def _tabu():
-    from dwave.samplers import TabuSampler
-
-    return TabuSampler()
-
-
-def _steepest():
-    from dwave.samplers import SteepestDescentSolver
-
-    return SteepestDescentSolver()
-
-
-def _layered():
-    from .anneal.layered import LayeredAnnealingSolver
-
-    return LayeredAnnealingSolver()
-
-
-def _dense():
-    from .anneal.dense import DenseSimulatedAnnealingSampler
-
-    return DenseSimulatedAnnealingSampler()
-
-
-def _rounded():
-    from .anneal.rounding import RoundedSolver
-
-    return RoundedSolver()
-
-
-def _rounded_descent():
-    from .anneal.rounding import RoundedDescentSolver
-
-    return RoundedDescentSolver()
+        return getattr(importlib.import_module(module, __package__), name)()
+    factory.__name__ = f"_{name}"
+    return factory
 
 
 def _exact():
@@ -164,18 +133,14 @@ def _exact():
     return DimodLayeredSolver(dimod.ExactSolver(), max_variables=EXACT_MAX_VARIABLES)
 
 
-def _pegasus_mock():
-    from .qpu.embedded import EmbeddedSolver
-    from .qpu.samplers import mock_sampler
+def _embedded_mock(topology: str):
+    """``EmbeddedSolver`` on the offline mock of a QPU graph (``"pegasus"``: Advantage; ``"zephyr"``: Advantage2)."""
+    def factory():
+        from .qpu.embedded import EmbeddedSolver
+        from .qpu.samplers import mock_sampler
 
-    return EmbeddedSolver(mock_sampler("pegasus"))
-
-
-def _zephyr_mock():
-    from .qpu.embedded import EmbeddedSolver
-    from .qpu.samplers import mock_sampler
-
-    return EmbeddedSolver(mock_sampler("zephyr"))
+        return EmbeddedSolver(mock_sampler(topology))
+    return factory
 
 
 def _dwave():
@@ -195,18 +160,19 @@ def _dwave_preflight():
 _dwave.preflight = _dwave_preflight
 
 SOLVERS = {
-    "neal": _neal,
-    "layered": _layered,
-    "dense": _dense,
+    "neal": _imported("neal", "SimulatedAnnealingSampler"),
+    "layered": _imported(".anneal.layered", "LayeredAnnealingSolver"),
+    "dense": _imported(".anneal.dense", "DenseSimulatedAnnealingSampler"),
     "exact": _exact,
-    "tabu": _tabu,
-    "steepest": _steepest,
-    "rounded": _rounded,  # baselines without search (benchmarks/what_annealing_adds.py)
-    "rounded-descent": _rounded_descent,
+    "tabu": _imported("dwave.samplers", "TabuSampler"),
+    "steepest": _imported("dwave.samplers", "SteepestDescentSolver"),
+    # baselines without search (benchmarks/what_annealing_adds.py)
+    "rounded": _imported(".anneal.rounding", "RoundedSolver"),
+    "rounded-descent": _imported(".anneal.rounding", "RoundedDescentSolver"),
     # Quantum-annealer-shaped: the learner's problems embedded (or decomposed) on a QPU graph
     # (qboost_tn.qubo.qpu.embedded); the two mocks are offline, "dwave" needs the user's Ocean configuration.
-    "pegasus-mock": _pegasus_mock,
-    "zephyr-mock": _zephyr_mock,
+    "pegasus-mock": _embedded_mock("pegasus"),
+    "zephyr-mock": _embedded_mock("zephyr"),
     "dwave": _dwave,
 }
 
