@@ -13,7 +13,28 @@ from ..params import estimator_record
 from .base import Outcome, Timer, estimator_scores, fit_choices, register
 
 
-def _outcome(model, task, timer, info, variant=None):
+def annealer_schema(name, searched):
+    """The config schema of the annealer-trained estimator ``qboost_tn.qubo.<name>``, built when a config first
+    names the kind (importing the estimator loads scikit-learn)."""
+    def schema():
+        from ... import qubo
+
+        return estimator_record(getattr(qubo, name), searchable=searched)
+    return schema
+
+
+def fit_annealer(build, task, params, searched):
+    """``(choices, timer)``: :func:`fit_choices` timed after numba's start-up (cache load, or compile), which is
+    not the model's fit time."""
+    from ...qubo import warm_up
+
+    warm_up()
+    with Timer() as timer:
+        choices = fit_choices(build, params, task, searched)
+    return choices, timer
+
+
+def annealer_outcome(model, task, timer, info, variant=None):
     scores, proba = estimator_scores(model, task.X_eval, task.n_classes)
     maps = np.asarray(model.weight_maps())
     maps = maps.reshape(maps.shape[0], -1)  # (tasks, H, W) for square inputs; the runner reshapes itself
@@ -34,19 +55,11 @@ def _estimator(cls, task, p):
 SEARCHED = ["features", "n_components", "bandwidth", "n_layers", "k", "lam", "regularizer"]
 
 
-def _schema():
-    from ...qubo import ShallowWideClassifier
-
-    return estimator_record(ShallowWideClassifier, searchable=SEARCHED)
-
-
-@register("shallow-wide", _schema, family="annealer")
+@register("shallow-wide", annealer_schema("ShallowWideClassifier", SEARCHED), family="annealer")
 def shallow_wide(task, params):
     """Shallow-wide Ising learner (spin-layer weights trained by annealing); list-valued settings are searched."""
-    from ...qubo import ShallowWideClassifier, warm_up
+    from ...qubo import ShallowWideClassifier
 
-    warm_up()  # numba's start-up (cache load, or compile) is not the model's fit time
-    with Timer() as timer:
-        choices = fit_choices(lambda p: _estimator(ShallowWideClassifier, task, p), params, task, SEARCHED)
+    choices, timer = fit_annealer(lambda p: _estimator(ShallowWideClassifier, task, p), task, params, SEARCHED)
     for model, info, variant in choices:
-        yield _outcome(model, task, timer, info, variant)
+        yield annealer_outcome(model, task, timer, info, variant)

@@ -22,37 +22,22 @@ than two classes, ``selected[<class>]`` (learners that class kept).
 """
 from __future__ import annotations
 
-import numpy as np
-
-from ..params import estimator_record
-from .base import Outcome, Timer, estimator_scores, fit_choices, register
+from .base import register
+from .ising import annealer_outcome, annealer_schema, fit_annealer
 
 SEARCHABLE = ["n_estimators", "keep_fraction", "lam", "n_layers", "depth_levels", "max_features"]
 
 
-def _schema():
-    from ...qubo import QBoostClassifier
-
-    return estimator_record(QBoostClassifier, searchable=SEARCHABLE)
-
-
-@register("qboost", _schema, family="annealer")
+@register("qboost", annealer_schema("QBoostClassifier", SEARCHABLE), family="annealer")
 def qboost(task, params):
     """QBoost ensemble selector over randomised trees; lists of keep_fraction/lam/n_layers/depth_levels/max_features are searched."""
-    from ...qubo import QBoostClassifier, warm_up
+    from ...qubo import QBoostClassifier
 
-    warm_up()  # numba's start-up (cache load, or compile) is not the model's fit time
-    with Timer() as timer:
-        choices = fit_choices(
-            lambda p: QBoostClassifier(**dict(p, random_state=task.seed, verbose=int(task.progress))),
-            params, task, SEARCHABLE)
+    choices, timer = fit_annealer(
+        lambda p: QBoostClassifier(**dict(p, random_state=task.seed, verbose=int(task.progress))), task, params,
+        SEARCHABLE)
     for model, info, variant in choices:
         info["selected"] = int(model.n_selected_.sum())
         if len(model.n_selected_) > 1:  # one-vs-rest: one count per class, named like the auc[<class>] columns
             info.update({f"selected[{name}]": int(n) for name, n in zip(task.class_names, model.n_selected_)})
-        info.update(getattr(model, "solver_report_", {}))  # a QPU-shaped solver's qubits, chains, QPU time
-        scores, proba = estimator_scores(model, task.X_eval, task.n_classes)
-        maps = np.asarray(model.weight_maps())
-        yield Outcome(scores=scores, proba=proba, fit_time=timer.seconds, n_params=int(model.n_params_),
-                      sparsity=float(model.sparsity_), weight_maps=maps.reshape(maps.shape[0], -1), info=info,
-                      model=model, variant=variant)
+        yield annealer_outcome(model, task, timer, info, variant)
