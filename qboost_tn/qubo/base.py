@@ -14,6 +14,9 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._sample_weight import positive_sample_weight
 from . import solvers
+# The default solver's module (compiled kernels, scipy's factorisations) loads with the learners, not inside
+# the first fit: a fresh process's first fit then costs about what later ones do.
+from .anneal import layered as _default_solver  # noqa: F401
 from .parallel import EXECUTORS, run_tasks
 from .solvers import solve
 from .._text import shown
