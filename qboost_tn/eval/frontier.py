@@ -11,6 +11,8 @@ import math
 import numpy as np
 import pandas as pd
 
+from .._memory import format_bytes as _format_bytes
+
 BUDGETS_KIB = (1, 4, 16, 64, 256, None)  # None: unbounded
 KIB = 1024
 
@@ -57,13 +59,10 @@ def best_per_budget(frame: pd.DataFrame, budgets=BUDGETS_KIB, group="family") ->
 
 
 def format_bytes(n) -> str:
+    """A model size for a table cell (empty where the size is unknown)."""
     if n is None or (isinstance(n, float) and math.isnan(n)):
         return ""
-    n = float(n)
-    for unit, size in (("MiB", KIB**2), ("KiB", KIB)):
-        if n >= size:
-            return f"{n / size:.1f} {unit}"
-    return f"{int(n)} B"
+    return _format_bytes(float(n))
 
 
 def plot_frontier(frame: pd.DataFrame, title=None, budgets=BUDGETS_KIB):
