@@ -6,7 +6,7 @@ from numbers import Integral
 
 import dimod
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
@@ -89,12 +89,49 @@ def solve_task(task):
 class AnnealedClassifier(ClassifierMixin, BaseEstimator):
     """Base of :class:`ShallowWideClassifier` and :class:`QBoostClassifier` (not used on its own).
 
-    Subclasses store ``solver``, ``num_reads``, ``num_sweeps``, ``n_jobs``, ``executor``, ``random_state``
-    and ``verbose``, declare their rules in ``_parameter_constraints`` (merging :data:`SOLVING_CONSTRAINTS`),
-    decorate ``fit`` with ``sklearn.base._fit_context`` and implement ``decision_function``.
+    Subclasses pass the solving parameters to ``__init__`` here, declare their rules in
+    ``_parameter_constraints`` (merging :data:`SOLVING_CONSTRAINTS`), and implement ``_fit`` (on validated,
+    weighted rows), ``_check_fits`` (sizes before allocating) and ``decision_function``.
     """
 
     _parameter_constraints: dict = dict(SOLVING_CONSTRAINTS)
+
+    def __init__(self, *, solver, num_reads, num_sweeps, n_jobs, executor, random_state, verbose):
+        # scikit-learn reads the parameters from the subclass's signature; this stores the shared ones.
+        self.solver = solver
+        self.num_reads = num_reads
+        self.num_sweeps = num_sweeps
+        self.n_jobs = n_jobs
+        self.executor = executor
+        self.random_state = random_state
+        self.verbose = verbose
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Build one annealing problem per class (and batch) from the training data, solve them, keep the best
+        spins.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), optional
+            Weight of each row in every loss the learner fits (and in its intercept): an integer weight counts
+            like that many copies of the row, and rows of weight 0 are left out entirely (they set no scaling,
+            grow no tree and fit no feature map). The class docstring says where else a learner uses them.
+
+        Returns
+        -------
+        self
+        """
+        self._check_params()
+        X, y, targets = self._validate_training_data(X, y)
+        X, y, targets, row_weights = self._weighted_rows(X, y, targets, sample_weight)
+        self._check_fits(len(y), X.shape[1], len(targets))
+        return self._fit(X, y, targets, row_weights)
+
+    def _check_params(self):
+        """What the declared constraints cannot say, checked before the data (none by default)."""
 
     def _validate_training_data(self, X, y):
         """Validated X (float64), y, and the ±1 targets: one row per binary task (one task for two classes)."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import _fit_context
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
@@ -173,13 +172,8 @@ class QBoostClassifier(AnnealedClassifier):
         self.n_layers = n_layers
         self.keep_fraction = keep_fraction
         self.lam = lam
-        self.solver = solver
-        self.num_reads = num_reads
-        self.num_sweeps = num_sweeps
-        self.n_jobs = n_jobs
-        self.executor = executor
-        self.random_state = random_state
-        self.verbose = verbose
+        super().__init__(solver=solver, num_reads=num_reads, num_sweeps=num_sweeps, n_jobs=n_jobs,
+                         executor=executor, random_state=random_state, verbose=verbose)
 
     # -- the dictionary --------------------------------------------------------------------------------
     @property
@@ -252,27 +246,16 @@ class QBoostClassifier(AnnealedClassifier):
         return np.concatenate(masks, axis=1)
 
     # -- fitting -----------------------------------------------------------------------------------------
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
-        """Grow the dictionary, then anneal each class's selection weights on outputs it did not memorise.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,)
-        sample_weight : array-like of shape (n_samples,), optional
-            Weight of each row: in the trees' and stumps' fits and in every mean of the selection energy (and
-            the intercept). Rows of weight 0 are left out entirely.
-
-        Returns
-        -------
-        self
-        """
+    def _check_params(self):
         if self._user_learners:
             self._check_user_learners()
-        X, y, targets = self._validate_training_data(X, y)
-        X, y, targets, row_weights = self._weighted_rows(X, y, targets, sample_weight)
-        self._check_fits(len(y), X.shape[1], len(targets))
+
+    def _fit(self, X, y, targets, row_weights):
+        """Grow the dictionary, then anneal each class's selection weights on outputs it did not memorise.
+
+        ``row_weights`` (the positive ``sample_weight``, or None) weigh the trees' and stumps' fits and every
+        mean of the selection energy.
+        """
         rng = np.random.default_rng(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         grow, select = np.arange(len(y)), np.arange(len(y))
         if self.selection == "holdout":

@@ -5,7 +5,6 @@ import math
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
 from sklearn.utils.class_weight import compute_sample_weight
@@ -170,13 +169,8 @@ class ShallowWideClassifier(AnnealedClassifier):
         self.batch_size = batch_size
         self.zero_to_minus_one = zero_to_minus_one
         self.class_weight = class_weight
-        self.solver = solver
-        self.num_reads = num_reads
-        self.num_sweeps = num_sweeps
-        self.n_jobs = n_jobs
-        self.executor = executor
-        self.random_state = random_state
-        self.verbose = verbose
+        super().__init__(solver=solver, num_reads=num_reads, num_sweeps=num_sweeps, n_jobs=n_jobs,
+                         executor=executor, random_state=random_state, verbose=verbose)
 
     _parameter_constraints: dict = {
         **AnnealedClassifier._parameter_constraints,
@@ -340,26 +334,12 @@ class ShallowWideClassifier(AnnealedClassifier):
         return np.where(pos, 0.5 / np.maximum(n_pos, 1), 0.5 / np.maximum(n_neg, 1))
 
     # -- fitting -----------------------------------------------------------------------------------------
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
+    def _fit(self, X, y, targets, row_weights):
         """Build one Ising problem per class (and batch), anneal them, and keep the best spins.
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,)
-        sample_weight : array-like of shape (n_samples,), optional
-            Weight of each row in the squared loss (and its bias), multiplying ``class_weight``'s. An integer
-            weight counts like that many copies of the row; rows of weight 0 are left out entirely (they set
-            no scaling and fit no feature map).
-
-        Returns
-        -------
-        self
+        ``row_weights`` (the positive ``sample_weight``, or None) multiply ``class_weight``'s in the squared
+        loss and its bias.
         """
-        X, y, targets = self._validate_training_data(X, y)
-        X, y, targets, row_weights = self._weighted_rows(X, y, targets, sample_weight)
-        self._check_fits(*X.shape, len(targets))
         weights = self._sample_weights(y, targets)
         if row_weights is not None:
             weights = weights * row_weights
