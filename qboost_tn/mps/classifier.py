@@ -11,6 +11,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .._init_params import store_params
 from ..eval.bits import FLOAT, affine_bits, register_model_bytes
 from ..eval.weight_maps import reshape_maps
 from .._memory import check_memory, number
@@ -116,17 +117,7 @@ class MPSClassifier(ClassifierMixin, BaseEstimator):
 
     def __init__(self, *, max_bond=10, feature_map="cos-sin", label_site="center", method="gradient", n_epochs=10,
                  learning_rate="auto", batch_size=128, cutoff=1e-10, init_std=1e-2, random_state=None, verbose=0):
-        self.max_bond = max_bond
-        self.feature_map = feature_map
-        self.label_site = label_site
-        self.method = method
-        self.n_epochs = n_epochs
-        self.learning_rate = learning_rate
-        self.batch_size = batch_size
-        self.cutoff = cutoff
-        self.init_std = init_std
-        self.random_state = random_state
-        self.verbose = verbose
+        store_params(self, locals())
 
     # ------------------------------------------------------------------ fitting
     @_fit_context(prefer_skip_nested_validation=True)

@@ -89,22 +89,13 @@ def solve_task(task):
 class AnnealedClassifier(ClassifierMixin, BaseEstimator):
     """Base of :class:`ShallowWideClassifier` and :class:`QBoostClassifier` (not used on its own).
 
-    Subclasses pass the solving parameters to ``__init__`` here, declare their rules in
-    ``_parameter_constraints`` (merging :data:`SOLVING_CONSTRAINTS`), and implement ``_fit`` (on validated,
-    weighted rows), ``_check_fits`` (sizes before allocating) and ``decision_function``.
+    Subclasses take the solving parameters (``solver``, ``num_reads``, ``num_sweeps``, ``n_jobs``,
+    ``executor``, ``random_state``, ``verbose``), declare their rules in ``_parameter_constraints`` (merging
+    :data:`SOLVING_CONSTRAINTS`), and implement ``_fit`` (on validated, weighted rows), ``_check_fits`` (sizes
+    before allocating) and ``decision_function``.
     """
 
     _parameter_constraints: dict = dict(SOLVING_CONSTRAINTS)
-
-    def __init__(self, *, solver, num_reads, num_sweeps, n_jobs, executor, random_state, verbose):
-        # scikit-learn reads the parameters from the subclass's signature; this stores the shared ones.
-        self.solver = solver
-        self.num_reads = num_reads
-        self.num_sweeps = num_sweeps
-        self.n_jobs = n_jobs
-        self.executor = executor
-        self.random_state = random_state
-        self.verbose = verbose
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):

@@ -9,6 +9,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from .._init_params import store_params
 from .._memory import check_memory, number
 from ..errors import QBoostTNError
 from ..eval.weight_maps import reshape_maps
@@ -160,20 +161,7 @@ class QBoostClassifier(AnnealedClassifier):
                  max_features="sqrt", splitter="random", subsample=0.8, selection="oob", validation_fraction=0.25,
                  n_layers=2, keep_fraction=0.5, lam=0.01, solver=DEFAULT_SOLVER, num_reads=None, num_sweeps=None,
                  n_jobs=None, executor=None, random_state=None, verbose=0):
-        self.weak_learners = weak_learners
-        self.n_estimators = n_estimators
-        self.max_depth = max_depth
-        self.depth_levels = depth_levels
-        self.max_features = max_features
-        self.splitter = splitter
-        self.subsample = subsample
-        self.selection = selection
-        self.validation_fraction = validation_fraction
-        self.n_layers = n_layers
-        self.keep_fraction = keep_fraction
-        self.lam = lam
-        super().__init__(solver=solver, num_reads=num_reads, num_sweeps=num_sweeps, n_jobs=n_jobs,
-                         executor=executor, random_state=random_state, verbose=verbose)
+        store_params(self, locals())
 
     # -- the dictionary --------------------------------------------------------------------------------
     @property

@@ -10,6 +10,7 @@ from sklearn.utils._param_validation import Interval, InvalidParameterError, Str
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.validation import check_is_fitted
 
+from .._init_params import store_params
 from ..eval.weight_maps import reshape_maps
 from ..eval.bits import register_model_bytes
 from ..persistence import register_model_class
@@ -158,19 +159,7 @@ class ShallowWideClassifier(AnnealedClassifier):
                  k="auto", lam=5.0, regularizer="squared", batch_size=None, zero_to_minus_one="auto", class_weight=None,
                  solver=DEFAULT_SOLVER, num_reads=None, num_sweeps=None, n_jobs=None, executor=None,
                  random_state=None, verbose=0):
-        self.features = features
-        self.n_components = n_components
-        self.bandwidth = bandwidth
-        self.image_shape = image_shape
-        self.n_layers = n_layers
-        self.k = k
-        self.lam = lam
-        self.regularizer = regularizer
-        self.batch_size = batch_size
-        self.zero_to_minus_one = zero_to_minus_one
-        self.class_weight = class_weight
-        super().__init__(solver=solver, num_reads=num_reads, num_sweeps=num_sweeps, n_jobs=n_jobs,
-                         executor=executor, random_state=random_state, verbose=verbose)
+        store_params(self, locals())
 
     _parameter_constraints: dict = {
         **AnnealedClassifier._parameter_constraints,
