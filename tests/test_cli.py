@@ -76,31 +76,56 @@ HEAVY = ("sklearn", "torch", "numba", "dimod", "pandas", "scipy", "matplotlib")
 
 
 @pytest.mark.parametrize("argv", [["run", "--list"], ["train", "--help"], ["datasets"], ["run", "no-such.yaml"],
-                                  ["run", "{bad}"], ["train", "--layers", "3"]],
-                         ids=["run-list", "train-help", "datasets", "missing-config", "config-error", "typo"])
+                                  ["run", "{bad}"], ["run", "{learner}"], ["train", "--layers", "3"],
+                                  ["train", "--model", "qboost", "--lam", "-1"]],
+                         ids=["run-list", "train-help", "datasets", "missing-config", "config-error",
+                              "learner-param-error", "typo", "train-param-error"])
 def test_commands_that_train_nothing_import_nothing_heavy(argv, tmp_path):
     """run --list, train --help, datasets and a config mistake answer at once: no learner library is loaded."""
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: x\ndata: {name: digits}\nsplit: {n_train: 10}\nseedz: [0]\n"
                    "models: [{kind: logistic-regression}, {kind: random-forest}]\n")
+    learner = tmp_path / "learner.yaml"  # mistakes inside the estimator-backed kinds' own parameters
+    learner.write_text("name: x\ndata: {name: digits}\nsplit: {n_train: 10}\nmodels: [\n"
+                       "  {kind: shallow-wide, params: {n_layers: 0, solver: qpu}},\n"
+                       "  {kind: qboost, name: q, params: {lam: -1}},\n  {kind: mps, params: {max_bond: x}},\n"
+                       "  {kind: mpo-scratch, params: {max_bond: 0}}, {kind: mlp, params: {lr: 0}}]\n")
     code = ("import sys, contextlib, io\n"
             "from qboost_tn.cli import main\n"
-            "with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()), "
+            "err = io.StringIO()\n"
+            "with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err), "
             "contextlib.suppress(SystemExit):\n"
-            f"    main({[a.replace('{bad}', str(bad)) for a in argv]!r})\n"
+            f"    main({[a.replace('{bad}', str(bad)).replace('{learner}', str(learner)) for a in argv]!r})\n"
+            "print(err.getvalue())\n"
             f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert done.stdout.strip() == "[]", done.stdout
+    assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout
+    if "{learner}" in argv:  # every mistake found, from the stored schemas
+        for problem in ("models[0].params.n_layers: must be >= 1, got 0", "models[0].params.solver: 'qpu' is not one of",
+                        "models[1].params.lam: must lie in [0, inf), got -1.0", "models[2].params.max_bond",
+                        "models[3].params.max_bond: must be >= 1, got 0", "models[4].params.lr"):
+            assert problem in done.stdout, problem
+    if "--lam" in argv:
+        assert "--lam: must lie in [0, inf), got -1.0" in done.stdout
 
 
-def test_the_stored_train_options_are_the_estimators_own():
-    """train --help reads its options from train_options.json (no estimator import); they must be current."""
-    from qboost_tn.cli import train_options
+def test_the_stored_schemas_are_the_estimators_own():
+    """Configs and train --help read the estimator kinds' schemas from estimator_schemas.json (no estimator
+    import); they must be what the estimators declare today, and rebuild to the same schemas."""
+    import json
 
-    code = "from qboost_tn.cli.train_options import generate, dump; print(dump(generate()), end='')"
+    from qboost_tn.experiments import stored_schemas
+    from qboost_tn.experiments.adapters import ADAPTERS
+    from qboost_tn.experiments.schema import to_data
+
+    code = "from qboost_tn.experiments.stored_schemas import generate, dump; print(dump(generate()), end='')"
     fresh = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert fresh == train_options.TABLE.read_text(encoding="utf-8"), \
-        "qboost_tn/cli/train_options.json is stale: rewrite it with python -m qboost_tn.cli.train_options"
+    assert fresh == stored_schemas.TABLE.read_text(encoding="utf-8"), \
+        "qboost_tn/experiments/estimator_schemas.json is stale: rewrite it with " \
+        "python -m qboost_tn.experiments.stored_schemas"
+    assert set(json.loads(fresh)) >= {"shallow-wide", "qboost", "mps"}
+    for kind in json.loads(fresh):
+        assert to_data(ADAPTERS[kind].params) == json.loads(json.dumps(to_data(ADAPTERS[kind].live_params())))
 
 
 def test_train_help_is_plain_text_with_every_option_explained(capsys):

@@ -11,14 +11,21 @@ Example: qboost-tn train --dataset mnist --size 20 --n-train 150 --n-val 300 --m
 from __future__ import annotations
 
 from ._options import dataset_options
-from .train_options import estimator_kinds
+
+
+def estimator_kinds() -> dict:
+    """Model kind -> parameter schema, for the kinds whose schema is generated from an estimator: read from the
+    stored copies (:mod:`qboost_tn.experiments.stored_schemas`), so no estimator is imported."""
+    from ..experiments.adapters import ADAPTERS
+    from ..experiments.stored_schemas import stored
+
+    return {kind: ADAPTERS[kind].params for kind in stored() if kind in ADAPTERS}
 
 
 def add_arguments(parser) -> None:
-    from ..experiments.params import add_options
-    from .train_options import stored
+    from ..experiments.params import add_options, option_help
 
-    table = stored()  # the estimators' options without importing them (see train_options.py)
+    kinds = estimator_kinds()
     data = parser.add_argument_group("data")
     data.add_argument("--dataset", default="mnist", help="registered data set (default: %(default)s)")
     data.add_argument("--size", type=int, default=None,
@@ -33,9 +40,9 @@ def add_arguments(parser) -> None:
     data.add_argument("--n-test", type=int, default=None, metavar="N",
                       help="default: every sample left over; 0: metrics on the validation part")
     model = parser.add_argument_group("model (defaults are the estimator's own)")
-    model.add_argument("--model", choices=table["kinds"], default="shallow-wide",
+    model.add_argument("--model", choices=list(kinds), default="shallow-wide",
                        help="the estimator to train (default: %(default)s)")
-    parser.set_defaults(_param_dests=add_options(model, table["help"]))
+    parser.set_defaults(_param_dests=add_options(model, option_help(kinds)))
     parser.add_argument("--seed", type=int, default=0, help="seeds the split and the annealing")
     parser.add_argument("--out", metavar="DIR", help="run directory, new or empty (default: runs/train-MODEL-<timestamp>)")
     parser.add_argument("--dry-run", action="store_true", help="print the config these flags make, run nothing")

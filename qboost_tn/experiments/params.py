@@ -53,7 +53,8 @@ def constraint_spec(constraint) -> Spec | None:
         return None
     if isinstance(constraint, StrOptions):
         # Read the options at each check: a registry-backed constraint (the solver names) stays live.
-        return Str(choices=lambda c=constraint: tuple(sorted(set(c.options) - set(c.deprecated))))
+        return Str(choices=lambda c=constraint: tuple(sorted(set(c.options) - set(c.deprecated))),
+                   registry=getattr(constraint, "registry", None))
     if isinstance(constraint, Options):
         return Choice(sorted(constraint.options))
     if isinstance(constraint, Interval):

@@ -6,6 +6,7 @@ Every problem found in a config is reported at once, one line each, as ``<path>:
 from __future__ import annotations
 
 import difflib
+import sys
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -132,12 +133,22 @@ class Bool(Spec):
 
 @dataclass
 class Str(Spec):
-    """A string; ``choices`` is a tuple, or a callable returning one, asked at each check (a live registry)."""
+    """A string; ``choices`` is a tuple, or a callable returning one, asked at each check (a live registry).
+
+    ``registry`` (``"module:attribute"``) names the registry the choices come from: a stored schema
+    (:func:`to_data`) keeps the names registered when it was written, and asks the registry itself once its
+    module is loaded — a name can only be registered after that.
+    """
 
     choices: tuple | Callable | None = None
+    registry: str | None = None
     name = "str"
 
     def options(self) -> tuple | None:
+        if self.registry is not None:
+            module, _, attribute = self.registry.partition(":")
+            if module in sys.modules:
+                return tuple(sorted(getattr(sys.modules[module], attribute)))
         return tuple(self.choices()) if callable(self.choices) else self.choices
 
     def check(self, value, path, errors):
@@ -346,3 +357,69 @@ def validate(spec: Spec, value, source=None):
     if errors:
         raise ConfigError(errors, source)
     return out
+
+
+# -- stored schemas ---------------------------------------------------------------------------------------------
+# A schema generated from an estimator imports the estimator (scikit-learn, numba, torch: a second and more), so
+# such schemas are also stored as JSON data (qboost_tn/experiments/stored_schemas.py) and rebuilt from it.
+
+def to_data(spec: Spec) -> dict:
+    """``spec`` as JSON-able data; :func:`from_data` rebuilds an equal schema. A :class:`Record`'s validator (a
+    function) cannot be stored: such a record raises ``TypeError``."""
+    simple = {Any_: "any", Bool: "bool", Null: "null", Mapping: "mapping"}
+    if type(spec) in simple:
+        return {"type": simple[type(spec)]}
+    if isinstance(spec, Int):
+        return {"type": "int", "min": spec.min, "max": spec.max}
+    if isinstance(spec, Float):
+        return {"type": "float", "min": spec.min, "max": spec.max, "closed": spec._closed()}
+    if isinstance(spec, Str):
+        choices = spec.options()
+        return {"type": "str", "choices": None if choices is None else list(choices), "registry": spec.registry}
+    if isinstance(spec, Choice):
+        return {"type": "choice", "options": list(spec.options)}
+    if isinstance(spec, Nullable):
+        return {"type": "nullable", "inner": to_data(spec.inner)}
+    if isinstance(spec, (OneOf, AnyOf)):
+        return {"type": "one-of" if isinstance(spec, OneOf) else "any-of",
+                "alternatives": [to_data(a) for a in spec.alternatives]}
+    if isinstance(spec, List):
+        return {"type": "list", "item": to_data(spec.item), "min_len": spec.min_len}
+    if isinstance(spec, Record):
+        if spec.validator is not None:
+            raise TypeError("a Record with a validator (a function) cannot be stored as data")
+        source = spec.source
+        if isinstance(source, type):
+            source = f"{source.__module__}:{source.__qualname__}"
+        return {"type": "record", "source": source, "renamed": dict(spec.renamed),
+                "fields": {name: {"spec": to_data(f.spec), "doc": f.doc,
+                                  **({} if f.default is REQUIRED else {"default": f.default})}
+                           for name, f in spec.fields.items()}}
+    raise TypeError(f"no stored form for a {type(spec).__name__} schema")
+
+
+def from_data(data: dict) -> Spec:
+    """The schema :func:`to_data` described."""
+    kind = data["type"]
+    simple = {"any": Any_, "bool": Bool, "null": Null, "mapping": Mapping}
+    if kind in simple:
+        return simple[kind]()
+    if kind == "int":
+        return Int(min=data["min"], max=data["max"])
+    if kind == "float":
+        return Float(min=data["min"], max=data["max"], closed=data["closed"])
+    if kind == "str":
+        return Str(choices=None if data["choices"] is None else tuple(data["choices"]), registry=data["registry"])
+    if kind == "choice":
+        return Choice(data["options"])
+    if kind == "nullable":
+        return Nullable(from_data(data["inner"]))
+    if kind in ("one-of", "any-of"):
+        return (OneOf if kind == "one-of" else AnyOf)(*map(from_data, data["alternatives"]))
+    if kind == "list":
+        return List(from_data(data["item"]), min_len=data["min_len"])
+    if kind == "record":
+        fields = {name: Field(from_data(f["spec"]), f.get("default", REQUIRED), f["doc"])
+                  for name, f in data["fields"].items()}
+        return Record(fields, source=data["source"], renamed=data["renamed"])
+    raise ValueError(f"no schema type {shown(kind)}")

@@ -32,7 +32,11 @@ class RegisteredSolvers(StrOptions):
 
     A :class:`~sklearn.utils._param_validation.StrOptions` whose ``options`` are read at validation time, not
     frozen at import, so a solver registered later (a plugin) is accepted by estimators created before.
+    ``registry`` names the registry for schemas stored without importing this module
+    (:class:`qboost_tn.experiments.schema.Str`).
     """
+
+    registry = "qboost_tn.qubo.solvers:SOLVERS"
 
     def __init__(self):
         # Options.__init__ would assign ``options``; here it is a live view of the registry.

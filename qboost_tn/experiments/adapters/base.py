@@ -118,15 +118,26 @@ class Adapter:
     schema: Record | Callable[[], Record]
     doc: str
     family: str
+    _params: Record | None = field(default=None, repr=False)
+
+    def live_params(self) -> Record:
+        """The kind's schema built from its source: a factory given to :func:`register` is called (an
+        estimator's schema imports the estimator: scikit-learn, numba, torch)."""
+        return self.schema if isinstance(self.schema, Record) else self.schema()
 
     @property
     def params(self) -> Record:
-        """The kind's parameter schema. A factory given to :func:`register` is called the first time it is
-        asked for: an estimator's schema imports the estimator (scikit-learn, numba, torch), which a config
-        naming other kinds, or ``run --list``, should not wait for."""
-        if not isinstance(self.schema, Record):
-            self.schema = self.schema()
-        return self.schema
+        """The kind's parameter schema, built the first time it is asked for: from the stored copy when the
+        kind's factory has one (:mod:`qboost_tn.experiments.stored_schemas`), so checking a config imports
+        no estimator, else from :meth:`live_params`."""
+        if self._params is None:
+            if not isinstance(self.schema, Record):
+                from ..stored_schemas import stored_schema
+
+                self._params = stored_schema(self.kind, self.schema)
+            if self._params is None:
+                self._params = self.live_params()
+        return self._params
 
 
 ADAPTERS: dict[str, Adapter] = {}
