@@ -59,6 +59,50 @@ class BudgetChoice:
 
 
 @dataclass
+class Candidate:
+    """One fitted setting of :func:`fit_and_choose`: its model, what fitting reported (``info``), its
+    validation ``metrics`` (``"macro_auc"`` decides) and its size in bytes (None: no size rule)."""
+
+    setting: dict
+    model: object
+    info: dict
+    metrics: dict
+    size: int | None
+
+
+def fit_and_choose(settings, fit, score, *, budgets=(None,), skip=()):
+    """Fit every setting, score it on the validation part, and choose the best within each budget.
+
+    Parameters
+    ----------
+    settings : iterable of dict
+    fit : callable ``setting -> (fitted model, info dict)``
+    score : callable ``model -> dict`` of validation metrics holding ``"macro_auc"``
+    budgets : sequence of int or None
+        :class:`BudgetChoice`'s budgets in bytes (None: unbounded).
+    skip : tuple of exception types
+        A setting whose fit raises one of them is passed over (e.g. an image feature map on a table).
+
+    Returns
+    -------
+    (BudgetChoice, list of Candidate, list of Exception)
+        The choice (its payloads are the :class:`Candidate` objects), every candidate in order, and the
+        errors of the settings passed over.
+    """
+    choice, candidates, errors = BudgetChoice(budgets), [], []
+    for setting in settings:
+        try:
+            model, info = fit(setting)
+        except skip as exc:
+            errors.append(exc)
+            continue
+        candidate = Candidate(setting, model, info, score(model), _size(model))
+        candidates.append(candidate)
+        choice.offer(candidate.metrics["macro_auc"], candidate.size, candidate)
+    return choice, candidates, errors
+
+
+@dataclass
 class SearchResult:
     """Outcome of :func:`validation_search`.
 
@@ -132,24 +176,23 @@ def validation_search(estimator, X, y, param_grid, *, X_val=None, y_val=None, va
     else:
         def build(params):
             return clone(estimator).set_params(**params)
-    rows, choice = [], BudgetChoice([max_bytes])
-    for params in grid:
-        model = build(params).fit(X, y)
-        scores = decision_scores(model, X_val)
+    def score(model):
         labels = np.searchsorted(model.classes_, y_val)
         if not np.array_equal(model.classes_[np.clip(labels, 0, len(model.classes_) - 1)], y_val):
             raise ValueError("validation_search: the validation part holds labels the training part lacks")
-        ev = evaluate(labels, scores)
-        size = _size(model)
-        rows.append({**params, "macro_auc": ev["macro_auc"], "accuracy": ev["accuracy"],
-                     "sparsity": getattr(model, "sparsity_", np.nan), "n_params": getattr(model, "n_params_", np.nan),
-                     "model_bytes": size})
-        choice.offer(ev["macro_auc"], size, (params, model))
+        return evaluate(labels, decision_scores(model, X_val))
+
+    choice, candidates, _ = fit_and_choose(grid, lambda params: (build(params).fit(X, y), {}), score,
+                                           budgets=[max_bytes])
+    rows = [{**c.setting, "macro_auc": c.metrics["macro_auc"], "accuracy": c.metrics["accuracy"],
+             "sparsity": getattr(c.model, "sparsity_", np.nan), "n_params": getattr(c.model, "n_params_", np.nan),
+             "model_bytes": c.size} for c in candidates]
     if choice.best(max_bytes) is None:
         sizes = [row["model_bytes"] for row in rows if row["model_bytes"] is not None]
         raise ValueError(f"validation_search: no setting fits max_bytes={max_bytes}"
                          + (f" (the smallest takes {min(sizes)})" if sizes else " (no size rule for this model)"))
-    score, _, (params, model) = choice.best(max_bytes)
+    score, _, best = choice.best(max_bytes)
+    params, model = best.setting, best.model
     if refit:
         model = build(params).fit(np.concatenate([X, X_val]), np.concatenate([y, y_val]))
     return SearchResult(model, params, float(score), pd.DataFrame(rows))

@@ -215,8 +215,8 @@ def fit_choices(build, params, task, searched):
     skipped, so one preset serves images and tables; ``info["skipped"]`` counts them. If every combination
     fails, the first error is raised.
     """
-    from ...eval import macro_auc, model_bytes
-    from ...search import BudgetChoice
+    from ...eval import macro_auc
+    from ...search import fit_and_choose
 
     keys = [k for k in searched if isinstance(params[k], list)]
     grid = [dict(zip(keys, combo)) for combo in itertools.product(*(params[k] for k in keys))]
@@ -225,16 +225,10 @@ def fit_choices(build, params, task, searched):
     if not task.has_val:
         raise ValueError(f"lists of values for {', '.join(keys)} need a validation part to choose from "
                          "(split.n_val > 0)")
-    choice, errors = BudgetChoice(task.budgets), []
-    for setting in grid:
-        model = build({**params, **setting})
-        try:
-            model.fit(task.X_train, task.y_train)
-        except ValueError as exc:
-            errors.append(exc)
-            continue
-        score = macro_auc(task.y_val, estimator_scores(model, task.X_val, task.n_classes)[0])
-        choice.offer(score, model_bytes(model), (model, setting))
+    choice, _, errors = fit_and_choose(
+        grid, lambda setting: (build({**params, **setting}).fit(task.X_train, task.y_train), dict(setting)),
+        lambda model: {"macro_auc": macro_auc(task.y_val, estimator_scores(model, task.X_val, task.n_classes)[0])},
+        budgets=task.budgets, skip=(ValueError,))
     if len(errors) == len(grid):
         raise errors[0]
     return [(model, {**info, "skipped": len(errors)} if errors else info, variant)
@@ -242,11 +236,11 @@ def fit_choices(build, params, task, searched):
 
 
 def budget_outcomes(choice):
-    """``[(payload..., info, variant)]`` of a :class:`~qboost_tn.search.BudgetChoice` whose payloads are
-    ``(model, setting)``: see :func:`fit_choices`."""
+    """``[(model, info, variant)]`` of a :func:`~qboost_tn.search.fit_and_choose` choice: see
+    :func:`fit_choices`."""
     out = []
-    for (model, setting), score, _, budgets in choice.choices():
-        info = {**setting, "val_macro_auc": score}
+    for candidate, score, _, budgets in choice.choices():
+        model, info = candidate.model, {**candidate.info, "val_macro_auc": score}
         variant = None
         if None not in budgets:
             tightest = min(budgets)

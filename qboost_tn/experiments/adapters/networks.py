@@ -182,9 +182,9 @@ def mlp(task, params):
     validation."""
     import torch
 
-    from ...eval import macro_auc, model_bytes
+    from ...eval import macro_auc
     from ...nets import scores
-    from ...search import BudgetChoice
+    from ...search import fit_and_choose
     from .base import budget_outcomes
 
     hidden = params["hidden"]
@@ -193,13 +193,18 @@ def mlp(task, params):
             model, info = _train_dense(task, params)
         yield _outcome(model, task, timer.seconds, info=info)
         return
-    choice = BudgetChoice(task.budgets)
+
+    def fit(widths):
+        model, info = _train_dense(task, {**params, "hidden": widths}, desc=f"mlp {widths}")
+        return model, {**info, "hidden": "x".join(map(str, widths))}
+
+    def score(model):
+        logits = torch.as_tensor(scores(model, task.X_val), dtype=torch.float64)
+        return {"macro_auc": macro_auc(task.y_val, (logits if logits.ndim == 1 else
+                                                    torch.log_softmax(logits, 1)).numpy())}
+
     with Timer() as timer:
-        for widths in hidden:
-            model, info = _train_dense(task, {**params, "hidden": widths}, desc=f"mlp {widths}")
-            logits = torch.as_tensor(scores(model, task.X_val), dtype=torch.float64)
-            val = macro_auc(task.y_val, (logits if logits.ndim == 1 else torch.log_softmax(logits, 1)).numpy())
-            choice.offer(val, model_bytes(model), (model, {**info, "hidden": "x".join(map(str, widths))}))
+        choice, _, _ = fit_and_choose(hidden, fit, score, budgets=task.budgets)
     for model, info, variant in budget_outcomes(choice):
         yield _outcome(model, task, timer.seconds, variant, info)
 
