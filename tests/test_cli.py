@@ -118,11 +118,11 @@ def test_the_stored_schemas_are_the_estimators_own():
     from qboost_tn.experiments.adapters import ADAPTERS
     from qboost_tn.experiments.schema import to_data
 
-    code = "from qboost_tn.experiments.stored_schemas import generate, dump; print(dump(generate()), end='')"
+    code = "from qboost_tn.experiments.write_schemas import generate, dump; print(dump(generate()), end='')"
     fresh = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert fresh == stored_schemas.TABLE.read_text(encoding="utf-8"), \
         "qboost_tn/experiments/estimator_schemas.json is stale: rewrite it with " \
-        "python -m qboost_tn.experiments.stored_schemas"
+        "python -m qboost_tn.experiments.write_schemas"
     assert set(json.loads(fresh)) >= {"shallow-wide", "qboost", "mps"}
     for kind in json.loads(fresh):
         assert to_data(ADAPTERS[kind].params) == json.loads(json.dumps(to_data(ADAPTERS[kind].live_params())))

@@ -6,7 +6,7 @@ scikit-learn, numba and dimod: a second and more. A config mistake, ``train --he
 answer at once, so the generated schemas are kept in ``estimator_schemas.json`` and rebuilt from there
 (:func:`qboost_tn.experiments.schema.from_data`); the estimator still validates its parameters when it is fitted.
 ``tests/test_cli.py`` regenerates the table and fails when the stored one differs: after changing an
-estimator's parameters or their docstring, rewrite it with ``python -m qboost_tn.experiments.stored_schemas``.
+estimator's parameters or their docstring, rewrite it with ``python -m qboost_tn.experiments.write_schemas``.
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import functools
 import json
 from pathlib import Path
 
-from .schema import Record, from_data, to_data
+from .schema import Record, from_data
 
 TABLE = Path(__file__).with_name("estimator_schemas.json")
 
@@ -23,21 +23,6 @@ def factory_name(factory) -> str:
     """What a schema factory is stored under, so a kind re-registered with another schema is not given this
     one."""
     return f"{factory.__module__}:{factory.__qualname__}"
-
-
-def generate() -> dict:
-    """``{kind: {"factory": name, "schema": data}}`` for every kind whose schema is generated from an estimator
-    (imports the estimators)."""
-    from .adapters import ADAPTERS
-
-    table = {}
-    for kind, adapter in ADAPTERS.items():
-        if isinstance(adapter.schema, Record):
-            continue
-        record = adapter.live_params()
-        if record.source is not None:
-            table[kind] = {"factory": factory_name(adapter.schema), "schema": to_data(record)}
-    return table
 
 
 @functools.cache
@@ -51,12 +36,3 @@ def stored_schema(kind: str, factory) -> Record | None:
     if entry is None or entry["factory"] != factory_name(factory):
         return None
     return from_data(entry["schema"])
-
-
-def dump(table: dict) -> str:
-    return json.dumps(table, indent=1, ensure_ascii=False) + "\n"
-
-
-if __name__ == "__main__":
-    TABLE.write_text(dump(generate()), encoding="utf-8")
-    print(f"wrote {TABLE}")
