@@ -156,6 +156,15 @@ def _better_partner(best, best_index, best_dk, index, base, slope, w, n_layers):
     return best, best_index, best_dk
 
 
+@kernel(inline="always")
+def _lone_move_cost(w, dj, field, h, curve, n_layers):
+    """Energy change of moving one variable from ``w`` by ``dj`` (±2) on its own, the first half of a pair
+    move; inf off the lattice, so the caller's ``> reach`` test drops it."""
+    if abs(w + dj) > n_layers:
+        return np.inf
+    return dj * (2.0 * field + h) + curve
+
+
 @kernel()
 def _pair_pass(Q, h, curve, n_layers, W, f, reach, tol, up_blocked, down_blocked):
     """One pass of moves of two variables at once (each ±2); returns whether any lowered the energy.
@@ -173,9 +182,7 @@ def _pair_pass(Q, h, curve, n_layers, W, f, reach, tol, up_blocked, down_blocked
     improved = False
     for j in range(P - 1):
         for dj in (-2, 2):
-            if abs(W[j] + dj) > n_layers:
-                continue
-            gain_j = dj * (2.0 * f[j] + h[j]) + curve[j]
+            gain_j = _lone_move_cost(W[j], dj, f[j], h[j], curve[j], n_layers)
             if gain_j > reach[j]:
                 continue
             row = Q[j]
@@ -361,9 +368,7 @@ def _factored_pair_pass(F, diag, h, curve, reach, n_layers, W, u, tol, cand, cfi
         for a in range(start, stop):
             j = cand[a]
             for dj in (-2, 2):
-                if abs(W[j] + dj) > n_layers:
-                    continue
-                gain_j = dj * (2.0 * cfield[a] + h[j]) + curve[j]
+                gain_j = _lone_move_cost(W[j], dj, cfield[a], h[j], curve[j], n_layers)
                 if gain_j > reach[j]:
                     continue
                 best = -tol
