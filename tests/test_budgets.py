@@ -124,3 +124,26 @@ def test_budget_rows_are_rebuilt_per_seed_from_the_validation_choices():
     assert frame.loc["et (<=4 KiB)", "macro_auc"] == pytest.approx(0.75)
     assert frame.loc["et (<=4 KiB)", "model_bytes"] == 3000
     assert frame.loc["et (<=16 KiB)", "macro_auc"] == frame.loc["et", "macro_auc"] == pytest.approx(0.95)
+
+
+@pytest.mark.parametrize("kind", ["mpo-compressed", "mpo-scratch"])
+def test_mpo_bonds_are_chosen_on_validation_within_each_budget(tmp_path, kind):
+    pytest.importorskip("torch")
+    from qboost_tn.experiments.runner import run_experiment
+
+    params = {"hidden": [16, 16], "max_bond": [1, 8], "choose_bond": True, "epochs": 3, "lr": 3e-3,
+              "weight_decay": 0.0, "dropout": 0.0, "finetune_epochs": 2, "gradual": False}
+    if kind == "mpo-scratch":
+        del params["finetune_epochs"], params["gradual"]
+    cfg = {"name": "m", "data": {"name": "digits"}, "split": {"n_train": 100, "n_val": 100, "n_test": 100},
+           "budget_kib": [1], "models": [{"kind": kind, "name": "mpo", "params": params}]}
+    table = run_experiment(cfg, out=tmp_path / "run", progress=False).table.set_index("model")
+    # 64 inputs, two 16-wide hidden layers as MPOs and a dense output: 968 bytes at chi 1, 4,840 at chi 8
+    sizes = {1: 968, 8: 4840}
+    assert set(table.index) <= {"mpo", "mpo (<=1 KiB)"} and (table["status"] == "ok").all()
+    for model, row in table.iterrows():
+        assert row["model_bytes"] == sizes[row["max_bond"]]
+    assert (table["model_bytes"] <= 1024).any()  # the 1 KiB budget always has its choice: chi 1
+    if "mpo (<=1 KiB)" in table.index:  # a row of its own only when the unbounded choice is chi 8
+        assert table.loc["mpo", "max_bond"] == 8 and table.loc["mpo (<=1 KiB)", "max_bond"] == 1
+        assert table.loc["mpo (<=1 KiB)", "val_macro_auc"] <= table.loc["mpo", "val_macro_auc"]
