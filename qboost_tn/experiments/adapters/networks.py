@@ -55,8 +55,9 @@ MPO_FIELDS = {
     "pattern": Field(Str(choices=lambda: __import__("qboost_tn.mpo.shapes", fromlist=["PATTERNS"]).PATTERNS),
                      "balanced", "how layer sizes are factorised (see qboost_tn.mpo.factorize)"),
     "layers": Field(Nullable(List(Str(), min_len=1)), None, "layers to compress; default all but the output"),
-    "choose_bond": Field(Bool(), False, "choose max_bond on validation (macro AUC), within each budget: one row per "
-                                        "budget that chooses differently instead of one row per value"),
+    "choose_bond": Field(Bool(), False, "choose max_bond (and mpo-compressed's hidden widths, given several) on "
+                                        "validation (macro AUC), within each budget: one row per budget that "
+                                        "chooses differently instead of one row per value"),
 }
 FINETUNE_FIELDS = {
     "finetune_epochs": Field(Int(min=0), 500, "upper bound on fine-tuning epochs after compression (early "
@@ -177,10 +178,12 @@ def _bonds(p):
     return p["max_bond"] if isinstance(p["max_bond"], list) else [p["max_bond"]]
 
 
+_HIDDEN_GRID = AnyOf(List(Int(min=1), min_len=1), List(List(Int(min=1), min_len=1), min_len=1))
+
+
 @register("mlp", Record({**MLP_FIELDS, "hidden": Field(
-    AnyOf(List(Int(min=1), min_len=1), List(List(Int(min=1), min_len=1), min_len=1)), [256, 256],
-    "hidden layer widths (the hands-on: 256, 256); a list of such lists is searched on validation, within each "
-    "budget")}, renamed=RENAMED), family="network")
+    _HIDDEN_GRID, [256, 256], "hidden layer widths (the hands-on: 256, 256); a list of such lists is searched on "
+    "validation, within each budget")}, renamed=RENAMED), family="network")
 @with_torch_threads
 def mlp(task, params):
     """Dense ReLU MLP, early stopping and lr / weight decay / dropout (and the widths, given several) chosen on
@@ -216,11 +219,10 @@ def _val_auc(model, task) -> float:
     return macro_auc(task.y_val, (logits if logits.ndim == 1 else torch.log_softmax(logits, 1)).numpy())
 
 
-def _per_bond(task, params, candidates, title, shared_seconds=0.0):
-    """Outcomes of ``candidates`` (``(chi, model, info, seconds, table)`` per max_bond, in order): one per chi,
-    the last with the entanglement figure of all; or, with ``choose_bond``, the chi chosen on validation within
-    each budget. ``fit_time`` adds ``shared_seconds`` (work every chi builds on) to the chi's own seconds, or
-    with ``choose_bond`` to those of every chi searched."""
+def _per_bond(task, params, candidates, title):
+    """Outcomes of ``candidates`` (``(chi, model, info, seconds, table)`` per max_bond, in order, ``seconds``
+    the chi's fit time): one per chi, the last with the entanglement figure of all; or, with ``choose_bond``,
+    the candidate chosen on validation within each budget (``fit_time`` then the whole search's)."""
     from ...eval import model_bytes
     from ...search import BudgetChoice
     from .base import budget_outcomes
@@ -231,63 +233,67 @@ def _per_bond(task, params, candidates, title, shared_seconds=0.0):
         for i, (chi, model, info, seconds, table) in enumerate(candidates):
             tables.append(table.drop(columns="max_bond").assign(max_bond=chi))
             figures = {"entanglement": _entanglement_figure(tables, title)} if i == len(bonds) - 1 else {}
-            yield _outcome(model, task, shared_seconds + seconds, f"max_bond={chi}", info, figures)
+            yield _outcome(model, task, seconds, f"max_bond={chi}", info, figures)
         return
-    choice, total = BudgetChoice(task.budgets), shared_seconds
-    for chi, model, info, seconds, table in candidates:
-        total += seconds
-        tables.append(table.drop(columns="max_bond").assign(max_bond=chi))
-        choice.offer(_val_auc(model, task), model_bytes(model), (model, info))
+    choice = BudgetChoice(task.budgets)
+    with Timer() as search:
+        for chi, model, info, _, table in candidates:
+            tables.append(table.drop(columns="max_bond").assign(max_bond=chi))
+            choice.offer(_val_auc(model, task), model_bytes(model), (model, info))
     for i, (model, info, variant) in enumerate(budget_outcomes(choice)):
         figures = {"entanglement": _entanglement_figure(tables, title)} if i == 0 else {}
-        yield _outcome(model, task, total, variant, info, figures)
+        yield _outcome(model, task, search.seconds, variant, info, figures)
 
 
-@register("mpo-compressed", Record({**MLP_FIELDS, **MPO_FIELDS, **FINETUNE_FIELDS}, renamed=RENAMED),
-          family="mpo-network")
+@register("mpo-compressed", Record({**MLP_FIELDS, **MPO_FIELDS, **FINETUNE_FIELDS, "hidden": Field(
+    _HIDDEN_GRID, [256, 256], "hidden layer widths of the dense network compressed; a list of such lists is "
+    "searched on validation with choose_bond, within each budget")}, renamed=RENAMED), family="mpo-network")
 @with_torch_threads
 def mpo_compressed(task, params):
     """Dense MLP trained, then its layers compressed by TT-SVD at each max_bond and fine-tuned: one model per chi
-    (or the chi chosen on validation within each budget, with ``choose_bond``).
+    (or, with ``choose_bond``, the chi and hidden widths chosen on validation within each budget).
 
     ``fit_time`` of each is the dense training plus its own compression and fine-tuning (with ``choose_bond``,
-    plus every chi's). ``info`` holds the
-    fine-tune's ``epochs``/``best_epoch`` and the dense network's as ``dense_epochs``/``dense_best_epoch``,
-    and the bond entropies before and after fine-tuning.
+    the whole search's). ``info`` holds the fine-tune's ``epochs``/``best_epoch`` and the dense network's as
+    ``dense_epochs``/``dense_best_epoch``, and the bond entropies before and after fine-tuning.
     """
     from ...mpo import compress_gradually, core_parameters, entanglement_table, truncation_steps
 
-    with Timer() as train:
-        dense, dense_info = _train_dense(task, params)
-    layers = _layers(dense, params)
+    several = isinstance(params["hidden"][0], list)
+    if several and not params["choose_bond"]:
+        raise ValueError("several hidden width lists are chosen on validation: set choose_bond: true")
     options = {"n_cores": params["n_cores"], "pattern": params["pattern"]}
-    teacher = {"teacher": dense, "distill": params["distill"]} if params["distill"] else {}
-    # the short fine-tunes between truncation steps use the dense network's chosen setting
-    step_args = {**_fit_args(task, params), "patience": None, "lr": dense_info["lr"],
-                 "weight_decay": dense_info["weight_decay"], "seed": task.seed, **teacher}
 
     def candidates():
-        for chi in _bonds(params):
-            with Timer() as timer:
-                steps = truncation_steps(GRADUAL_START, chi)[:-1] if params["gradual"] else []
-                model, report = compress_gradually(dense, _data(task), layers, max_bond=chi, steps=steps,
-                                                   step_epochs=STEP_EPOCHS if params["finetune_epochs"] else 0,
-                                                   cores_only=params["cores_only"], compress_options=options,
-                                                   **step_args)
-                before = entanglement_table(model)
-                ft_info = {}
-                if params["finetune_epochs"]:
-                    cores = {"params": core_parameters} if params["cores_only"] else {}
-                    model, ft_info = _fine_tune(model, task, params, weight_decay=dense_info["weight_decay"],
-                                                **teacher, **cores)
-            after = entanglement_table(model)
-            info = {"max_bond": chi, "compressed_fraction": float(report["params_after"].sum()
-                                                                  / report["params_before"].sum()),
-                    "rel_error": _rel_error(dense, model, layers), **ft_info, **_prefixed("dense_", dense_info),
-                    **_prefixed("before_ft_", _entropy_info(before)), **_entropy_info(after)}
-            yield chi, model, info, timer.seconds, after
+        for widths in params["hidden"] if several else [params["hidden"]]:
+            with Timer() as train:
+                dense, dense_info = _train_dense(task, {**params, "hidden": widths}, desc=f"mlp {widths}")
+            layers = _layers(dense, params)
+            teacher = {"teacher": dense, "distill": params["distill"]} if params["distill"] else {}
+            # the short fine-tunes between truncation steps use the dense network's chosen setting
+            step_args = {**_fit_args(task, params), "patience": None, "lr": dense_info["lr"],
+                         "weight_decay": dense_info["weight_decay"], "seed": task.seed, **teacher}
+            for chi in _bonds(params):
+                with Timer() as timer:
+                    steps = truncation_steps(GRADUAL_START, chi)[:-1] if params["gradual"] else []
+                    model, report = compress_gradually(dense, _data(task), layers, max_bond=chi, steps=steps,
+                                                       step_epochs=STEP_EPOCHS if params["finetune_epochs"] else 0,
+                                                       cores_only=params["cores_only"], compress_options=options,
+                                                       **step_args)
+                    before = entanglement_table(model)
+                    ft_info = {}
+                    if params["finetune_epochs"]:
+                        cores = {"params": core_parameters} if params["cores_only"] else {}
+                        model, ft_info = _fine_tune(model, task, params, weight_decay=dense_info["weight_decay"],
+                                                    **teacher, **cores)
+                after = entanglement_table(model)
+                info = {"max_bond": chi, **({"hidden": "x".join(map(str, widths))} if several else {}),
+                        "compressed_fraction": float(report["params_after"].sum() / report["params_before"].sum()),
+                        "rel_error": _rel_error(dense, model, layers), **ft_info, **_prefixed("dense_", dense_info),
+                        **_prefixed("before_ft_", _entropy_info(before)), **_entropy_info(after)}
+                yield chi, model, info, train.seconds + timer.seconds, after
 
-    yield from _per_bond(task, params, candidates(), "MPO-compressed MLP", train.seconds)
+    yield from _per_bond(task, params, candidates(), "MPO-compressed MLP")
 
 
 def _rel_error(dense, model, layers) -> float:
