@@ -238,7 +238,8 @@ def _per_bond(task, params, candidates, title):
     choice = BudgetChoice(task.budgets)
     with Timer() as search:
         for chi, model, info, _, table in candidates:
-            tables.append(table.drop(columns="max_bond").assign(max_bond=chi))
+            label = f"{chi}, hidden {info['hidden']}" if "hidden" in info else chi  # several widths: one line each
+            tables.append(table.drop(columns="max_bond").assign(max_bond=label))
             choice.offer(_val_auc(model, task), model_bytes(model), (model, info))
     for i, (model, info, variant) in enumerate(budget_outcomes(choice)):
         figures = {"entanglement": _entanglement_figure(tables, title)} if i == 0 else {}
