@@ -189,7 +189,7 @@ def searchable(spec):
     return OneOf(spec, List(spec, min_len=1))
 
 
-def fit_choices(build, params, task, searched):
+def fit_choices(build, params, task, searched, rank=None):
     """Fit ``build(params)`` on the training part for every combination of the list-valued ``searched`` params
     and choose on the validation part, within each of ``task.budgets``.
 
@@ -198,7 +198,8 @@ def fit_choices(build, params, task, searched):
     size (:func:`qboost_tn.eval.model_bytes`) fits it (:class:`qboost_tn.search.BudgetChoice`, the one place
     a budget filters), each distinct model once: ``info`` holds the chosen values, that AUC and the budgets
     it won; ``variant`` is None for the unbounded choice, else ``"<=4 KiB"`` for the tightest budget it won.
-    Fitting on the training part only, a chosen model needs no refit.
+    Fitting on the training part only, a chosen model needs no refit. ``rank(model, X)`` gives the scores the
+    validation AUC ranks by (default: :func:`estimator_scores`), the same the adapter then scores with.
 
     A combination the data cannot take (a ``ValueError`` on fitting, e.g. an image feature map on a table) is
     skipped, so one preset serves images and tables; ``info["skipped"]`` counts them. If every combination
@@ -222,7 +223,8 @@ def fit_choices(build, params, task, searched):
         except ValueError as exc:
             errors.append(exc)
             continue
-        score = macro_auc(task.y_val, estimator_scores(model, task.X_val, task.n_classes)[0])
+        scores = rank(model, task.X_val) if rank else estimator_scores(model, task.X_val, task.n_classes)[0]
+        score = macro_auc(task.y_val, scores)
         choice.offer(score, model_bytes(model), (model, setting))
     if len(errors) == len(grid):
         raise errors[0]
