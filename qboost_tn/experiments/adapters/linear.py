@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..schema import Field, Float, Int, Record, Str
-from .base import Outcome, Timer, estimator_scores, fit_choices, register, searchable
+from .base import Outcome, Timer, estimator_scores, fit_choices, log_probabilities, register, searchable
 
 
 @register("logistic-regression", Record({
@@ -41,20 +41,12 @@ def logistic_regression(task, params):
         return Int8LogisticRegression(estimator=model) if p["precision"] == "int8" else model
 
     with Timer() as timer:
-        choices = fit_choices(build, params, task, ["C", "l1_ratio"], rank=_log_probabilities)
+        choices = fit_choices(build, params, task, ["C", "l1_ratio"], rank=log_probabilities)
     for model, info, variant in choices:
         coef = getattr(model, "estimator", model).coef_
         proba = estimator_scores(model, task.X_eval, task.n_classes)[1]
-        yield Outcome(scores=_log_probabilities(model, task.X_eval), proba=proba, fit_time=timer.seconds,
+        yield Outcome(scores=log_probabilities(model, task.X_eval), proba=proba, fit_time=timer.seconds,
                       n_params=int(coef.size + getattr(model, "estimator", model).intercept_.size),
                       sparsity=float(np.mean(coef == 0)) if params["l1_ratio"] != 0 else None,
                       weight_maps=coef, info=info, model_bytes=model_bytes(model), variant=variant,
                       model=model)
-
-
-def _log_probabilities(model, X):
-    """Log-odds for two classes (``decision_function``), log-probabilities per class for several."""
-    from scipy.special import log_softmax
-
-    logits = model.decision_function(X)
-    return logits if logits.ndim == 1 else log_softmax(logits, axis=1)
