@@ -124,3 +124,37 @@ def test_budget_rows_are_rebuilt_per_seed_from_the_validation_choices():
     assert frame.loc["et (<=4 KiB)", "macro_auc"] == pytest.approx(0.75)
     assert frame.loc["et (<=4 KiB)", "model_bytes"] == 3000
     assert frame.loc["et (<=16 KiB)", "macro_auc"] == frame.loc["et", "macro_auc"] == pytest.approx(0.95)
+
+
+@pytest.mark.parametrize("kind", ["mpo-compressed", "mpo-scratch"])
+def test_mpo_bonds_are_chosen_on_validation_within_each_budget(tmp_path, kind):
+    pytest.importorskip("torch")
+    from qboost_tn.experiments.runner import run_experiment
+
+    params = {"hidden": [16, 16], "max_bond": [1, 8], "choose_bond": True, "epochs": 3, "lr": 3e-3,
+              "weight_decay": 0.0, "dropout": 0.0}
+    # 64 inputs, 16-wide (or 8-wide) hidden layers as MPOs and a dense output layer, bytes per chi
+    sizes = {("16x16", 1): 968, ("16x16", 8): 4840, ("8", 1): 480, ("8", 8): 2968}
+    if kind == "mpo-compressed":  # the widths are chosen too
+        params.update(hidden=[[16, 16], [8]], finetune_epochs=2, gradual=False)
+    cfg = {"name": "m", "data": {"name": "digits"}, "split": {"n_train": 100, "n_val": 100, "n_test": 100},
+           "budget_kib": [1], "models": [{"kind": kind, "name": "mpo", "params": params}]}
+    table = run_experiment(cfg, out=tmp_path / "run", progress=False).table.set_index("model")
+    assert set(table.index) <= {"mpo", "mpo (<=1 KiB)"} and (table["status"] == "ok").all()
+    for model, row in table.iterrows():
+        hidden = str(row["hidden"]) if kind == "mpo-compressed" else "16x16"
+        assert row["model_bytes"] == sizes[hidden, row["max_bond"]]
+    assert (table["model_bytes"] <= 1024).any()  # the 1 KiB budget always has a choice: chi 1
+    if "mpo (<=1 KiB)" in table.index:  # a row of its own only when the unbounded choice is larger
+        assert table.loc["mpo", "model_bytes"] > 1024 and table.loc["mpo (<=1 KiB)", "max_bond"] == 1
+        assert table.loc["mpo (<=1 KiB)", "val_macro_auc"] <= table.loc["mpo", "val_macro_auc"]
+
+
+def test_several_mpo_widths_need_the_validation_choice(tmp_path):
+    pytest.importorskip("torch")
+    from qboost_tn.experiments.runner import run_experiment
+
+    cfg = {"name": "m", "data": {"name": "digits"}, "split": {"n_train": 100, "n_val": 100, "n_test": 100},
+           "models": [{"kind": "mpo-compressed", "name": "mpo", "params": {"hidden": [[8], [16]], "max_bond": 2}}]}
+    row = run_experiment(cfg, out=tmp_path / "run", progress=False).table.iloc[0]
+    assert row["status"] == "failed" and "set choose_bond: true" in row["error"]

@@ -63,3 +63,26 @@ def test_gradient_boosting_keeps_to_its_openmp_threads(monkeypatch, tmp_path):
     row = run_experiment(config, out=tmp_path / "run", progress=False).table.iloc[0]
     assert row["status"] == "ok"
     assert len(seen) == 2 and all(counts and set(counts) == {1} for counts in seen), seen  # 2 = the leaf grid
+
+
+@pytest.mark.parametrize("precision", ["float32", "int8"])
+def test_multiclass_logistic_regression_ranks_by_log_probability(tmp_path, precision):
+    """A class's raw logit is not comparable across samples (softmax ignores a per-sample shift): the row's AUC
+    is that of the log-probabilities, as the networks' rows are."""
+    from scipy.special import log_softmax
+    from sklearn.linear_model import LogisticRegression
+
+    from qboost_tn.data import load_dataset, prepare, split
+    from qboost_tn.eval import macro_auc
+    from qboost_tn.experiments.adapters._int8 import Int8LogisticRegression
+
+    cfg = {"name": "lr", "data": {"name": "digits"}, "split": {"n_train": 60, "n_val": 60, "n_test": 300},
+           "models": [{"kind": "logistic-regression", "name": "lr", "params": {"C": 1.0, "precision": precision}}]}
+    row = run_experiment(cfg, out=tmp_path / "run", progress=False).table.iloc[0]
+    ds = load_dataset("digits")
+    data = prepare(ds, split(ds, n_train=60, n_val=60, n_test=300, seed=0))
+    model = LogisticRegression(C=1.0, max_iter=1000, random_state=0)
+    model = (Int8LogisticRegression(estimator=model) if precision == "int8" else model).fit(data.X_train, data.y_train)
+    logits = model.decision_function(data.X_test)
+    assert row["macro_auc"] == pytest.approx(macro_auc(data.y_test, log_softmax(logits, axis=1)), abs=1e-9)
+    assert row["macro_auc"] != pytest.approx(macro_auc(data.y_test, logits), abs=1e-6)

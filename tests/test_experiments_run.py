@@ -398,8 +398,10 @@ def test_every_fitted_model_that_can_be_saved_is_saved(tmp_path):
         model = load_model(run.path / files[name])
         record = next(r for r in run.records if r["model"] == name)
         from qboost_tn.eval import evaluate
+        from qboost_tn.experiments.adapters.base import log_probabilities
 
-        assert evaluate(data.y_test, model.decision_function(data.X_test))["macro_auc"] == \
+        # the rows rank by log-probability (the MPS's decision_function already is one)
+        assert evaluate(data.y_test, log_probabilities(model, data.X_test))["macro_auc"] == \
             pytest.approx(record["macro_auc"], abs=1e-12)
 
 
@@ -425,3 +427,44 @@ def test_run_prints_the_per_class_auc_line(tmp_path, capsys):
     out = capsys.readouterr().out
     assert re.search(r"logreg \(seed 0\) ROC-AUC per class: 0: [01]\.\d{3}, 1: ", out)
     assert re.search(r"logreg .* -\s+ok", out)  # sparsity not applicable: "-", never None or NaN
+
+
+def test_many_skewed_count_columns_are_logged_through_the_small_data_config(tmp_path, monkeypatch):
+    """A CSV of long-tailed counts run through small-data.yaml with only data, split and seeds replaced: the
+    default ``data.scale`` (auto) finds every count column and logs it before min-max, and leaves the one
+    symmetric column alone."""
+    import yaml
+
+    from qboost_tn.experiments import load_config, shipped_configs
+
+    rng = np.random.default_rng(0)
+    n, width = 300, 40
+    counts = rng.poisson(rng.gamma(0.2, 5.0, (n, width)))  # negative binomial: mostly 0, a long tail
+    path = tmp_path / "counts.csv"
+    frame = pd.DataFrame(counts, columns=[f"feat_{j}" for j in range(width)])
+    frame["level"] = rng.normal(50, 5, n)
+    frame["target"] = np.array(["x", "y", "z"])[rng.integers(0, 3, n)]
+    frame.to_csv(path, index=False)
+    seen = []
+
+    def probe(task, params):
+        seen.append(task.X_train)
+        yield Outcome(scores=np.zeros((len(task.y_eval), task.n_classes)), n_params=1, fit_time=0.0, model_bytes=4)
+
+    monkeypatch.setitem(ADAPTERS, "probe", Adapter("probe", probe, Record({}), "probe", "classical"))
+    shipped = yaml.safe_load(shipped_configs()["small-data"].read_text())
+    assert "scale" not in shipped["data"]  # the shipped default applies
+    config = {**shipped, "data": {"name": "csv", "options": {"path": str(path), "target": "target"}},
+              "split": {"n_train": 150, "n_val": 60}, "seeds": [0], "models": [{"kind": "probe"}]}
+    assert load_config(config)["data"]["scale"] == "auto"
+    run = run_experiment(config, out=tmp_path / "run", progress=False)
+    assert run.status == "finished"
+    from qboost_tn.data import load_dataset, split
+
+    parts = split(load_dataset("csv", path=str(path), target="target"), n_train=150, n_val=60, seed=0)
+    train = frame.drop(columns="target").to_numpy(float)[parts.train]
+    logged = np.log1p(train[:, :width])
+    expected = (logged - logged.min(axis=0)) / np.ptp(logged, axis=0)
+    np.testing.assert_allclose(seen[0][:, :width], expected, rtol=1e-5, atol=1e-6)
+    level = train[:, width]
+    np.testing.assert_allclose(seen[0][:, width], (level - level.min()) / np.ptp(level), rtol=1e-5, atol=1e-6)

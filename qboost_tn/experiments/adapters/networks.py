@@ -17,6 +17,9 @@ MNIST 20x20 (150 samples, seed 0) this took the chi=4 gap to the dense MLP from 
 fine-tuning) to -0.001 macro AUC; distillation alone 0.014, gradual alone 0.009; cores-only fine-tuning and
 a plateau lr schedule did not help (see the report of issue 13).
 
+A list of ``max_bond`` values is a sweep (one row per value), or with ``choose_bond: true`` a choice: the value
+with the best validation macro AUC, within each of the config's size budgets, as the tuned kinds choose.
+
 Binary tasks use one logit output, several classes one per class. ``layers`` names the ``nn.Linear`` layers of
 :func:`qboost_tn.nets.make_mlp` (``"0"``, ``"2"``, ``"4"``, ...); by default every layer but the output one.
 """
@@ -52,6 +55,9 @@ MPO_FIELDS = {
     "pattern": Field(Str(choices=lambda: __import__("qboost_tn.mpo.shapes", fromlist=["PATTERNS"]).PATTERNS),
                      "balanced", "how layer sizes are factorised (see qboost_tn.mpo.factorize)"),
     "layers": Field(Nullable(List(Str(), min_len=1)), None, "layers to compress; default all but the output"),
+    "choose_bond": Field(Bool(), False, "choose max_bond (and mpo-compressed's hidden widths, given several) on "
+                                        "validation (macro AUC), within each budget: one row per budget that "
+                                        "chooses differently instead of one row per value"),
 }
 FINETUNE_FIELDS = {
     "finetune_epochs": Field(Int(min=0), 500, "upper bound on fine-tuning epochs after compression (early "
@@ -172,18 +178,16 @@ def _bonds(p):
     return p["max_bond"] if isinstance(p["max_bond"], list) else [p["max_bond"]]
 
 
+_HIDDEN_GRID = AnyOf(List(Int(min=1), min_len=1), List(List(Int(min=1), min_len=1), min_len=1))
+
+
 @register("mlp", Record({**MLP_FIELDS, "hidden": Field(
-    AnyOf(List(Int(min=1), min_len=1), List(List(Int(min=1), min_len=1), min_len=1)), [256, 256],
-    "hidden layer widths (the hands-on: 256, 256); a list of such lists is searched on validation, within each "
-    "budget")}, renamed=RENAMED), family="network")
+    _HIDDEN_GRID, [256, 256], "hidden layer widths (the hands-on: 256, 256); a list of such lists is searched on "
+    "validation, within each budget")}, renamed=RENAMED), family="network")
 @with_torch_threads
 def mlp(task, params):
     """Dense ReLU MLP, early stopping and lr / weight decay / dropout (and the widths, given several) chosen on
     validation."""
-    import torch
-
-    from ...eval import macro_auc
-    from ...nets import scores
     from ...search import fit_and_choose
     from .base import budget_outcomes
 
@@ -198,60 +202,103 @@ def mlp(task, params):
         model, info = _train_dense(task, {**params, "hidden": widths}, desc=f"mlp {widths}")
         return model, {**info, "hidden": "x".join(map(str, widths))}
 
-    def score(model):
-        logits = torch.as_tensor(scores(model, task.X_val), dtype=torch.float64)
-        return {"macro_auc": macro_auc(task.y_val, (logits if logits.ndim == 1 else
-                                                    torch.log_softmax(logits, 1)).numpy())}
-
     with Timer() as timer:
-        choice, _, _ = fit_and_choose(hidden, fit, score, budgets=task.budgets)
+        choice, _, _ = fit_and_choose(hidden, fit, lambda model: {"macro_auc": _val_auc(model, task)},
+                                      budgets=task.budgets)
     for model, info, variant in budget_outcomes(choice):
         yield _outcome(model, task, timer.seconds, variant, info)
 
 
-@register("mpo-compressed", Record({**MLP_FIELDS, **MPO_FIELDS, **FINETUNE_FIELDS}, renamed=RENAMED),
-          family="mpo-network")
+def _val_auc(model, task) -> float:
+    """Validation macro AUC of a network, ranked by log-probabilities as :func:`_outcome` scores."""
+    import torch
+
+    from ...eval import macro_auc
+    from ...nets import scores
+
+    logits = torch.as_tensor(scores(model, task.X_val), dtype=torch.float64)
+    return macro_auc(task.y_val, (logits if logits.ndim == 1 else torch.log_softmax(logits, 1)).numpy())
+
+
+def _per_bond(task, params, candidates, title):
+    """Outcomes of ``candidates`` (``(chi, model, info, seconds, table)`` per max_bond, in order, ``seconds``
+    the chi's fit time): one per chi, the last with the entanglement figure of all; or, with ``choose_bond``,
+    the candidate chosen on validation within each budget (``fit_time`` then the whole search's)."""
+    from ...search import fit_and_choose
+    from .base import budget_outcomes
+
+    tables = []
+    if not params["choose_bond"]:
+        bonds = _bonds(params)
+        for i, (chi, model, info, seconds, table) in enumerate(candidates):
+            tables.append(table.drop(columns="max_bond").assign(max_bond=chi))
+            figures = {"entanglement": _entanglement_figure(tables, title)} if i == len(bonds) - 1 else {}
+            yield _outcome(model, task, seconds, f"max_bond={chi}", info, figures)
+        return
+
+    def fitted(candidate):
+        chi, model, info, _, table = candidate
+        label = f"{chi}, hidden {info['hidden']}" if "hidden" in info else chi  # several widths: one line each
+        tables.append(table.drop(columns="max_bond").assign(max_bond=label))
+        return model, info
+
+    with Timer() as search:
+        choice, _, _ = fit_and_choose(candidates, fitted, lambda model: {"macro_auc": _val_auc(model, task)},
+                                      budgets=task.budgets)
+    for i, (model, info, variant) in enumerate(budget_outcomes(choice)):
+        figures = {"entanglement": _entanglement_figure(tables, title)} if i == 0 else {}
+        yield _outcome(model, task, search.seconds, variant, info, figures)
+
+
+@register("mpo-compressed", Record({**MLP_FIELDS, **MPO_FIELDS, **FINETUNE_FIELDS, "hidden": Field(
+    _HIDDEN_GRID, [256, 256], "hidden layer widths of the dense network compressed; a list of such lists is "
+    "searched on validation with choose_bond, within each budget")}, renamed=RENAMED), family="mpo-network")
 @with_torch_threads
 def mpo_compressed(task, params):
-    """Dense MLP trained, then its layers compressed by TT-SVD at each max_bond and fine-tuned: one model per chi.
+    """Dense MLP trained, then its layers compressed by TT-SVD at each max_bond and fine-tuned: one model per chi
+    (or, with ``choose_bond``, the chi and hidden widths chosen on validation within each budget).
 
-    ``fit_time`` of each is the dense training plus its own compression and fine-tuning. ``info`` holds the
-    fine-tune's ``epochs``/``best_epoch`` and the dense network's as ``dense_epochs``/``dense_best_epoch``,
-    and the bond entropies before and after fine-tuning.
+    ``fit_time`` of each is the dense training plus its own compression and fine-tuning (with ``choose_bond``,
+    the whole search's). ``info`` holds the fine-tune's ``epochs``/``best_epoch`` and the dense network's as
+    ``dense_epochs``/``dense_best_epoch``, and the bond entropies before and after fine-tuning.
     """
     from ...mpo import compress_gradually, core_parameters, entanglement_table, truncation_steps
 
-    with Timer() as train:
-        dense, dense_info = _train_dense(task, params)
-    layers = _layers(dense, params)
+    several = isinstance(params["hidden"][0], list)
+    if several and not params["choose_bond"]:
+        raise ValueError("several hidden width lists are chosen on validation: set choose_bond: true")
     options = {"n_cores": params["n_cores"], "pattern": params["pattern"]}
-    teacher = {"teacher": dense, "distill": params["distill"]} if params["distill"] else {}
-    # the short fine-tunes between truncation steps use the dense network's chosen setting
-    step_args = {**_fit_args(task, params), "patience": None, "lr": dense_info["lr"],
-                 "weight_decay": dense_info["weight_decay"], "seed": task.seed, **teacher}
-    tables, bonds = [], _bonds(params)
-    for i, chi in enumerate(bonds):
-        with Timer() as timer:
-            steps = truncation_steps(GRADUAL_START, chi)[:-1] if params["gradual"] else []
-            model, report = compress_gradually(dense, _data(task), layers, max_bond=chi, steps=steps,
-                                               step_epochs=STEP_EPOCHS if params["finetune_epochs"] else 0,
-                                               cores_only=params["cores_only"], compress_options=options,
-                                               **step_args)
-            before = entanglement_table(model)
-            ft_info = {}
-            if params["finetune_epochs"]:
-                cores = {"params": core_parameters} if params["cores_only"] else {}
-                model, ft_info = _fine_tune(model, task, params, weight_decay=dense_info["weight_decay"], **teacher,
-                                            **cores)
-        after = entanglement_table(model)
-        tables.append(after.drop(columns="max_bond").assign(max_bond=chi))
-        info = {"max_bond": chi, "compressed_fraction": float(report["params_after"].sum()
-                                                              / report["params_before"].sum()),
-                "rel_error": _rel_error(dense, model, layers), **ft_info, **_prefixed("dense_", dense_info),
-                **_prefixed("before_ft_", _entropy_info(before)), **_entropy_info(after)}
-        last = i == len(bonds) - 1
-        figures = {"entanglement": _entanglement_figure(tables, "MPO-compressed MLP")} if last else {}
-        yield _outcome(model, task, train.seconds + timer.seconds, f"max_bond={chi}", info, figures)
+
+    def candidates():
+        for widths in params["hidden"] if several else [params["hidden"]]:
+            with Timer() as train:
+                dense, dense_info = _train_dense(task, {**params, "hidden": widths}, desc=f"mlp {widths}")
+            layers = _layers(dense, params)
+            teacher = {"teacher": dense, "distill": params["distill"]} if params["distill"] else {}
+            # the short fine-tunes between truncation steps use the dense network's chosen setting
+            step_args = {**_fit_args(task, params), "patience": None, "lr": dense_info["lr"],
+                         "weight_decay": dense_info["weight_decay"], "seed": task.seed, **teacher}
+            for chi in _bonds(params):
+                with Timer() as timer:
+                    steps = truncation_steps(GRADUAL_START, chi)[:-1] if params["gradual"] else []
+                    model, report = compress_gradually(dense, _data(task), layers, max_bond=chi, steps=steps,
+                                                       step_epochs=STEP_EPOCHS if params["finetune_epochs"] else 0,
+                                                       cores_only=params["cores_only"], compress_options=options,
+                                                       **step_args)
+                    before = entanglement_table(model)
+                    ft_info = {}
+                    if params["finetune_epochs"]:
+                        cores = {"params": core_parameters} if params["cores_only"] else {}
+                        model, ft_info = _fine_tune(model, task, params, weight_decay=dense_info["weight_decay"],
+                                                    **teacher, **cores)
+                after = entanglement_table(model)
+                info = {"max_bond": chi, **({"hidden": "x".join(map(str, widths))} if several else {}),
+                        "compressed_fraction": float(report["params_after"].sum() / report["params_before"].sum()),
+                        "rel_error": _rel_error(dense, model, layers), **ft_info, **_prefixed("dense_", dense_info),
+                        **_prefixed("before_ft_", _entropy_info(before)), **_entropy_info(after)}
+                yield chi, model, info, train.seconds + timer.seconds, after
+
+    yield from _per_bond(task, params, candidates(), "MPO-compressed MLP")
 
 
 def _rel_error(dense, model, layers) -> float:
@@ -264,27 +311,27 @@ def _rel_error(dense, model, layers) -> float:
 @register("mpo-scratch", Record(MLP_FIELDS | MPO_FIELDS, renamed=RENAMED), family="mpo-network")
 @with_torch_threads
 def mpo_scratch(task, params):
-    """MLP whose layers are MPOs from the start (variance-preserving init), trained directly: one model per chi."""
+    """MLP whose layers are MPOs from the start (variance-preserving init), trained directly: one model per chi
+    (or the chi chosen on validation within each budget, with ``choose_bond``)."""
     from ...mpo import entanglement_table, mpo_network
     from ...nets import tune
 
     build = _builder(task, params)
     layers = _layers(build(dropout=0.0, seed=task.seed), params)
-    tables, bonds = [], _bonds(params)
-    for i, chi in enumerate(bonds):
-        def make(dropout, seed, chi=chi):
-            return mpo_network(build(dropout=dropout, seed=seed), layers=layers, max_bond=chi,
-                               n_cores=params["n_cores"], pattern=params["pattern"], seed=seed)
 
-        with Timer() as timer:
-            model, _, info = tune(make, _data(task), _grid(params), seed=task.seed, desc=f"mpo chi={chi}",
-                                  **_fit_args(task, params))
-        table = entanglement_table(model)
-        tables.append(table.drop(columns="max_bond").assign(max_bond=chi))
-        last = i == len(bonds) - 1
-        figures = {"entanglement": _entanglement_figure(tables, "MPO MLP from scratch")} if last else {}
-        yield _outcome(model, task, timer.seconds, f"max_bond={chi}", {"max_bond": chi, **info, **_entropy_info(table)},
-                       figures)
+    def candidates():
+        for chi in _bonds(params):
+            def make(dropout, seed, chi=chi):
+                return mpo_network(build(dropout=dropout, seed=seed), layers=layers, max_bond=chi,
+                                   n_cores=params["n_cores"], pattern=params["pattern"], seed=seed)
+
+            with Timer() as timer:
+                model, _, info = tune(make, _data(task), _grid(params), seed=task.seed, desc=f"mpo chi={chi}",
+                                      **_fit_args(task, params))
+            table = entanglement_table(model)
+            yield chi, model, {"max_bond": chi, **info, **_entropy_info(table)}, timer.seconds, table
+
+    yield from _per_bond(task, params, candidates(), "MPO MLP from scratch")
 
 
 @register("compression-baselines", Record({
