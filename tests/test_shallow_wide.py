@@ -238,3 +238,21 @@ def test_a_noise_column_does_not_wreck_a_small_csv(tmp_path):
     auc = {name: evaluate(data.y_val, model.decision_function(data.X_val))["macro_auc"]
            for name, model in (("logreg", logreg), ("learner", learner))}
     assert auc["learner"] >= auc["logreg"] - 0.02, auc
+
+
+def test_a_multiclass_row_ranks_by_the_learners_log_probabilities(tmp_path):
+    """A one-vs-rest score ignores the other classes' evidence: the row's AUC is that of the normalised class
+    probabilities (search.decision_scores), which rank digits better than the raw scores."""
+    from qboost_tn.data import load_dataset, prepare, split
+    from qboost_tn.eval import macro_auc
+    from qboost_tn.experiments import run_experiment
+
+    cfg = {"name": "sw", "data": {"name": "digits"}, "split": {"n_train": 100, "n_val": 0, "n_test": 400},
+           "models": [{"kind": "shallow-wide", "name": "sw", "params": {"num_reads": 2, "num_sweeps": 50}}]}
+    row = run_experiment(cfg, out=tmp_path / "run", progress=False).table.iloc[0]
+    ds = load_dataset("digits")
+    data = prepare(ds, split(ds, n_train=100, n_val=0, n_test=400, seed=0), scale="auto")
+    model = ShallowWideClassifier(num_reads=2, num_sweeps=50, random_state=0).fit(data.X_train, data.y_train)
+    by_proba = macro_auc(data.y_test, np.log(model.predict_proba(data.X_test)))
+    assert row["macro_auc"] == pytest.approx(by_proba, abs=1e-9)
+    assert by_proba > macro_auc(data.y_test, model.decision_function(data.X_test))

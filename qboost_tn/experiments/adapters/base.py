@@ -182,17 +182,6 @@ def estimator_scores(estimator, X, n_classes):
     return np.asarray(decision_scores(estimator, X), dtype=np.float64), proba
 
 
-def log_probabilities(model, X):
-    """How a softmax model's rows rank samples: the log-odds (``decision_function``) for two classes, the
-    log-probabilities (logits minus their log-sum-exp) per class for several. A class's raw logit is not
-    comparable across samples (softmax ignores a per-sample shift); ranking by it cost logistic regression
-    0.04 macro AUC on nine classes of skewed counts."""
-    from scipy.special import log_softmax
-
-    logits = model.decision_function(X)
-    return logits if logits.ndim == 1 else log_softmax(logits, axis=1)
-
-
 def with_torch_threads(fit):
     """Run an adapter generator with ``params["n_jobs"]`` torch threads, restoring the caller's setting."""
     @functools.wraps(fit)
@@ -211,7 +200,7 @@ def searchable(spec):
     return OneOf(spec, List(spec, min_len=1))
 
 
-def fit_choices(build, params, task, searched, rank=None):
+def fit_choices(build, params, task, searched):
     """Fit ``build(params)`` on the training part for every combination of the list-valued ``searched`` params
     and choose on the validation part, within each of ``task.budgets``.
 
@@ -220,8 +209,7 @@ def fit_choices(build, params, task, searched, rank=None):
     size (:func:`qboost_tn.eval.model_bytes`) fits it (:class:`qboost_tn.search.BudgetChoice`, the one place
     a budget filters), each distinct model once: ``info`` holds the chosen values, that AUC and the budgets
     it won; ``variant`` is None for the unbounded choice, else ``"<=4 KiB"`` for the tightest budget it won.
-    Fitting on the training part only, a chosen model needs no refit. ``rank(model, X)`` gives the scores the
-    validation AUC ranks by (default: :func:`estimator_scores`), the same the adapter then scores with.
+    Fitting on the training part only, a chosen model needs no refit.
 
     A combination the data cannot take (a ``ValueError`` on fitting, e.g. an image feature map on a table) is
     skipped, so one preset serves images and tables; ``info["skipped"]`` counts them. If every combination
@@ -239,8 +227,7 @@ def fit_choices(build, params, task, searched, rank=None):
                          "(split.n_val > 0)")
     choice, _, errors = fit_and_choose(
         grid, lambda setting: (build({**params, **setting}).fit(task.X_train, task.y_train), dict(setting)),
-        lambda model: {"macro_auc": macro_auc(task.y_val, rank(model, task.X_val) if rank else
-                                              estimator_scores(model, task.X_val, task.n_classes)[0])},
+        lambda model: {"macro_auc": macro_auc(task.y_val, estimator_scores(model, task.X_val, task.n_classes)[0])},
         budgets=task.budgets, skip=(ValueError,))
     if len(errors) == len(grid):
         raise errors[0]

@@ -23,15 +23,13 @@ from __future__ import annotations
 
 from ...eval import model_bytes
 from ..schema import Field, Float, Int, Nullable, OneOf, Record, Str
-from .base import N_JOBS, Outcome, Timer, estimator_scores, fit_choices, log_probabilities, register, searchable
+from .base import N_JOBS, Outcome, Timer, estimator_scores, fit_choices, register, searchable
 
 
-def _outcomes(choices, task, timer, n_params, rank=None):
-    """One outcome per choice of :func:`fit_choices` (one per budget that chose a different model), scored by
-    ``rank(model, X)`` if given."""
+def _outcomes(choices, task, timer, n_params):
+    """One outcome per choice of :func:`fit_choices` (one per budget that chose a different model)."""
     for model, info, variant in choices:
         scores, proba = estimator_scores(model, task.X_eval, task.n_classes)
-        scores = scores if rank is None else rank(model, task.X_eval)
         yield Outcome(scores=scores, proba=proba, fit_time=timer.seconds, n_params=int(n_params(model)), info=info,
                       model_bytes=model_bytes(model), variant=variant)
 
@@ -145,10 +143,7 @@ def gradient_boosting(task, params):
     # threads and 2 s with one (MNIST 150, measured), so it gets the thread count the row asks for, like n_jobs.
     with threadpool_limits(effective_n_jobs(params["n_jobs"]), user_api="openmp"):
         with Timer() as timer:
-            # a softmax model for several classes: ranked by log-probability, as logistic regression
             choices = fit_choices(build, params, task,
-                                  ["learning_rate", "max_iter", "max_leaf_nodes", "min_samples_leaf"],
-                                  rank=log_probabilities)
+                                  ["learning_rate", "max_iter", "max_leaf_nodes", "min_samples_leaf"])
         yield from _outcomes(choices, task, timer,
-                             lambda model: sum(p.nodes.size for predictors in model._predictors for p in predictors),
-                             rank=log_probabilities)
+                             lambda model: sum(p.nodes.size for predictors in model._predictors for p in predictors))

@@ -6,16 +6,15 @@ the scores are those of the model that would be stored. ``l1_ratio`` may be a li
 stored as its non-zeros and their indices where that is smaller (:func:`qboost_tn.eval.model_bytes`), which a
 size budget may prefer.
 
-With several classes the per-class AUC ranks samples by log-probability (the logits minus their log-sum-exp),
-as the networks do: a raw logit is not comparable across samples (adding a constant to one sample's logits
-changes none of its probabilities), and ranking by it cost 0.04 macro AUC on nine classes of skewed counts.
+With several classes the per-class AUC ranks samples by log-probability, as every row does
+(:func:`qboost_tn.search.decision_scores`).
 """
 from __future__ import annotations
 
 import numpy as np
 
 from ..schema import Field, Float, Int, Record, Str
-from .base import Outcome, Timer, estimator_scores, fit_choices, log_probabilities, register, searchable
+from .base import Outcome, Timer, estimator_scores, fit_choices, register, searchable
 
 
 @register("logistic-regression", Record({
@@ -41,11 +40,11 @@ def logistic_regression(task, params):
         return Int8LogisticRegression(estimator=model) if p["precision"] == "int8" else model
 
     with Timer() as timer:
-        choices = fit_choices(build, params, task, ["C", "l1_ratio"], rank=log_probabilities)
+        choices = fit_choices(build, params, task, ["C", "l1_ratio"])
     for model, info, variant in choices:
         coef = getattr(model, "estimator", model).coef_
-        proba = estimator_scores(model, task.X_eval, task.n_classes)[1]
-        yield Outcome(scores=log_probabilities(model, task.X_eval), proba=proba, fit_time=timer.seconds,
+        scores, proba = estimator_scores(model, task.X_eval, task.n_classes)
+        yield Outcome(scores=scores, proba=proba, fit_time=timer.seconds,
                       n_params=int(coef.size + getattr(model, "estimator", model).intercept_.size),
                       sparsity=float(np.mean(coef == 0)) if params["l1_ratio"] != 0 else None,
                       weight_maps=coef, info=info, model_bytes=model_bytes(model), variant=variant,
