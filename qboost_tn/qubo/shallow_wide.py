@@ -67,9 +67,9 @@ class ShallowWideClassifier(AnnealedClassifier):
         (height, width) of flattened images for ``"patches"``; None: square images.
     augment : {None, "shifts"}, default=None
         ``"shifts"`` (images only: ``image_shape`` given or a patch map): every training image also enters the
-        fit moved by one pixel up, down, left and right (five rows per image, with its label and weight), so
-        the scores learn that a shape a pixel off is the same shape. Only the fit sees the copies: the stored
-        model and ``predict`` are as without them.
+        fit moved by each offset of at most two pixels in city-block distance (12 moves: thirteen rows per
+        image, each with its label and weight), so the scores learn that a shape a pixel or two off is the same
+        shape. Only the fit sees the copies: the stored model and ``predict`` are as without them.
     n_layers : int, default=4
         ``L``: each weight takes one of the values −L, −L+2, ..., L (times ``k / P``), so only an even L lets
         a weight be exactly 0: with an odd L (the hackathon's 3) the sparsity is always 0 whatever ``lam``.
