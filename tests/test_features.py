@@ -6,8 +6,9 @@ from sklearn.datasets import load_digits
 from sklearn.utils._param_validation import InvalidParameterError
 
 from qboost_tn import ShallowWideClassifier
+from qboost_tn.eval import model_bytes
 from qboost_tn.qubo.features import (FEATURE_MAPS, TREE_DEPTH, _leaves, apply_map, fit_map, mean_gradient,
-                                      median_distance)
+                                      median_distance, shifted_images, SHIFTS)
 from qboost_tn.persistence import load_model, save_model
 
 FAST = dict(num_reads=2, num_sweeps=50, random_state=0)
@@ -146,3 +147,38 @@ def test_auto_is_patches_for_images_and_identity_otherwise(digits):
     table = ShallowWideClassifier(features="auto", n_components=32, **FAST).fit(X[:80], y[:80])
     assert images.features_ == "patches" and images.coef_.shape[1] == 32
     assert table.features_ == "identity" and table.coef_.shape[1] == 64
+
+
+def test_shifted_images_move_each_image_keeping_the_uncovered_edge():
+    image = np.arange(12.0).reshape(3, 4)  # [[0 1 2 3] [4 5 6 7] [8 9 10 11]]
+    copies = dict(zip([(0, 0), *SHIFTS], shifted_images(image.reshape(1, 12), 3, 4).reshape(-1, 3, 4)))
+    assert len(copies) == 13 and all(abs(dy) + abs(dx) <= 2 for dy, dx in copies)
+    np.testing.assert_array_equal(copies[0, 0], image)
+    np.testing.assert_array_equal(copies[-1, 0], [[4, 5, 6, 7], [8, 9, 10, 11], [8, 9, 10, 11]])  # up
+    np.testing.assert_array_equal(copies[0, 1], [[0, 0, 1, 2], [4, 4, 5, 6], [8, 8, 9, 10]])  # right
+    np.testing.assert_array_equal(copies[1, 1], [[0, 0, 1, 2], [0, 0, 1, 2], [4, 4, 5, 6]])  # down and right
+    np.testing.assert_array_equal(copies[0, -2], [[2, 3, 3, 3], [6, 7, 7, 7], [10, 11, 11, 11]])  # two left
+
+
+def test_shift_augmentation_fits_the_shifted_copies_and_stores_nothing_more(digits, tmp_path):
+    X, y, X_test, _ = digits
+    X, y = X[:60], y[:60]
+    params = dict(features="patches", image_shape=(8, 8), n_components=32, **FAST)
+    augmented = ShallowWideClassifier(augment="shifts", **params).fit(X, y)
+    by_hand = ShallowWideClassifier(**params).fit(shifted_images(X, 8, 8), np.tile(y, 13))
+    np.testing.assert_allclose(augmented.decision_function(X_test), by_hand.decision_function(X_test))
+    assert model_bytes(augmented) == model_bytes(by_hand)
+    loaded = load_model(save_model(augmented, tmp_path / "model.npz"))
+    assert loaded.augment == "shifts"
+    np.testing.assert_array_equal(loaded.decision_function(X_test), augmented.decision_function(X_test))
+    ours = ShallowWideClassifier(augment="shifts", **params).problems(X, y)[0][0]
+    theirs = ShallowWideClassifier(**params).problems(shifted_images(X, 8, 8), np.tile(y, 13))[0][0]
+    np.testing.assert_allclose(ours.Q, theirs.Q)
+    np.testing.assert_allclose(ours.h, theirs.h)
+
+
+def test_shift_augmentation_needs_images():
+    X, y = np.random.default_rng(0).random((20, 16)), np.arange(20) % 2
+    with pytest.raises(InvalidParameterError, match="moves images"):
+        ShallowWideClassifier(augment="shifts", **FAST).fit(X, y)
+    ShallowWideClassifier(augment="shifts", image_shape=(4, 4), **FAST).fit(X, y)  # pixels may be the features

