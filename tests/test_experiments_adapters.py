@@ -79,6 +79,7 @@ def test_parameter_counts_and_sparsity(table):
 def test_searched_model_equals_the_estimator_fitted_directly(tmp_path):
     """The adapter adds nothing of its own: the chosen setting refitted by hand gives the same scores."""
     from qboost_tn import evaluate, load_dataset, prepare, split
+    from qboost_tn.search import decision_scores
 
     cfg = config([{"kind": "shallow-wide", "params": {"n_layers": 1, "num_sweeps": 50, "lam": [0.0, 3.0]}}])
     run = run_experiment(cfg, out=tmp_path / "run", progress=False)
@@ -86,7 +87,7 @@ def test_searched_model_equals_the_estimator_fitted_directly(tmp_path):
     ds = load_dataset("digits")
     p = prepare(ds, split(ds, n_train=120, n_val=60, n_test=150, seed=0))
     model = ShallowWideClassifier(n_layers=1, num_sweeps=50, lam=row["lam"], random_state=0).fit(p.X_train, p.y_train)
-    assert row["macro_auc"] == pytest.approx(evaluate(p.y_test, model.decision_function(p.X_test))["macro_auc"])
+    assert row["macro_auc"] == pytest.approx(evaluate(p.y_test, decision_scores(model, p.X_test))["macro_auc"])
 
 
 def test_binary_task_gets_one_output(tmp_path, binary_csv):
