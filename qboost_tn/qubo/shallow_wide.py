@@ -332,7 +332,7 @@ class ShallowWideClassifier(AnnealedClassifier):
     # -- fitting -----------------------------------------------------------------------------------------
     def _check_params(self):
         if self.augment is not None and self.image_shape is None and self._map_kind() not in PATCH_MAPS:
-            raise InvalidParameterError(f"augment='shifts' moves images: pass image_shape=(height, width) "
+            raise InvalidParameterError("augment='shifts' moves images: pass image_shape=(height, width) "
                                         "or use a patch map")
 
     def _augmented(self, X, y, targets, row_weights):
