@@ -122,7 +122,7 @@ class SearchResult:
     results: pd.DataFrame
 
 
-def decision_scores(model, X) -> np.ndarray:
+def decision_scores(model, X, proba=None) -> np.ndarray:
     """What a fitted classifier ranks samples by, the one rule every row and :func:`validation_search` use.
 
     Two classes: ``decision_function``, or for a model without it (a random forest, k-NN) ``predict_proba``
@@ -131,9 +131,11 @@ def decision_scores(model, X) -> np.ndarray:
     raw score does not compare across samples — a softmax ignores a per-sample shift of the logits, and a
     one-vs-rest score ignores the other classes' evidence — so ranking by it cost logistic regression 0.04
     macro AUC on nine classes of skewed counts and the annealer learners 0.003-0.009 on MNIST digits.
+    ``proba``: the model's ``predict_proba(X)`` when the caller has it already.
     """
     if len(model.classes_) > 2 and hasattr(model, "predict_proba"):
-        return np.log(np.maximum(model.predict_proba(X), np.finfo(np.float64).tiny))
+        proba = model.predict_proba(X) if proba is None else proba
+        return np.log(np.maximum(proba, np.finfo(np.float64).tiny))
     if hasattr(model, "decision_function"):
         return model.decision_function(X)
     proba = model.predict_proba(X)

@@ -19,9 +19,10 @@ from ._random import as_generator, drawing_from
 from .augment import RandomShift
 from .cnn import LENET5_LAYERS, lenet5
 from .mlp import make_mlp
-from .train import (best_of, evaluate_model, fine_tune, fit, latency_ms, macro_auc, predict_proba, probabilities,
+from .train import (best_of, evaluate_model, fine_tune, fit, latency_ms, log_probabilities, macro_auc, predict_proba,
+                    probabilities,
                     scores, torch_threads, tune)
 
 __all__ = ["as_generator", "best_of", "drawing_from", "evaluate_model", "fine_tune", "fit", "latency_ms",
-           "macro_auc", "make_mlp", "predict_proba", "probabilities", "scores", "torch_threads", "tune",
+           "log_probabilities", "macro_auc", "make_mlp", "predict_proba", "probabilities", "scores", "torch_threads", "tune",
            "LENET5_LAYERS", "RandomShift", "lenet5"]

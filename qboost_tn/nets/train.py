@@ -74,16 +74,23 @@ def probabilities(logits) -> np.ndarray:
     return (torch.sigmoid(t) if t.ndim == 1 else torch.softmax(t, 1)).numpy()
 
 
+def log_probabilities(logits) -> np.ndarray:
+    """What a network's rows rank samples by: binary logits (already log-odds), or the log-softmax of multi-class
+    logits, which makes a class's column comparable across samples (adding a constant to one sample's logits
+    changes none of its probabilities) without the ties a softmax underflowing to 0 would make."""
+    t = torch.as_tensor(np.asarray(logits, dtype=np.float64))
+    return (t if t.ndim == 1 else torch.log_softmax(t, 1)).numpy()
+
+
 def predict_proba(model, X) -> np.ndarray:
     """P(class 1) for binary models (n,), class probabilities (n, C) otherwise."""
     return probabilities(scores(model, X))
 
 
 def macro_auc(y, logits) -> float:
-    """:func:`qboost_tn.eval.macro_auc` of a network's logits: multi-class scores ranked by softmax
-    probability, as scikit-learn's ``multi_class="ovr"`` does (a sample's raw logits shift together)."""
-    logits = np.asarray(logits)
-    value = shared_macro_auc(y, logits if logits.ndim == 1 else probabilities(logits))
+    """:func:`qboost_tn.eval.macro_auc` of a network's logits, ranked by :func:`log_probabilities` (as
+    scikit-learn's ``multi_class="ovr"`` ranks by probability: a sample's raw logits shift together)."""
+    value = shared_macro_auc(y, log_probabilities(logits))
     if np.isnan(value):
         raise QBoostTNError("macro_auc: y needs at least two classes")
     return value

@@ -177,9 +177,8 @@ def estimator_scores(estimator, X, n_classes):
     from ...search import decision_scores
 
     proba = estimator.predict_proba(X) if hasattr(estimator, "predict_proba") else None
-    if n_classes == 2 and proba is not None:
-        proba = proba[:, 1]
-    return np.asarray(decision_scores(estimator, X), dtype=np.float64), proba
+    scores = np.asarray(decision_scores(estimator, X, proba=proba), dtype=np.float64)
+    return scores, (proba[:, 1] if n_classes == 2 and proba is not None else proba)
 
 
 def with_torch_threads(fit):

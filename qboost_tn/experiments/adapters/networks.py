@@ -129,19 +129,14 @@ def _n_params(model) -> int:
 
 
 def _outcome(model, task, seconds, variant=None, info=None, figures=None, n_params=None, save=True):
-    """The network's scores are log-probabilities: binary logits already are log-odds, and for several classes
-    ``log_softmax`` makes a class's column comparable across samples (raw logits are not: adding a constant
-    to one sample's logits changes nothing), so the per-class AUC ranks samples by how likely the class is.
-    Arg-max and accuracy are those of the logits."""
-    import torch
-
+    """The network's scores are its log-probabilities (:func:`qboost_tn.nets.log_probabilities`), so the
+    per-class AUC ranks samples by how likely the class is. Arg-max and accuracy are those of the logits."""
     from ...eval import model_bytes
-    from ...nets import probabilities, scores
+    from ...nets import log_probabilities, probabilities, scores
 
     logits = scores(model, task.X_eval)
     proba = probabilities(logits)
-    log_proba = logits if logits.ndim == 1 else torch.log_softmax(torch.as_tensor(logits, dtype=torch.float64), 1)
-    return Outcome(scores=np.asarray(log_proba, dtype=np.float64), proba=np.asarray(proba, dtype=np.float64),
+    return Outcome(scores=log_probabilities(logits), proba=np.asarray(proba, dtype=np.float64),
                    fit_time=seconds,
                    n_params=_n_params(model) if n_params is None else int(n_params), variant=variant,
                    info=info or {}, figures=figures or {}, model=model if save else None,
@@ -210,14 +205,10 @@ def mlp(task, params):
 
 
 def _val_auc(model, task) -> float:
-    """Validation macro AUC of a network, ranked by log-probabilities as :func:`_outcome` scores."""
-    import torch
+    """Validation macro AUC of a network, ranked as :func:`_outcome` scores."""
+    from ...nets import macro_auc, scores
 
-    from ...eval import macro_auc
-    from ...nets import scores
-
-    logits = torch.as_tensor(scores(model, task.X_val), dtype=torch.float64)
-    return macro_auc(task.y_val, (logits if logits.ndim == 1 else torch.log_softmax(logits, 1)).numpy())
+    return macro_auc(task.y_val, scores(model, task.X_val))
 
 
 def _per_bond(task, params, candidates, title):
