@@ -86,7 +86,8 @@ def test_searched_model_equals_the_estimator_fitted_directly(tmp_path):
     row = run.table.iloc[0]
     ds = load_dataset("digits")
     p = prepare(ds, split(ds, n_train=120, n_val=60, n_test=150, seed=0))
-    model = ShallowWideClassifier(n_layers=1, num_sweeps=50, lam=row["lam"], random_state=0).fit(p.X_train, p.y_train)
+    model = ShallowWideClassifier(n_layers=1, num_sweeps=50, lam=row["lam"], random_state=0,
+                                  image_shape=ds.image_shape).fit(p.X_train, p.y_train)
     assert row["macro_auc"] == pytest.approx(evaluate(p.y_test, decision_scores(model, p.X_test))["macro_auc"])
 
 

@@ -149,3 +149,43 @@ def test_only_declared_parameters_are_passed():
                           num_sweeps=10, seed=1)
     assert sampler.received == {"num_reads": 3}
     np.testing.assert_array_equal(spins, [[-1, 1]])
+
+
+def test_lattice_points_are_the_nearest_of_the_lattice():
+    from qboost_tn.qubo.model import lattice_points
+
+    levels = 0.5 * np.arange(-4, 5, 2)  # scale 0.5, L = 4: -2, -1, 0, 1, 2
+    w = np.random.default_rng(0).uniform(-3, 3, 200)
+    nearest = levels[np.argmin(np.abs(w[:, None] - levels[None, :]), axis=1)]
+    np.testing.assert_allclose(lattice_points(w, 0.5, 4), nearest)
+
+
+@pytest.mark.parametrize("n_layers", [2, 4, 16])
+def test_lattice_scale_is_the_cheapest_rounding_of_the_ridge_solution(n_layers):
+    """Of the candidate scales, the one whose rounded ridge weights have the lowest training energy, measured
+    through the problem's own energy (an independent path to the quadratic form lattice_scale uses)."""
+    from qboost_tn.qubo.model import SCALE_CANDIDATES, lattice_points, lattice_scale, ridge_weights
+
+    rng = np.random.default_rng(3)
+    X = rng.random((60, 12)) ** 3  # skewed columns: a few strong weights, which a fixed quantile clips
+    z = X @ rng.standard_normal(12) + 0.1 * rng.standard_normal(60)
+    y = np.where(z > np.median(z), 1.0, -1.0)
+    curvature = feature_curvature(X - X.mean(axis=0))
+    w = ridge_weights(X, y, lam=0.3, curvature=curvature)
+    chosen = lattice_scale(X, y, lam=0.3, curvature=curvature, n_layers=n_layers)
+    candidates = np.quantile(np.abs(w), np.linspace(0.5, 1.0, SCALE_CANDIDATES)) / n_layers
+    assert np.isclose(candidates, chosen).any()
+
+    def energy(scale):
+        problem = least_squares_problem(X, y, scale=scale, lam=0.3, regularizer="squared", n_layers=n_layers,
+                                        curvature=curvature)
+        return float(problem.energy_of_sums(lattice_points(w, scale, n_layers)[None, :] / scale)[0])
+
+    assert energy(chosen) <= min(energy(s) for s in candidates) + 1e-9
+
+
+def test_lattice_scale_of_nothing_to_learn_is_none():
+    from qboost_tn.qubo.model import lattice_scale
+
+    X = np.random.default_rng(0).random((10, 3))
+    assert lattice_scale(X, np.ones(10), lam=1.0, curvature=1.0, n_layers=4) is None

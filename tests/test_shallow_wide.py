@@ -112,10 +112,12 @@ def test_load_rejects_other_files(tmp_path):
         load_model(bad)
 
 
-def test_zero_to_minus_one_auto(digits):
+def test_zero_to_minus_one_auto_is_for_pixels(digits):
     X, y, _, _ = digits
-    assert ShallowWideClassifier(**FAST).fit(X[:60], y[:60]).zero_to_minus_one_
-    assert not ShallowWideClassifier(**FAST).fit(X[:60] * 16 - 3, y[:60]).zero_to_minus_one_
+    assert ShallowWideClassifier(image_shape=(8, 8), **FAST).fit(X[:60], y[:60]).zero_to_minus_one_
+    assert not ShallowWideClassifier(image_shape=(8, 8), **FAST).fit(X[:60] * 16 - 3, y[:60]).zero_to_minus_one_
+    # A table in [0, 1] (scaled counts): its zeros are counts, not blanks.
+    assert not ShallowWideClassifier(**FAST).fit(X[:60], y[:60]).zero_to_minus_one_
 
 
 @pytest.mark.parametrize("params, message", [
@@ -252,7 +254,8 @@ def test_a_multiclass_row_ranks_by_the_learners_log_probabilities(tmp_path):
     row = run_experiment(cfg, out=tmp_path / "run", progress=False).table.iloc[0]
     ds = load_dataset("digits")
     data = prepare(ds, split(ds, n_train=100, n_val=0, n_test=400, seed=0), scale="auto")
-    model = ShallowWideClassifier(num_reads=2, num_sweeps=50, random_state=0).fit(data.X_train, data.y_train)
+    model = ShallowWideClassifier(num_reads=2, num_sweeps=50, random_state=0, image_shape=ds.image_shape)
+    model.fit(data.X_train, data.y_train)
     by_proba = macro_auc(data.y_test, np.log(model.predict_proba(data.X_test)))
     assert row["macro_auc"] == pytest.approx(by_proba, abs=1e-9)
     assert by_proba > macro_auc(data.y_test, model.decision_function(data.X_test))

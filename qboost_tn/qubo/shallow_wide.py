@@ -19,13 +19,12 @@ from .._numeric import inverse_ranges
 from .base import PERSISTED_COMMON, AnnealedClassifier
 from .features import (FEATURE_MAPS, MAP_STATE, PATCH_MAPS, POOL, SHIFTS, apply_map, check_map, fit_map, image_side,
                        map_width, map_working_bytes, mean_gradient, shifted_images)
-from .model import DENSE_MAX_BYTES, check_bqm_size, feature_curvature, least_squares_problem, ridge_weights
+from .model import DENSE_MAX_BYTES, check_bqm_size, feature_curvature, lattice_scale, least_squares_problem
 from .size_rules import shallow_wide_bits
 from .solvers import DEFAULT_SOLVER, DimodLayeredSolver, get_solver
 from .._text import shown
 
 REGULARIZERS = ("squared", "linear")
-AUTO_K_QUANTILE = 0.95
 
 
 class ShallowWideClassifier(AnnealedClassifier):
@@ -64,7 +63,8 @@ class ShallowWideClassifier(AnnealedClassifier):
         RBF width of ``"rff"``/``"nystroem"`` as a multiple of the median pairwise distance between training
         rows (the median heuristic).
     image_shape : tuple of int or None, default=None
-        (height, width) of flattened images for ``"patches"``; None: square images.
+        (height, width) of flattened images: what ``"patches"`` convolves over (None there: square images),
+        and what tells ``zero_to_minus_one="auto"`` and ``augment`` that the inputs are pixels.
     augment : {None, "shifts"}, default=None
         ``"shifts"`` (images only: ``image_shape`` given or a patch map): every training image also enters the
         fit moved by each offset of at most two pixels in city-block distance (12 moves: thirteen rows per
@@ -75,9 +75,10 @@ class ShallowWideClassifier(AnnealedClassifier):
         a weight be exactly 0: with an odd L (the hackathon's 3) the sparsity is always 0 whatever ``lam``.
     k : float or "auto", default="auto"
         Scale of the score (features are min-max scaled to [0, 1]). ``"auto"`` sets it per task so that the
-        largest weights the data ask for fit the spins' range: ``k / P = q95(|w*|) / L``, with ``w*`` the
-        continuous (ridge) minimiser of the same energy — the 95th percentile of its weight sizes maps to
-        ``W = ±L``. The chosen values are in ``k_``.
+        spins' lattice holds the weights the data ask for: of the scales mapping a quantile (median to
+        maximum) of the sizes of ``w*``, the continuous (ridge) minimiser of the same energy, to ``W = ±L``,
+        the one whose rounding of ``w*`` costs the least training energy
+        (:func:`~qboost_tn.qubo.model.lattice_scale`). The chosen values are in ``k_``.
     lam : float, default=5.0
         Regularisation strength λ ≥ 0, in units of ``u = (k/P)² × mean feature variance``, i.e. of the
         data term's own curvature. In terms of the effective weights ``w = (k/P) W`` the squared
@@ -93,8 +94,9 @@ class ShallowWideClassifier(AnnealedClassifier):
         and average the spin solutions, giving continuous weights (mini-batch bagging).
     zero_to_minus_one : bool or "auto", default="auto"
         After scaling, replace exact zeros by −1 so that every feature (e.g. a blank pixel) interacts with
-        the spins, as the hackathon did. ``"auto"``: on when every training feature already lies in [0, 1]
-        (pixel intensities, one-hot columns), off otherwise.
+        the spins, as the hackathon did. ``"auto"``: on for images (``image_shape`` given) whose training
+        pixels already lie in [0, 1], off otherwise (on tables a 0 is a count or a column's minimum, not a
+        blank).
     class_weight : None, "balanced" or dict, default=None
         Weights of samples in the loss. ``"balanced"``: within each one-vs-rest task the class and the rest
         weigh the same (not scikit-learn's per-class formula, which leaves a one-vs-rest task unbalanced).
@@ -215,8 +217,10 @@ class ShallowWideClassifier(AnnealedClassifier):
             lo, scale = self._minmax(X)
         z2m1 = self.zero_to_minus_one
         if z2m1 == "auto":
-            # Pixels and one-hot columns, where 0 means "absent"; a map's outputs have no such zero.
-            z2m1 = self.features_ == "identity" and bool(lo.min() >= 0 and (lo + self._span(X)).max() <= 1)
+            # Pixels, where 0 means "blank". A table's exact 0 after scaling is a zero count or a column's
+            # minimum: moving it to -1 cut 0.03 macro AUC on skewed counts. A map's outputs have no such zero.
+            z2m1 = (self.features_ == "identity" and self.image_shape is not None
+                    and bool(lo.min() >= 0 and (lo + self._span(X)).max() <= 1))
         return lo, scale, bool(z2m1)
 
     def _filter_minmax(self, X):
@@ -305,12 +309,9 @@ class ShallowWideClassifier(AnnealedClassifier):
                     f"k={self.k!r} (with lam={self.lam!r}) makes the training energy overflow float64: features "
                     "are scaled to [0, 1], so k of order 1 to 100 is what a score of ±1 needs; or use k='auto'")
             return np.full(len(targets), self.k / P)
-        scales = []
-        for t, v in zip(targets, weights):
-            w = ridge_weights(Xs, t, lam=self.lam, curvature=curvature, sample_weight=v)
-            top = float(np.quantile(np.abs(w), AUTO_K_QUANTILE))
-            scales.append(top / self.n_layers if top > 0 else 1.0 / P)
-        return np.array(scales)
+        scales = [lattice_scale(Xs, t, lam=self.lam, curvature=curvature, n_layers=int(self.n_layers),
+                                sample_weight=v) for t, v in zip(targets, weights)]
+        return np.array([1.0 / P if scale is None else scale for scale in scales])
 
     def _sample_weights(self, y, targets):
         """(n_tasks, n_samples) weights of each sample in each task's loss."""
