@@ -60,6 +60,25 @@ def inverse_ranges(lo, hi, names=None) -> np.ndarray:
     return np.divide(1.0, span, out=np.zeros_like(span), where=span > 0)
 
 
+def standard_scaling(X, names=None, weights=None) -> tuple[np.ndarray, np.ndarray]:
+    """``(mean, 1 / standard deviation)`` per column, scale 0 for constant columns, for standardising; with
+    row ``weights``, the weighted ones (an integer weight counts as that many copies of the row).
+
+    Raises :class:`DataError` naming the column when its deviation overflows float64 (values beyond about
+    1e154, whose squares overflow) or has no finite reciprocal.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    mean = np.average(X, axis=0, weights=weights)
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+        spread = np.sqrt(np.average((X - mean) ** 2, axis=0, weights=weights))
+    bad = np.flatnonzero(~np.isfinite(spread) | ((spread > 0) & (spread < SMALLEST_INVERTIBLE)))
+    if bad.size:
+        j = int(bad[0])
+        raise DataError(f"{column_label(names, j)}: its standard deviation has no finite float64 value or "
+                        "reciprocal, so it cannot be standardised; rescale it (e.g. other units) or drop it")
+    return mean, np.divide(1.0, spread, out=np.zeros_like(spread), where=spread > 0)
+
+
 def rbf_gamma(bandwidth: float, median: float, kind: str) -> tuple[float, float]:
     """``(sigma, gamma)`` of an RBF map, ``sigma = bandwidth * median`` and ``gamma = 1 / (2 sigma^2)``.
 

@@ -72,12 +72,23 @@ def _pixels(n=60, p=16, seed=0):
 
 def test_shallow_wide_lattice_weights_scale_and_intercept():
     X, y = _pixels()
-    model = ShallowWideClassifier(n_layers=4, lam=5.0, random_state=0).fit(X, y)
+    model = ShallowWideClassifier(n_layers=4, lam=5.0, scaling="minmax", random_state=0).fit(X, y)
     assert np.all(model.data_min_ == 0) and np.all(model.data_scale_ == 1)
     W = model.layer_sums_[0]
     nnz = np.count_nonzero(W)
     weights = min(16 * 3, 32 + nnz * (3 + 4))  # 5 levels: 3 bits each, dense or sparse over 16 positions
     assert model_bytes(model) == _bytes(weights + 32 + 32)
+
+
+def test_shallow_wide_standardised_inputs_store_a_scale_per_used_feature():
+    X, y = _pixels()
+    X[:, 5] *= 3.0  # columns of different spreads: one scale each
+    model = ShallowWideClassifier(n_layers=4, lam=5.0, scaling="standard", random_state=0).fit(X, y)
+    W = model.layer_sums_[0]
+    nnz = np.count_nonzero(W)
+    weights = min(16 * 3, 32 + nnz * (3 + 4))
+    # The means fold into the intercept; the scales of the features with a weight are stored.
+    assert model_bytes(model) == _bytes(weights + 32 + 32 + 32 * nnz)
 
 
 def test_shallow_wide_rff_costs_a_seed_and_bandwidth_not_its_weights():

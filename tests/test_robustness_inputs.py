@@ -594,7 +594,7 @@ def _estimators():
     from qboost_tn.mps import MPSClassifier
     from qboost_tn.qubo import ShallowWideClassifier
 
-    return {"shallow-wide": lambda: ShallowWideClassifier(n_layers=1, **FAST),
+    return {"shallow-wide": lambda: ShallowWideClassifier(n_layers=1, scaling="minmax", **FAST),
             "mps": lambda: MPSClassifier(max_bond=4, n_epochs=1, random_state=0)}
 
 
@@ -614,6 +614,27 @@ def test_column_with_a_subnormal_range_is_named(kind, values):
         with pytest.raises(DataError, match=r"feature column 2 spans only .*cannot be scaled") as info:
             _estimators()[kind]().fit(X, y)
     assert "Q contains NaN" not in str(info.value) and "LinAlgError" not in str(info.value)
+
+
+@pytest.mark.parametrize("values", [(0.0, 1e-309), (-1e-310, 1e-310), (5e-324, 0.0), (1.0, 1.0 + 1e-309),
+                                    (0.0, 1e-160)])
+def test_standardising_a_column_of_subnormal_spread_treats_it_as_constant_or_names_it(values):
+    """Its deviation underflows to 0 (a constant column, dropped) or is too small to invert (refused, named):
+    never a warning, inf or NaN."""
+    import warnings
+
+    from qboost_tn.qubo import ShallowWideClassifier
+
+    X, y = _toy()
+    X[:, 2] = np.where(np.arange(60) % 2, values[0], values[1])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        try:
+            model = ShallowWideClassifier(n_layers=1, scaling="standard", **FAST).fit(X, y)
+        except DataError as exc:
+            assert "feature column 2" in str(exc) and "standard deviation" in str(exc)
+            return
+    assert np.isfinite(model.coef_).all() and np.isfinite(model.decision_function(X)).all()
 
 
 @pytest.mark.parametrize("features", ["nystroem", "rff"])

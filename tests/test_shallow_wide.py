@@ -209,15 +209,35 @@ def test_user_level_messages_for_extreme_parameters(params, message):
         ShallowWideClassifier(**{**FAST, **params}).fit(X, y)
 
 
-def test_a_feature_too_wide_for_float64_is_named():
+@pytest.mark.parametrize("value, scaling, message", [
+    (1e308, "minmax", "feature 'b' \\(column 1\\) spans -1e\\+308 to 1e\\+308"),
+    (1e308, "auto", "feature 'b' \\(column 1\\): its standard deviation"),
+    (1e200, "standard", "feature 'b' \\(column 1\\): its standard deviation"),  # a finite range, squares overflow
+])
+def test_a_feature_too_wide_for_float64_is_named(value, scaling, message):
     import pandas as pd
 
     from qboost_tn.errors import DataError
 
     X = pd.DataFrame(np.random.default_rng(0).random((20, 3)), columns=["a", "b", "c"])
-    X.loc[0, "b"], X.loc[1, "b"] = 1e308, -1e308
-    with pytest.raises(DataError, match="feature 'b' \\(column 1\\) spans -1e\\+308 to 1e\\+308"):
-        ShallowWideClassifier(**FAST).fit(X, np.arange(20) % 2)
+    X.loc[0, "b"], X.loc[1, "b"] = value, -value
+    with pytest.raises(DataError, match=message):
+        ShallowWideClassifier(scaling=scaling, **FAST).fit(X, np.arange(20) % 2)
+
+
+def test_scaling_auto_standardises_a_tables_inputs_and_min_maxes_pixels(digits):
+    X, y, _, _ = digits
+    table = ShallowWideClassifier(**FAST).fit(X[:60], y[:60])
+    Z = (X[:60] - table.data_min_) * table.data_scale_
+    used = table.data_scale_ > 0
+    np.testing.assert_allclose(Z[:, used].mean(axis=0), 0, atol=1e-9)
+    np.testing.assert_allclose(Z[:, used].std(axis=0), 1, rtol=1e-9)
+    pixels = ShallowWideClassifier(image_shape=(8, 8), **FAST).fit(X[:60], y[:60])
+    Z = (X[:60] - pixels.data_min_) * pixels.data_scale_
+    assert Z.min() == 0 and Z.max() == 1
+    with pytest.raises(InvalidParameterError, match="scaling='minmax'"):
+        ShallowWideClassifier(zero_to_minus_one=True, **FAST).fit(X[:60], y[:60])
+    assert ShallowWideClassifier(zero_to_minus_one=True, scaling="minmax", **FAST).fit(X[:60], y[:60])
 
 
 def test_a_noise_column_does_not_wreck_a_small_csv(tmp_path):

@@ -15,7 +15,7 @@ from ..eval.weight_maps import reshape_maps
 from ..eval.bits import register_model_bytes
 from ..persistence import register_model_class
 from .._memory import check_memory, number
-from .._numeric import inverse_ranges
+from .._numeric import inverse_ranges, standard_scaling
 from .base import PERSISTED_COMMON, AnnealedClassifier
 from .features import (FEATURE_MAPS, MAP_STATE, PATCH_MAPS, POOL, SHIFTS, apply_map, check_map, fit_map, image_side,
                        map_width, map_working_bytes, mean_gradient, shifted_images)
@@ -25,6 +25,7 @@ from .solvers import DEFAULT_SOLVER, DimodLayeredSolver, get_solver
 from .._text import shown
 
 REGULARIZERS = ("squared", "linear")
+SCALINGS = ("minmax", "standard")
 
 
 class ShallowWideClassifier(AnnealedClassifier):
@@ -70,6 +71,13 @@ class ShallowWideClassifier(AnnealedClassifier):
         fit moved by each offset of at most two pixels in city-block distance (12 moves: thirteen rows per
         image, each with its label and weight), so the scores learn that a shape a pixel or two off is the same
         shape. Only the fit sees the copies: the stored model and ``predict`` are as without them.
+    scaling : {"auto", "minmax", "standard"}, default="auto"
+        How the features the spins weigh are scaled, fitted on the training rows: ``"minmax"`` to [0, 1];
+        ``"standard"`` to mean 0 and variance 1, so every column meets the same penalty and the same weight
+        lattice however skewed it is; ``"auto"``: min-max for images (``image_shape`` given) and for a map's
+        outputs, standard for a table's plain inputs (on skewed counts, 16 layers, held-out seeds 4-12: 0.005
+        macro AUC above min-max). Random Fourier features and patch maps keep their own scaling (a known range;
+        one range per filter).
     n_layers : int, default=4
         ``L``: each weight takes one of the values −L, −L+2, ..., L (times ``k / P``), so only an even L lets
         a weight be exactly 0: with an odd L (the hackathon's 3) the sparsity is always 0 whatever ``lam``.
@@ -163,7 +171,7 @@ class ShallowWideClassifier(AnnealedClassifier):
     """
 
     def __init__(self, *, features="identity", n_components=1000, bandwidth=1.0, image_shape=None, augment=None,
-                 n_layers=4,
+                 scaling="auto", n_layers=4,
                  k="auto", lam=5.0, regularizer="squared", batch_size=None, zero_to_minus_one="auto", class_weight=None,
                  solver=DEFAULT_SOLVER, num_reads=None, num_sweeps=None, n_jobs=None, executor=None,
                  random_state=None, verbose=0):
@@ -176,6 +184,7 @@ class ShallowWideClassifier(AnnealedClassifier):
         "bandwidth": [Interval(Real, 0, None, closed="neither")],
         "image_shape": [tuple, list, None],
         "augment": [StrOptions({"shifts"}), None],
+        "scaling": [StrOptions({"auto", *SCALINGS})],
         "n_layers": [Interval(Integral, 1, None, closed="left")],
         "k": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
         "lam": [Interval(Real, 0, None, closed="left")],
@@ -204,8 +213,9 @@ class ShallowWideClassifier(AnnealedClassifier):
                   "map_thresholds_", "map_columns_")
 
     # -- preprocessing -----------------------------------------------------------------------------------
-    def _scaling(self, X):
-        """(data_min, data_scale, zero_to_minus_one) fitted on training data ``X``."""
+    def _scaling(self, X, row_weights=None):
+        """(data_min, data_scale, zero_to_minus_one) fitted on training data ``X`` (rows weighted by
+        ``row_weights``, the user's ``sample_weight``, where that matters: a standard deviation)."""
         if self.features_ == "rff":
             # Random Fourier features lie in [-a, a], a = sqrt(2 / D), whatever the data: scaled by that known
             # range, the map keeps nothing per feature and costs only its seed (qboost_tn.model_bytes).
@@ -213,13 +223,15 @@ class ShallowWideClassifier(AnnealedClassifier):
             lo, scale = np.full(X.shape[1], -a), np.full(X.shape[1], 0.5 / a)
         elif self.features_ in PATCH_MAPS:
             lo, scale = self._filter_minmax(X)
+        elif self._scaling_kind() == "standard":
+            lo, scale = standard_scaling(X, getattr(self, "feature_names_in_", None), row_weights)
         else:
             lo, scale = self._minmax(X)
         z2m1 = self.zero_to_minus_one
         if z2m1 == "auto":
             # Pixels, where 0 means "blank". A table's exact 0 after scaling is a zero count or a column's
             # minimum: moving it to -1 cut 0.03 macro AUC on skewed counts. A map's outputs have no such zero.
-            z2m1 = (self.features_ == "identity" and self.image_shape is not None
+            z2m1 = (self.features_ == "identity" and self._scaling_kind() == "minmax" and self.image_shape is not None
                     and bool(lo.min() >= 0 and (lo + self._span(X)).max() <= 1))
         return lo, scale, bool(z2m1)
 
@@ -232,6 +244,12 @@ class ShallowWideClassifier(AnnealedClassifier):
         hi = X.max(axis=0).reshape(regions, -1).max(axis=0)
         scale = np.divide(1.0, hi - lo, out=np.zeros_like(lo), where=hi > lo)
         return np.tile(lo, regions), np.tile(scale, regions)
+
+    def _scaling_kind(self):
+        """The scaling ``scaling`` names (``"auto"`` resolved) for the map ``features`` names."""
+        if self.scaling != "auto":
+            return self.scaling
+        return "standard" if self._map_kind() == "identity" and self.image_shape is None else "minmax"
 
     def _span(self, X):
         with np.errstate(over="ignore", invalid="ignore"):
@@ -332,6 +350,10 @@ class ShallowWideClassifier(AnnealedClassifier):
 
     # -- fitting -----------------------------------------------------------------------------------------
     def _check_params(self):
+        if self.zero_to_minus_one is True and self._scaling_kind() == "standard":
+            raise InvalidParameterError("zero_to_minus_one=True replaces the zeros of min-max scaled features: "
+                                        "pass scaling='minmax' with it (scaling='auto' standardises a table's "
+                                        "inputs)")
         if self.augment is not None and self.image_shape is None and self._map_kind() not in PATCH_MAPS:
             raise InvalidParameterError("augment='shifts' moves images: pass image_shape=(height, width) "
                                         "or use a patch map")
@@ -356,7 +378,7 @@ class ShallowWideClassifier(AnnealedClassifier):
         if row_weights is not None:
             weights = weights * row_weights
         Z = self._fit_map(X, y)
-        self.data_min_, self.data_scale_, self.zero_to_minus_one_ = self._scaling(Z)
+        self.data_min_, self.data_scale_, self.zero_to_minus_one_ = self._scaling(Z, row_weights)
         Xs = self._apply_scaling(Z, self.data_min_, self.data_scale_, self.zero_to_minus_one_)
         problems, scales, batches = self._build(Xs, targets, weights, row_weights)
         spins, energies = self._solve(problems, desc=f"{type(self).__name__} solves")
