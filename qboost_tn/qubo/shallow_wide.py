@@ -82,7 +82,7 @@ class ShallowWideClassifier(AnnealedClassifier):
         ``L``: each weight takes one of the values −L, −L+2, ..., L (times ``k / P``), so only an even L lets
         a weight be exactly 0: with an odd L (the hackathon's 3) the sparsity is always 0 whatever ``lam``.
     k : float or "auto", default="auto"
-        Scale of the score (features are min-max scaled to [0, 1]). ``"auto"`` sets it per task so that the
+        Scale of the score (on features scaled as ``scaling`` says). ``"auto"`` sets it per task so that the
         spins' lattice holds the weights the data ask for: of the scales mapping a quantile (median to
         maximum) of the sizes of ``w*``, the continuous (ridge) minimiser of the same energy, to ``W = ±L``,
         the one whose rounding of ``w*`` costs the least training energy
@@ -325,7 +325,8 @@ class ShallowWideClassifier(AnnealedClassifier):
             if not energy_scale < np.sqrt(np.finfo(np.float64).max):
                 raise InvalidParameterError(
                     f"k={self.k!r} (with lam={self.lam!r}) makes the training energy overflow float64: features "
-                    "are scaled to [0, 1], so k of order 1 to 100 is what a score of ±1 needs; or use k='auto'")
+                    "are scaled to about unit size, so k of order 1 to 100 is what a score of ±1 needs; or use "
+                    "k='auto'")
             return np.full(len(targets), self.k / P)
         scales = [lattice_scale(Xs, t, lam=self.lam, curvature=curvature, n_layers=int(self.n_layers),
                                 sample_weight=v) for t, v in zip(targets, weights)]
