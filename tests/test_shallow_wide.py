@@ -37,6 +37,13 @@ def test_learns_digits_and_exposes_weights(fitted, digits):
     proba = fitted.predict_proba(X_test)
     np.testing.assert_allclose(proba.sum(axis=1), 1)
     np.testing.assert_array_equal(fitted.classes_[proba.argmax(axis=1)], fitted.predict(X_test))
+    # Each score read through the documented logistic, then the row normalised.
+    from scipy.special import expit
+
+    from qboost_tn.qubo.base import PROBA_SHARPNESS
+
+    p = expit(PROBA_SHARPNESS * fitted.decision_function(X_test))
+    np.testing.assert_allclose(proba, p / p.sum(axis=1, keepdims=True), rtol=1e-12)
 
 
 def test_solutions_are_the_problems_minima_found(fitted, digits):
