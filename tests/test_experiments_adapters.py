@@ -176,3 +176,21 @@ def test_every_row_records_its_model_bytes(table):
     assert table.loc["mlp", "model_bytes"] == 4 * table.loc["mlp", "n_params"]  # float32, no zero weights
     # the L1 fit's zeros are stored sparsely: fewer bytes than its dense float32 count
     assert table.loc["lr-l1", "model_bytes"] < 4 * table.loc["lr-l1", "n_params"]
+
+
+def test_a_tables_shallow_wide_rows_standardise_and_an_images_rows_min_max(tmp_path, binary_csv):
+    """The runner knows a table from an image set; the estimator alone sees both as columns in [0, 1]."""
+    from qboost_tn.persistence import load_model
+
+    row = [{"kind": "shallow-wide", "name": "sw", "params": {"n_layers": 2, "num_sweeps": 50}}]
+    table = {"name": "table", "data": {"name": "csv", "options": {"path": str(binary_csv), "target": "label"}},
+             "split": {"n_train": 100, "n_val": 50, "n_test": 100}, "models": row}
+    images = config(row)
+    for cfg, expected in ((table, "standard"), (images, "auto")):
+        run = run_experiment(cfg, out=tmp_path / cfg["name"], progress=False)
+        model = load_model(next((run.path / "models").glob("sw*")))
+        assert model.scaling == expected
+        if expected == "standard":
+            assert np.all(model.data_min_ != 0)  # column means, not the prepared columns' minimum 0
+        else:
+            assert model.zero_to_minus_one_ and np.all(model.data_min_ == 0)

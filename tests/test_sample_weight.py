@@ -52,11 +52,13 @@ def test_zero_weight_rows_are_left_out(data, name):
     np.testing.assert_array_equal(with_outlier, base)
 
 
-def test_shallow_wide_integer_weights_are_copies(data):
+@pytest.mark.parametrize("scaling", ["minmax", "standard"])  # a standard deviation weighs rows as copies too
+def test_shallow_wide_integer_weights_are_copies(data, scaling):
     X, y = data
     weights = np.random.default_rng(0).integers(0, 4, len(y))
-    repeated = LEARNERS["shallow-wide"]().fit(np.repeat(X, weights, axis=0), np.repeat(y, weights))
-    weighted = LEARNERS["shallow-wide"]().fit(X, y, sample_weight=weights)
+    repeated = LEARNERS["shallow-wide"]().set_params(scaling=scaling).fit(np.repeat(X, weights, axis=0),
+                                                                          np.repeat(y, weights))
+    weighted = LEARNERS["shallow-wide"]().set_params(scaling=scaling).fit(X, y, sample_weight=weights)
     np.testing.assert_allclose(weighted.decision_function(X), repeated.decision_function(X), rtol=1e-9)
     np.testing.assert_array_equal(weighted.spins_, repeated.spins_)
 

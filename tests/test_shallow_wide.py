@@ -232,19 +232,22 @@ def test_a_feature_too_wide_for_float64_is_named(value, scaling, message):
         ShallowWideClassifier(scaling=scaling, **FAST).fit(X, np.arange(20) % 2)
 
 
-def test_scaling_auto_standardises_a_tables_inputs_and_min_maxes_pixels(digits):
-    X, y, _, _ = digits
-    table = ShallowWideClassifier(**FAST).fit(X[:60], y[:60])
-    Z = (X[:60] - table.data_min_) * table.data_scale_
-    used = table.data_scale_ > 0
+def test_scaling_auto_standardises_columns_in_their_own_units_and_min_maxes_the_rest(digits):
+    X, y, _, _ = digits  # pixels in [0, 1]
+
+    def scaled(model, X):
+        return (X - model.data_min_) * model.data_scale_
+
+    raw = X[:60] * 16 - 3  # columns in their own units
+    Z = scaled(ShallowWideClassifier(**FAST).fit(raw, y[:60]), raw)
+    used = Z.std(axis=0) > 0
     np.testing.assert_allclose(Z[:, used].mean(axis=0), 0, atol=1e-9)
     np.testing.assert_allclose(Z[:, used].std(axis=0), 1, rtol=1e-9)
-    pixels = ShallowWideClassifier(image_shape=(8, 8), **FAST).fit(X[:60], y[:60])
-    Z = (X[:60] - pixels.data_min_) * pixels.data_scale_
-    assert Z.min() == 0 and Z.max() == 1
-    with pytest.raises(InvalidParameterError, match="scaling='minmax'"):
-        ShallowWideClassifier(zero_to_minus_one=True, **FAST).fit(X[:60], y[:60])
-    assert ShallowWideClassifier(zero_to_minus_one=True, scaling="minmax", **FAST).fit(X[:60], y[:60])
+    for params, data in (({}, X[:60]), (dict(image_shape=(8, 8)), raw), (dict(zero_to_minus_one=True), raw)):
+        Z = scaled(ShallowWideClassifier(**params, **FAST).fit(data, y[:60]), data)
+        assert Z.min() >= -1 and Z.max() == 1, params  # min-max (and -1 where zeros are replaced)
+    with pytest.raises(InvalidParameterError, match="scaling='minmax' or 'auto'"):
+        ShallowWideClassifier(zero_to_minus_one=True, scaling="standard", **FAST).fit(X[:60], y[:60])
 
 
 def test_a_noise_column_does_not_wreck_a_small_csv(tmp_path):

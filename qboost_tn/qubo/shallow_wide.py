@@ -74,10 +74,12 @@ class ShallowWideClassifier(AnnealedClassifier):
     scaling : {"auto", "minmax", "standard"}, default="auto"
         How the features the spins weigh are scaled, fitted on the training rows: ``"minmax"`` to [0, 1];
         ``"standard"`` to mean 0 and variance 1, so every column meets the same penalty and the same weight
-        lattice however skewed it is; ``"auto"``: min-max for images (``image_shape`` given) and for a map's
-        outputs, standard for a table's plain inputs (on skewed counts, 16 layers, held-out seeds 4-12: 0.005
-        macro AUC above min-max). Random Fourier features and patch maps keep their own scaling (a known range;
-        one range per filter).
+        lattice however skewed it is (on skewed counts, 16 layers, held-out seeds 4-12: 0.005 macro AUC above
+        min-max; the experiments runner standardises every table); ``"auto"``: min-max for images
+        (``image_shape`` given), for inputs already in [0, 1] (pixels, one-hot columns, data you scaled: on
+        MNIST pixels standardising cost 0.019) and for a map's outputs, standard for the plain inputs
+        otherwise (columns in their own units). Random Fourier features and patch maps keep their own scaling
+        (a known range; one range per filter).
     n_layers : int, default=4
         ``L``: each weight takes one of the values −L, −L+2, ..., L (times ``k / P``), so only an even L lets
         a weight be exactly 0: with an odd L (the hackathon's 3) the sparsity is always 0 whatever ``lam``.
@@ -223,7 +225,7 @@ class ShallowWideClassifier(AnnealedClassifier):
             lo, scale = np.full(X.shape[1], -a), np.full(X.shape[1], 0.5 / a)
         elif self.features_ in PATCH_MAPS:
             lo, scale = self._filter_minmax(X)
-        elif self._scaling_kind() == "standard":
+        elif self._scaling_kind(X) == "standard":
             lo, scale = standard_scaling(X, getattr(self, "feature_names_in_", None), row_weights)
         else:
             lo, scale = self._minmax(X)
@@ -231,7 +233,7 @@ class ShallowWideClassifier(AnnealedClassifier):
         if z2m1 == "auto":
             # Pixels, where 0 means "blank". A table's exact 0 after scaling is a zero count or a column's
             # minimum: moving it to -1 cut 0.03 macro AUC on skewed counts. A map's outputs have no such zero.
-            z2m1 = (self.features_ == "identity" and self._scaling_kind() == "minmax" and self.image_shape is not None
+            z2m1 = (self.features_ == "identity" and self._scaling_kind(X) == "minmax" and self.image_shape is not None
                     and bool(lo.min() >= 0 and (lo + self._span(X)).max() <= 1))
         return lo, scale, bool(z2m1)
 
@@ -245,11 +247,16 @@ class ShallowWideClassifier(AnnealedClassifier):
         scale = np.divide(1.0, hi - lo, out=np.zeros_like(lo), where=hi > lo)
         return np.tile(lo, regions), np.tile(scale, regions)
 
-    def _scaling_kind(self):
-        """The scaling ``scaling`` names (``"auto"`` resolved) for the map ``features`` names."""
+    def _scaling_kind(self, X):
+        """The scaling ``scaling`` names, ``"auto"`` resolved for the map ``features`` names and the training
+        features ``X``."""
         if self.scaling != "auto":
             return self.scaling
-        return "standard" if self._map_kind() == "identity" and self.image_shape is None else "minmax"
+        if self._map_kind() != "identity" or self.image_shape is not None or self.zero_to_minus_one is True:
+            return "minmax"
+        with np.errstate(invalid="ignore"):
+            in_unit_range = bool(np.all(X >= 0) and np.all(X <= 1))
+        return "minmax" if in_unit_range else "standard"
 
     def _span(self, X):
         with np.errstate(over="ignore", invalid="ignore"):
@@ -351,10 +358,9 @@ class ShallowWideClassifier(AnnealedClassifier):
 
     # -- fitting -----------------------------------------------------------------------------------------
     def _check_params(self):
-        if self.zero_to_minus_one is True and self._scaling_kind() == "standard":
+        if self.zero_to_minus_one is True and self.scaling == "standard":
             raise InvalidParameterError("zero_to_minus_one=True replaces the zeros of min-max scaled features: "
-                                        "pass scaling='minmax' with it (scaling='auto' standardises a table's "
-                                        "inputs)")
+                                        "pass scaling='minmax' or 'auto' with it")
         if self.augment is not None and self.image_shape is None and self._map_kind() not in PATCH_MAPS:
             raise InvalidParameterError("augment='shifts' moves images: pass image_shape=(height, width) "
                                         "or use a patch map")

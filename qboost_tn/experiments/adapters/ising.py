@@ -60,6 +60,13 @@ def shallow_wide(task, params):
     """Shallow-wide Ising learner (spin-layer weights trained by annealing); list-valued settings are searched."""
     from ...qubo import ShallowWideClassifier
 
-    choices, timer = fit_annealer(lambda p: _estimator(ShallowWideClassifier, task, p), task, params, SEARCHED)
+    def build(p):
+        if task.image_shape is None and p.get("scaling", "auto") == "auto":
+            # A table: its columns arrive min-max scaled like pixels, which the estimator alone cannot tell apart;
+            # standardised, every column meets the same penalty and lattice (0.005 macro AUC on skewed counts).
+            p = {**p, "scaling": "standard"}
+        return _estimator(ShallowWideClassifier, task, p)
+
+    choices, timer = fit_annealer(build, task, params, SEARCHED)
     for model, info, variant in choices:
         yield annealer_outcome(model, task, timer, info, variant)
