@@ -126,6 +126,8 @@ def fit(kind, dataset, data, seed, n_layers, solver, value):
     params = {**fixed, name: value, "n_layers": n_layers, "solver": solver, "random_state": seed}
     if estimator is ShallowWideClassifier:
         params["image_shape"] = dataset.image_shape
+        if dataset.image_shape is None:
+            params["scaling"] = "standard"  # as the runner fits a table's rows
     model = estimator(**params)
     start = time.process_time()
     model.fit(data.X_train, data.y_train)
