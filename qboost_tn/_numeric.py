@@ -70,7 +70,9 @@ def standard_scaling(X, names=None, weights=None) -> tuple[np.ndarray, np.ndarra
     X = np.asarray(X, dtype=np.float64)
     mean = np.average(X, axis=0, weights=weights)
     with np.errstate(over="ignore", invalid="ignore", under="ignore"):
-        spread = np.sqrt(np.average((X - mean) ** 2, axis=0, weights=weights))
+        squares = X - mean
+        squares *= squares  # in place: one working copy of X, as the learner's memory check counts
+        spread = np.sqrt(np.average(squares, axis=0, weights=weights))
     bad = np.flatnonzero(~np.isfinite(spread) | ((spread > 0) & (spread < SMALLEST_INVERTIBLE)))
     if bad.size:
         j = int(bad[0])
