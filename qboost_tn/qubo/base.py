@@ -198,7 +198,7 @@ class AnnealedClassifier(ClassifierMixin, BaseEstimator):
 
         ``sigmoid(PROBA_SHARPNESS · f)`` maps a score at its target ±1 to 0.993 / 0.007; scikit-learn's
         one-vs-rest wrapper normalises per-class probabilities the same way. Ranking samples of several classes
-        by these (:func:`qboost_tn.search.decision_scores`), the sharpness mattered: on held-out seeds, 5
+        by these (:func:`qboost_tn.search.decision_scores`), the sharpness mattered: on tuning seeds, 5
         instead of 2 gained 0.002-0.003 macro AUC on MNIST patch maps and 0.014-0.016 on skewed counts, where
         the flat logistic saturated the high scores of classes that overlap (4 to 8 all did about as well).
         """

@@ -376,9 +376,13 @@ def ridge_weights(X, y, *, lam, curvature, sample_weight=None) -> np.ndarray:
     With more features than samples it solves the N × N dual system ``w = Bᵀ (B Bᵀ + α I)⁻¹ t``
     (``B = √v · x̃``, ``t = √v · ỹ``), the same minimiser without a P × P matrix.
     """
-    v, Xc, yc = _centred(X, y, sample_weight)
+    return _ridge(*_centred(X, y, sample_weight), lam * curvature, curvature)
+
+
+def _ridge(v, Xc, yc, alpha, curvature) -> np.ndarray:
+    """:func:`ridge_weights` of data already centred (``_centred``), with ``α`` given."""
     # A tiny floor keeps λ = 0 solvable when features outnumber samples.
-    alpha = max(lam * curvature, 1e-8 * curvature)
+    alpha = max(alpha, 1e-8 * curvature)
     N, P = Xc.shape
     if P > N and np.all(v >= 0):
         root = np.sqrt(v)
@@ -410,8 +414,8 @@ def lattice_scale(X, y, *, lam, curvature, n_layers, sample_weight=None) -> floa
     patches the 95th percentile was as good, while on skewed counts it clipped the few strong columns and
     16 layers at that quantile scored 0.014 macro AUC below this choice.
     """
-    w = ridge_weights(X, y, lam=lam, curvature=curvature, sample_weight=sample_weight)
-    v, Xc, _ = _centred(X, y, sample_weight)
+    v, Xc, yc = _centred(X, y, sample_weight)  # once, for the ridge solution and its rounding costs
+    w = _ridge(v, Xc, yc, lam * curvature, curvature)
     # Targets with nothing to explain leave weights of rounding-noise size (1e-33), not exact zeros.
     if not np.abs(Xc @ w).max(initial=0.0) > 1e-12 * np.abs(y).max(initial=0.0):
         return None
